@@ -1,0 +1,53 @@
+/*
+ * node.h - a node's data directory and the operations on it.
+ *
+ *   DATA/node.conf      configuration (platform/conf.h)
+ *   DATA/catalog.db     catalogue, version and trust state (content/catalog.h)
+ *   DATA/store/         object store (content/store.h)
+ */
+#ifndef NODE_NODE_H
+#define NODE_NODE_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "content/catalog.h"
+#include "content/store.h"
+#include "platform/conf.h"
+#include "platform/error.h"
+#include "sync/apply.h"
+
+typedef struct node_data {
+    char dir[4096];
+    cs_conf *conf;
+    content_catalog *cat;
+    content_store *store;
+} node_data;
+
+enum { NODE_RDONLY = 1 };
+
+/* Create DATA, pin the trust root (a root.json file), write node.conf. */
+int node_init(const char *dir, const char *trust_path, const char *hub_url, cs_err *err);
+int node_open(node_data **out, const char *dir, int flags, cs_err *err);
+void node_close(node_data *n); /* NULL ok */
+
+/* Import a USB bundle. */
+int node_import(node_data *n, const char *bundle, sync_progress_cb progress, void *pctx,
+                sync_import_stats *stats, cs_err *err);
+
+/* Status as one JSON object (caller json_decref's). */
+int node_status(node_data *n, json_t **out, cs_err *err);
+
+/* Write a cached file's bytes to fd. */
+int node_cat(node_data *n, const char *id, const char *path, int fd, cs_err *err);
+
+/* Re-hash the store; damaged objects are reported through cb and forgotten
+ * (so the next sync or import fetches them again) when repair is set. */
+int node_verify(node_data *n, int repair, void (*cb)(void *, const char *), void *ctx,
+                content_store_progress_cb progress, void *pctx, uint64_t *damaged, cs_err *err);
+
+/* Drop objects no resource references. */
+int node_gc(node_data *n, uint64_t *objects, uint64_t *bytes, cs_err *err);
+
+#endif

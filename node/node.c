@@ -1,0 +1,290 @@
+/*
+ * node.c - the node's data directory.
+ */
+#include "node/node.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "platform/crypto.h"
+#include "platform/file.h"
+#include "platform/time.h"
+#include "sync/meta.h"
+
+#define DEFAULT_BUNDLE_GRACE (365LL * 86400)
+
+int node_init(const char *dir, const char *trust_path, const char *hub_url, cs_err *err)
+{
+    char p[PATH_MAX];
+    char *root = NULL;
+    size_t len = 0;
+    cs_conf *conf = NULL;
+    content_catalog *cat = NULL;
+    int rc = cs_file_read_all(trust_path, SYNC_ROOT_MAX, &root, &len, err);
+    if (rc)
+        return rc;
+    sync_root *r = NULL;
+    if ((rc = sync_root_load(&r, root, len, err)) != 0) {
+        cs_err_wrap(err, "%s", trust_path);
+        goto out;
+    }
+    sync_root_free(r);
+    if ((rc = cs_mkdirs(dir, 0700, err)) != 0)
+        goto out;
+    if (cs_path_join(p, sizeof p, dir, "catalog.db") != 0) {
+        rc = cs_err_set(err, CS_ETOOBIG, "path too long");
+        goto out;
+    }
+    if (cs_path_exists(p)) {
+        rc = cs_err_set(err, CS_EEXIST, "%s is already a node (catalog.db exists)", dir);
+        goto out;
+    }
+    if ((rc = content_catalog_open(&cat, p, 0, err)) != 0 ||
+        (rc = sync_trust_pin(cat, root, len, err)) != 0)
+        goto out;
+    if (cs_conf_new(&conf) != 0) {
+        rc = cs_err_set(err, CS_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (hub_url && (rc = cs_conf_set(conf, "hub.url", hub_url, err)) != 0)
+        goto out;
+    cs_path_join(p, sizeof p, dir, "node.conf");
+    if ((rc = cs_conf_save(conf, p, err)) != 0)
+        goto out;
+    cs_path_join(p, sizeof p, dir, "store");
+    content_store *s = NULL;
+    if ((rc = content_store_open(&s, p, 0, err)) != 0)
+        goto out;
+    content_store_free(s);
+out:
+    content_catalog_free(cat);
+    cs_conf_free(conf);
+    free(root);
+    return rc;
+}
+
+void node_close(node_data *n)
+{
+    if (!n)
+        return;
+    content_store_free(n->store);
+    content_catalog_free(n->cat);
+    cs_conf_free(n->conf);
+    free(n);
+}
+
+int node_open(node_data **out, const char *dir, int flags, cs_err *err)
+{
+    char p[PATH_MAX];
+    int rc = 0;
+    node_data *n = calloc(1, sizeof *n);
+    if (!n)
+        return cs_err_set(err, CS_ENOMEM, "out of memory");
+    snprintf(n->dir, sizeof n->dir, "%s", dir);
+    if (cs_path_join(p, sizeof p, dir, "catalog.db") != 0 || !cs_path_exists(p)) {
+        rc = cs_err_set(err, CS_ENOENT, "%s is not a node data directory (run `cistern node init %s --trust ROOT.json`)",
+                        dir, dir);
+        goto fail;
+    }
+    if ((rc = content_catalog_open(&n->cat, p, flags & NODE_RDONLY ? CONTENT_CATALOG_RDONLY : 0, err)) != 0)
+        goto fail;
+    cs_path_join(p, sizeof p, dir, "store");
+    if ((rc = content_store_open(&n->store, p, flags & NODE_RDONLY ? CONTENT_STORE_RDONLY : 0, err)) != 0)
+        goto fail;
+    cs_path_join(p, sizeof p, dir, "node.conf");
+    if (cs_path_exists(p)) {
+        if ((rc = cs_conf_load(&n->conf, p, err)) != 0)
+            goto fail;
+    } else if (cs_conf_new(&n->conf) != 0) {
+        rc = cs_err_set(err, CS_ENOMEM, "out of memory");
+        goto fail;
+    }
+    *out = n;
+    return 0;
+fail:
+    node_close(n);
+    return rc;
+}
+
+static void import_note(content_catalog *cat, const char *key, const char *value)
+{
+    if (content_catalog_begin(cat, NULL) != 0)
+        return;
+    if (content_catalog_state_set(cat, key, value, NULL) == 0)
+        content_catalog_commit(cat, NULL);
+    else
+        content_catalog_rollback(cat);
+}
+
+int node_import(node_data *n, const char *bundle, sync_progress_cb progress, void *pctx,
+                sync_import_stats *stats, cs_err *err)
+{
+    sync_apply_options opt;
+    int64_t grace = 0;
+    int rc = cs_conf_get_int(n->conf, "bundle.grace_days", DEFAULT_BUNDLE_GRACE / 86400, &grace, err);
+    if (rc)
+        return rc;
+    opt.now = cs_time_now();
+    opt.expiry_slack = grace * 86400;
+    opt.ignore_timestamp_expiry = 1;
+    rc = sync_import_bundle(n->cat, n->store, bundle, &opt, progress, pctx, stats, err);
+    char when[32];
+    cs_time_format(cs_time_now(), when, sizeof when);
+    if (rc == 0) {
+        import_note(n->cat, "last_import.time", when);
+        import_note(n->cat, "last_import.error", "");
+    } else if (rc != CS_EEXIST) {
+        import_note(n->cat, "last_import.error", err ? err->msg : "error");
+    }
+    return rc;
+}
+
+int node_status(node_data *n, json_t **out, cs_err *err)
+{
+    int64_t version = 0;
+    uint64_t resources = 0, files = 0, bytes = 0;
+    content_store_stats ss;
+    int rc;
+    if ((rc = content_catalog_version(n->cat, &version, err)) != 0 ||
+        (rc = content_catalog_counts(n->cat, &resources, &files, &bytes, err)) != 0 ||
+        (rc = content_store_stats_get(n->store, &ss, err)) != 0)
+        return rc;
+    char *last = NULL, *lerr = NULL, *rootv = NULL;
+    content_catalog_state_get(n->cat, "last_import.time", &last, NULL);
+    content_catalog_state_get(n->cat, "last_import.error", &lerr, NULL);
+    char *root_text = NULL;
+    int64_t root_version = 0;
+    if (content_catalog_state_get(n->cat, "trust.root", &root_text, NULL) == 0 && root_text) {
+        sync_root *r = NULL;
+        if (sync_root_load(&r, root_text, strlen(root_text), NULL) == 0)
+            root_version = sync_root_version(r);
+        sync_root_free(r);
+    }
+    uint64_t quota = 0;
+    cs_conf_get_size(n->conf, "storage.quota", 0, &quota, NULL);
+    json_t *o = json_pack("{s:I,s:{s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I},s:I,s:s?,s:s?,s:s?}",
+                          "version", (json_int_t)version,
+                          "catalog", "resources", (json_int_t)resources, "files", (json_int_t)files,
+                          "bytes", (json_int_t)bytes,
+                          "storage", "objects", (json_int_t)ss.objects, "raw_bytes", (json_int_t)ss.raw_bytes,
+                          "stored_bytes", (json_int_t)ss.enc_bytes, "disk_bytes", (json_int_t)ss.disk_bytes,
+                          "quota_bytes", (json_int_t)quota,
+                          "trust_root_version", (json_int_t)root_version,
+                          "last_import", last && *last ? last : NULL,
+                          "last_error", lerr && *lerr ? lerr : NULL,
+                          "hub", cs_conf_get(n->conf, "hub.url"));
+    free(last);
+    free(lerr);
+    free(rootv);
+    free(root_text);
+    if (!o)
+        return cs_err_set(err, CS_ENOMEM, "out of memory");
+    *out = o;
+    return 0;
+}
+
+int node_cat(node_data *n, const char *id, const char *path, int fd, cs_err *err)
+{
+    content_file f;
+    memset(&f, 0, sizeof f);
+    int rc = content_catalog_file(n->cat, id, path, &f, err);
+    if (rc)
+        return rc;
+    if (!content_store_has(n->store, f.object)) {
+        content_file_clear(&f);
+        return cs_err_set(err, CS_ENOENT, "%s/%s is listed but not cached on this node", id, path);
+    }
+    size_t cap = 1 << 20;
+    uint8_t *buf = malloc(cap);
+    uint64_t off = 0;
+    while (rc == 0 && buf && off < f.size) {
+        size_t got = 0;
+        size_t want = f.size - off > cap ? cap : (size_t)(f.size - off);
+        if ((rc = content_store_read(n->store, f.object, off, buf, want, &got, err)) != 0)
+            break;
+        if (got == 0) {
+            rc = cs_err_set(err, CS_ECORRUPT, "%s/%s: object shorter than its catalogue size", id, path);
+            break;
+        }
+        rc = cs_write_full(fd, buf, got, err);
+        off += got;
+    }
+    if (!buf)
+        rc = cs_err_set(err, CS_ENOMEM, "out of memory");
+    free(buf);
+    content_file_clear(&f);
+    return rc;
+}
+
+typedef struct verify_ctx {
+    node_data *n;
+    void (*cb)(void *, const char *);
+    void *ctx;
+    uint8_t (*bad)[32];
+    size_t nbad, cap;
+} verify_ctx;
+
+static void on_damage(void *vctx, const uint8_t id[32], const char *reason)
+{
+    verify_ctx *v = vctx;
+    char hex[CS_SHA256_HEX], line[512];
+    cs_hex_encode(id, 32, hex);
+    snprintf(line, sizeof line, "object %s: %s", hex, reason);
+    if (v->cb)
+        v->cb(v->ctx, line);
+    if (v->nbad == v->cap) {
+        size_t nc = v->cap ? v->cap * 2 : 16;
+        uint8_t(*nb)[32] = realloc(v->bad, nc * sizeof *nb);
+        if (!nb)
+            return;
+        v->bad = nb;
+        v->cap = nc;
+    }
+    memcpy(v->bad[v->nbad++], id, 32);
+}
+
+static int mark_uncached(void *ctx, const content_resource *r)
+{
+    node_data *n = ctx;
+    int cached = 1;
+    for (size_t i = 0; i < r->nfiles && cached; i++)
+        cached = content_store_has(n->store, r->files[i].object);
+    if (cached != r->cached)
+        content_catalog_set_cached(n->cat, r->id, cached, NULL);
+    return 0;
+}
+
+int node_verify(node_data *n, int repair, void (*cb)(void *, const char *), void *ctx,
+                content_store_progress_cb progress, void *pctx, uint64_t *damaged, cs_err *err)
+{
+    verify_ctx v = {n, cb, ctx, NULL, 0, 0};
+    uint64_t d = 0;
+    int rc = content_store_verify(n->store, on_damage, &v, progress, pctx, &d, err);
+    if (rc == 0 && repair && v.nbad) {
+        for (size_t i = 0; i < v.nbad && rc == 0; i++)
+            rc = content_store_forget(n->store, v.bad[i], err);
+        if (rc == 0 && (rc = content_catalog_begin(n->cat, err)) == 0) {
+            rc = content_catalog_foreach_resource(n->cat, mark_uncached, n, err);
+            if (rc == 0)
+                rc = content_catalog_commit(n->cat, err);
+            else
+                content_catalog_rollback(n->cat);
+        }
+    }
+    free(v.bad);
+    if (rc == 0 && damaged)
+        *damaged = d;
+    return rc;
+}
+
+static int is_live(void *ctx, const uint8_t id[32])
+{
+    return content_catalog_references((content_catalog *)ctx, id);
+}
+
+int node_gc(node_data *n, uint64_t *objects, uint64_t *bytes, cs_err *err)
+{
+    return content_store_gc(n->store, is_live, n->cat, objects, bytes, err);
+}

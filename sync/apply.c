@@ -1,0 +1,449 @@
+/*
+ * apply.c - verify a version against the node's pinned trust and apply it,
+ * all or nothing.  Used by bundle import (and by network sync, which reads
+ * the same files over HTTP instead of from a bundle).
+ */
+#include "sync/apply.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "content/object.h"
+#include "platform/crypto.h"
+#include "platform/time.h"
+#include "sync/bundle.h"
+#include "sync/catfile.h"
+#include "sync/meta.h"
+
+#define MAX_ROOT_STEPS 1024
+#define FLUSH_EVERY (64ULL << 20)
+#define CATALOG_MAX (1ULL << 30)
+
+int sync_trust_pin(content_catalog *cat, const char *root_text, size_t len, cs_err *err)
+{
+    sync_root *r = NULL;
+    int rc = sync_root_load(&r, root_text, len, err);
+    if (rc)
+        return cs_err_wrap(err, "trust root");
+    sync_root_free(r);
+    char *copy = strndup(root_text, len);
+    if (!copy)
+        return cs_err_set(err, CS_ENOMEM, "out of memory");
+    if ((rc = content_catalog_begin(cat, err)) == 0) {
+        rc = content_catalog_state_set(cat, "trust.root", copy, err);
+        if (rc == 0)
+            rc = content_catalog_commit(cat, err);
+        else
+            content_catalog_rollback(cat);
+    }
+    free(copy);
+    return rc;
+}
+
+/* ---- reading metadata from a source (a bundle here) ---- */
+
+typedef int (*meta_get_fn)(void *ctx, const char *name, uint64_t max, uint8_t **out, size_t *len,
+                           cs_err *err);
+
+static int bundle_get(void *ctx, const char *name, uint64_t max, uint8_t **out, size_t *len, cs_err *err)
+{
+    sync_bundle *b = ctx;
+    const sync_bundle_entry *e = sync_bundle_find(b, BUNDLE_META, name);
+    if (!e)
+        e = sync_bundle_find(b, BUNDLE_CATALOG, name);
+    if (!e)
+        return cs_err_set(err, CS_ENOENT, "bundle has no %s", name);
+    int rc = sync_bundle_read(b, e, max, out, err);
+    if (rc == 0)
+        *len = (size_t)e->length;
+    return rc;
+}
+
+static int64_t state_int(content_catalog *cat, const char *key)
+{
+    char *v = NULL;
+    int64_t x = 0;
+    if (content_catalog_state_get(cat, key, &v, NULL) == 0 && v)
+        x = strtoll(v, NULL, 10);
+    free(v);
+    return x;
+}
+
+typedef struct verified {
+    sync_root *root;
+    char *root_text; /* set if the root rotated */
+    json_t *targets;
+    int64_t ts_version, snap_version, targets_version;
+} verified;
+
+static void verified_clear(verified *v)
+{
+    sync_root_free(v->root);
+    free(v->root_text);
+    json_decref(v->targets);
+    memset(v, 0, sizeof *v);
+}
+
+static int check_expiry(const char *what, int64_t expires, const sync_apply_options *opt, cs_err *err)
+{
+    if (opt->now > expires + opt->expiry_slack) {
+        char a[32], b[32];
+        cs_time_format(expires, a, sizeof a);
+        cs_time_format(opt->now, b, sizeof b);
+        return cs_err_set(err, CS_EEXPIRED,
+                          "%s metadata expired at %s (now %s, grace %lld s): refusing a possibly frozen repository",
+                          what, a, b, (long long)opt->expiry_slack);
+    }
+    return 0;
+}
+
+/* Follow the root chain, then timestamp -> snapshot -> targets. */
+static int verify_metadata(content_catalog *cat, meta_get_fn get, void *ctx,
+                           const sync_apply_options *opt, verified *out, cs_err *err)
+{
+    char *trusted = NULL;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    json_t *ts = NULL, *snap = NULL;
+    int rc = content_catalog_state_get(cat, "trust.root", &trusted, err);
+    if (rc)
+        return rc;
+    if (!trusted)
+        return cs_err_set(err, CS_ENOTREADY, "this node has no pinned trust root (run `cistern node init --trust`)");
+    rc = sync_root_load(&out->root, trusted, strlen(trusted), err);
+    free(trusted);
+    if (rc)
+        return cs_err_wrap(err, "pinned trust root");
+    for (int step = 0; step < MAX_ROOT_STEPS; step++) {
+        char name[64];
+        snprintf(name, sizeof name, "%lld.root.json", (long long)(sync_root_version(out->root) + 1));
+        rc = get(ctx, name, SYNC_ROOT_MAX, &data, &len, err);
+        if (rc == CS_ENOENT) {
+            cs_err_clear(err);
+            rc = 0;
+            break;
+        }
+        if (rc)
+            goto out;
+        sync_root *next = NULL;
+        if ((rc = sync_root_rotate(out->root, (const char *)data, len, &next, err)) != 0)
+            goto out;
+        sync_root_free(out->root);
+        out->root = next;
+        free(out->root_text);
+        out->root_text = strndup((const char *)data, len);
+        free(data);
+        data = NULL;
+    }
+    if ((rc = check_expiry("root", sync_root_expires(out->root), opt, err)) != 0)
+        goto out;
+
+    int64_t version, expires;
+    sync_fileref ref;
+    if ((rc = get(ctx, "timestamp.json", SYNC_META_MAX, &data, &len, err)) != 0 ||
+        (rc = sync_meta_verify(out->root, SYNC_TIMESTAMP, (const char *)data, len, &ts, err)) != 0 ||
+        (rc = sync_meta_version(ts, &version, &expires, err)) != 0)
+        goto out;
+    free(data);
+    data = NULL;
+    if (!opt->ignore_timestamp_expiry) {
+        if ((rc = check_expiry("timestamp", expires, opt, err)) != 0)
+            goto out;
+        if (version < state_int(cat, "trust.timestamp_version")) {
+            rc = cs_err_set(err, CS_EROLLBACK, "timestamp version %lld is older than the %lld this node has seen",
+                            (long long)version, (long long)state_int(cat, "trust.timestamp_version"));
+            goto out;
+        }
+    }
+    out->ts_version = version;
+    if ((rc = sync_fileref_parse(json_object_get(json_object_get(ts, "meta"), "snapshot.json"), &ref, err)) != 0)
+        goto out;
+    if ((rc = get(ctx, ref.path, SYNC_META_MAX, &data, &len, err)) != 0 ||
+        (rc = sync_fileref_check(&ref, data, len, err)) != 0 ||
+        (rc = sync_meta_verify(out->root, SYNC_SNAPSHOT, (const char *)data, len, &snap, err)) != 0 ||
+        (rc = sync_meta_version(snap, &version, &expires, err)) != 0)
+        goto out;
+    free(data);
+    data = NULL;
+    if (version != ref.version) {
+        rc = cs_err_set(err, CS_EHASH, "snapshot is version %lld but timestamp names %lld (mix-and-match)",
+                        (long long)version, (long long)ref.version);
+        goto out;
+    }
+    if (version < state_int(cat, "trust.snapshot_version")) {
+        rc = cs_err_set(err, CS_EROLLBACK, "snapshot version %lld is older than the %lld this node has applied",
+                        (long long)version, (long long)state_int(cat, "trust.snapshot_version"));
+        goto out;
+    }
+    if ((rc = check_expiry("snapshot", expires, opt, err)) != 0)
+        goto out;
+    out->snap_version = version;
+    if ((rc = sync_fileref_parse(json_object_get(json_object_get(snap, "meta"), "targets.json"), &ref, err)) != 0)
+        goto out;
+    if ((rc = get(ctx, ref.path, SYNC_META_MAX, &data, &len, err)) != 0 ||
+        (rc = sync_fileref_check(&ref, data, len, err)) != 0 ||
+        (rc = sync_meta_verify(out->root, SYNC_TARGETS, (const char *)data, len, &out->targets, err)) != 0 ||
+        (rc = sync_meta_version(out->targets, &version, &expires, err)) != 0)
+        goto out;
+    if (version != ref.version) {
+        rc = cs_err_set(err, CS_EHASH, "targets is version %lld but snapshot names %lld (mix-and-match)",
+                        (long long)version, (long long)ref.version);
+        goto out;
+    }
+    if ((rc = check_expiry("targets", expires, opt, err)) != 0)
+        goto out;
+    out->targets_version = version;
+out:
+    free(data);
+    json_decref(ts);
+    json_decref(snap);
+    return rc;
+}
+
+/* ---- the set of objects the new catalogue names ---- */
+
+typedef struct objent {
+    uint8_t id[32];
+    uint64_t raw_len, enc_len;
+    int used;
+} objent;
+
+typedef struct objset {
+    objent *slots;
+    size_t cap, n;
+} objset;
+
+static size_t objset_slot(const objset *s, const uint8_t id[32])
+{
+    uint64_t h;
+    memcpy(&h, id, 8);
+    size_t i = (size_t)(h & (s->cap - 1));
+    while (s->slots[i].used && memcmp(s->slots[i].id, id, 32) != 0)
+        i = (i + 1) & (s->cap - 1);
+    return i;
+}
+
+static int objset_add(objset *s, const uint8_t id[32], uint64_t raw, uint64_t enc)
+{
+    if ((s->n + 1) * 2 > s->cap) {
+        objset bigger = {calloc(s->cap ? s->cap * 2 : 1024, sizeof(objent)), s->cap ? s->cap * 2 : 1024, 0};
+        if (!bigger.slots)
+            return CS_ENOMEM;
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->slots[i].used) {
+                bigger.slots[objset_slot(&bigger, s->slots[i].id)] = s->slots[i];
+                bigger.n++;
+            }
+        free(s->slots);
+        *s = bigger;
+    }
+    size_t i = objset_slot(s, id);
+    if (s->slots[i].used)
+        return 0;
+    memcpy(s->slots[i].id, id, 32);
+    s->slots[i].raw_len = raw;
+    s->slots[i].enc_len = enc;
+    s->slots[i].used = 1;
+    s->n++;
+    return 0;
+}
+
+static const objent *objset_get(const objset *s, const uint8_t id[32])
+{
+    if (!s->cap)
+        return NULL;
+    size_t i = objset_slot(s, id);
+    return s->slots[i].used ? &s->slots[i] : NULL;
+}
+
+typedef struct collect_ctx {
+    objset *set;
+    int rc;
+} collect_ctx;
+
+static int collect_record(void *vctx, json_t *rec, cs_err *err)
+{
+    collect_ctx *c = vctx;
+    const char *op = json_string_value(json_object_get(rec, "op"));
+    if (!op || strcmp(op, "put") != 0)
+        return 0;
+    content_resource *r = NULL;
+    int rc = sync_record_to_resource(rec, &r, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < r->nfiles && rc == 0; i++)
+        if (objset_add(c->set, r->files[i].object, r->files[i].size, r->files[i].enc_len) != 0)
+            rc = cs_err_set(err, CS_ENOMEM, "out of memory");
+    content_resource_free(r);
+    return rc;
+}
+
+static int file_present(void *ctx, const content_resource *r, const content_file *f)
+{
+    return content_store_has((content_store *)ctx, f->object) ? 1 : 0;
+}
+
+static int commit_version(content_catalog *cat, content_store *store, const uint8_t *catdata, size_t catlen,
+                          const verified *v, sync_import_stats *st, cs_err *err)
+{
+    char num[32];
+    int rc = content_catalog_begin(cat, err);
+    if (rc)
+        return rc;
+    if ((rc = sync_catfile_apply(cat, catdata, catlen, file_present, store, err)) != 0)
+        goto fail;
+    if ((rc = content_catalog_set_version(cat, v->targets_version, err)) != 0)
+        goto fail;
+    if (v->root_text && (rc = content_catalog_state_set(cat, "trust.root", v->root_text, err)) != 0)
+        goto fail;
+    snprintf(num, sizeof num, "%lld", (long long)v->snap_version);
+    if ((rc = content_catalog_state_set(cat, "trust.snapshot_version", num, err)) != 0)
+        goto fail;
+    snprintf(num, sizeof num, "%lld", (long long)v->targets_version);
+    if ((rc = content_catalog_state_set(cat, "trust.targets_version", num, err)) != 0)
+        goto fail;
+    if (v->ts_version > state_int(cat, "trust.timestamp_version")) {
+        snprintf(num, sizeof num, "%lld", (long long)v->ts_version);
+        if ((rc = content_catalog_state_set(cat, "trust.timestamp_version", num, err)) != 0)
+            goto fail;
+    }
+    rc = content_catalog_commit(cat, err);
+    if (rc == 0)
+        return 0;
+fail:
+    content_catalog_rollback(cat);
+    (void)st;
+    return rc;
+}
+
+int sync_import_bundle(content_catalog *cat, content_store *store, const char *bundle_path,
+                       const sync_apply_options *opt, sync_progress_cb progress, void *pctx,
+                       sync_import_stats *stats, cs_err *err)
+{
+    sync_bundle *b = NULL;
+    verified v;
+    memset(&v, 0, sizeof v);
+    uint8_t *catdata = NULL;
+    size_t catlen = 0;
+    objset need = {0};
+    sync_import_stats st;
+    memset(&st, 0, sizeof st);
+    int rc = sync_bundle_open(&b, bundle_path, err);
+    if (rc)
+        return rc;
+    if ((rc = verify_metadata(cat, bundle_get, b, opt, &v, err)) != 0)
+        goto out;
+    int64_t cur = 0;
+    if ((rc = content_catalog_version(cat, &cur, err)) != 0)
+        goto out;
+    st.from_version = cur;
+    st.to_version = v.targets_version;
+    if ((uint64_t)v.targets_version != b->to_version) {
+        rc = cs_err_set(err, CS_EFORMAT, "bundle header says version %llu but its signed metadata is version %lld",
+                        (unsigned long long)b->to_version, (long long)v.targets_version);
+        goto out;
+    }
+    if (v.targets_version < cur) {
+        rc = cs_err_set(err, CS_EROLLBACK, "bundle brings version %lld, older than this node's version %lld: refused",
+                        (long long)v.targets_version, (long long)cur);
+        goto out;
+    }
+    if (v.targets_version == cur) {
+        rc = cs_err_set(err, CS_EEXIST, "this node is already at version %lld", (long long)cur);
+        goto out;
+    }
+    /* Pick the catalogue: the delta from our version, else the full one. */
+    json_t *catj = json_object_get(v.targets, "catalog");
+    sync_fileref ref;
+    const sync_bundle_entry *ce = NULL;
+    if (cur > 0) {
+        char key[32];
+        snprintf(key, sizeof key, "%lld", (long long)cur);
+        json_t *d = json_object_get(json_object_get(catj, "deltas"), key);
+        if (d && sync_fileref_parse(d, &ref, NULL) == 0)
+            ce = sync_bundle_find(b, BUNDLE_CATALOG, ref.path);
+    }
+    if (!ce) {
+        if ((rc = sync_fileref_parse(json_object_get(catj, "full"), &ref, err)) != 0)
+            goto out;
+        ce = sync_bundle_find(b, BUNDLE_CATALOG, ref.path);
+    }
+    if (!ce) {
+        rc = cs_err_set(err, CS_EINVAL,
+                        "this bundle updates nodes at version %llu, but this node is at version %lld: "
+                        "make one with `cistern hub bundle REPO --since %lld`",
+                        (unsigned long long)b->since, (long long)cur, (long long)cur);
+        goto out;
+    }
+    if (ce->length != ref.length || ce->length > CATALOG_MAX) {
+        rc = cs_err_set(err, CS_EHASH, "bundle catalogue is %llu bytes, signed metadata says %llu",
+                        (unsigned long long)ce->length, (unsigned long long)ref.length);
+        goto out;
+    }
+    if ((rc = sync_bundle_read(b, ce, CATALOG_MAX, &catdata, err)) != 0)
+        goto out;
+    catlen = (size_t)ce->length;
+    if ((rc = sync_fileref_check(&ref, catdata, catlen, err)) != 0)
+        goto out;
+    {
+        collect_ctx c = {&need, 0};
+        if ((rc = sync_catfile_read(catdata, catlen, NULL, collect_record, &c, err)) != 0) {
+            cs_err_wrap(err, "bundle catalogue");
+            goto out;
+        }
+    }
+    /* Objects: each must be named by the signed catalogue with this length. */
+    uint64_t total = 0, done = 0;
+    for (uint32_t i = 0; i < b->n; i++)
+        if (b->entries[i].kind == BUNDLE_OBJECT)
+            total += b->entries[i].length;
+    st.objects_total = need.n;
+    for (uint32_t i = 0; i < b->n; i++) {
+        const sync_bundle_entry *e = &b->entries[i];
+        if (e->kind != BUNDLE_OBJECT)
+            continue;
+        char hex[CS_SHA256_HEX];
+        cs_hex_encode(e->hash, 32, hex);
+        const objent *o = objset_get(&need, e->hash);
+        if (!o) {
+            rc = cs_err_set(err, CS_EHASH, "bundle carries object %.16s… that the signed catalogue does not name", hex);
+            goto out;
+        }
+        if (o->enc_len != e->length) {
+            rc = cs_err_set(err, CS_EHASH, "bundle object %.16s… is %llu bytes, the signed catalogue says %llu",
+                            hex, (unsigned long long)e->length, (unsigned long long)o->enc_len);
+            goto out;
+        }
+        done += e->length;
+        if (content_store_has(store, e->hash)) {
+            st.objects_present++;
+            continue; /* verified by an earlier, interrupted import */
+        }
+        if ((rc = content_store_put_encoded_fd(store, e->hash, b->fd, e->offset, e->length, err)) != 0) {
+            cs_err_wrap(err, "bundle object %.16s…", hex);
+            cs_err tmp;
+            content_store_flush(store, &tmp); /* keep what verified, for the retry */
+            goto out;
+        }
+        st.objects_stored++;
+        st.bytes_read += e->length;
+        if (content_store_pending(store) >= FLUSH_EVERY && (rc = content_store_flush(store, err)) != 0)
+            goto out;
+        if (progress)
+            progress(pctx, "verifying", done, total);
+    }
+    if ((rc = content_store_flush(store, err)) != 0)
+        goto out;
+    if (progress)
+        progress(pctx, "applying", 0, 0);
+    if ((rc = commit_version(cat, store, catdata, catlen, &v, &st, err)) != 0)
+        goto out;
+    if (stats)
+        *stats = st;
+out:
+    free(need.slots);
+    free(catdata);
+    verified_clear(&v);
+    sync_bundle_free(b);
+    return rc;
+}

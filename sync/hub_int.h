@@ -1,0 +1,26 @@
+/*
+ * hub_int.h - private helpers shared by the hub's source files.
+ */
+#ifndef SYNC_HUB_INT_H
+#define SYNC_HUB_INT_H
+
+#include <sqlite3.h>
+
+#include "platform/crypto.h"
+#include "sync/hub.h"
+#include "sync/meta.h"
+
+struct sync_hub {
+    char dir[4096];
+    sqlite3 *db;
+    int lock_fd;
+    cs_key *keys[SYNC_NROLES]; /* private keys present in keys/ (root may be offline) */
+    sync_hub_options opt;
+    int64_t version;
+};
+
+/* Regenerate catalogue files and signed metadata for version v (idempotent). */
+int hub_finish_version(sync_hub *h, int64_t v, cs_err *err);
+int hub_sql(sqlite3 *db, const char *sql, cs_err *err);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * hub.h - the hub's repository: init, publish, bundles.
+ *
+ * REPO/ layout (docs/repository.md):
+ *   root.json, N.root.json        root metadata (current, and every version)
+ *   timestamp.json                current timestamp
+ *   N.snapshot.json, N.targets.json
+ *   catalog/<sha256>.cat          catalogue files, named by their hash
+ *   objects/<aa>/<id>             encoded objects (content/object.h), by id
+ *   keys/                         private keys (0700; never served)
+ *   hub.db                        the hub's own bookkeeping (never served)
+ * Everything but keys/ and hub.db can be served by any static web server.
+ */
+#ifndef SYNC_HUB_H
+#define SYNC_HUB_H
+
+#include <stdint.h>
+
+#include "platform/error.h"
+#include "platform/log.h"
+
+typedef struct sync_hub sync_hub;
+
+typedef struct sync_hub_options {
+    int delta_depth;          /* catalogue deltas kept for the last K versions (4) */
+    int64_t expire_root;      /* seconds (365 days) */
+    int64_t expire_targets;   /* (180 days) */
+    int64_t expire_snapshot;  /* (30 days) */
+    int64_t expire_timestamp; /* (1 day) */
+} sync_hub_options;
+
+void sync_hub_options_default(sync_hub_options *o);
+
+/* Progress of long work: phase name, units done and total (0 = unknown). */
+typedef void (*sync_progress_cb)(void *ctx, const char *phase, uint64_t done, uint64_t total);
+
+/* Create a repository in dir (must not hold one yet): keys, 1.root.json,
+ * root.json, and an empty version 0 (no targets yet). */
+int sync_hub_init(const char *dir, const sync_hub_options *opt, cs_err *err);
+
+int sync_hub_open(sync_hub **out, const char *dir, cs_err *err);
+void sync_hub_free(sync_hub *h);
+int64_t sync_hub_version(const sync_hub *h);
+
+typedef struct sync_publish_stats {
+    int64_t version;
+    uint64_t resources, added, changed, removed;
+    uint64_t files, bytes_raw, objects_new, bytes_new_encoded;
+} sync_publish_stats;
+
+/* Validate every resource in src (nothing is published if any is invalid),
+ * store new objects, write catalogue files and signed metadata for the next
+ * version. */
+int sync_hub_publish(sync_hub *h, const char *src, sync_progress_cb progress, void *pctx,
+                     sync_publish_stats *stats, cs_err *err);
+
+/* Write a USB bundle for nodes at version `since` (0 = everything). */
+int sync_hub_bundle(sync_hub *h, int64_t since, const char *out_path, sync_progress_cb progress,
+                    void *pctx, cs_err *err);
+
+#endif

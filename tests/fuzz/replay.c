@@ -1,0 +1,81 @@
+/*
+ * replay.c - run a fuzz target over every file of its corpus directories, as
+ * an ordinary test.  Built when the compiler has no libFuzzer; with
+ * -DCISTERN_FUZZ=ON and clang the same target links libFuzzer instead.
+ */
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int run_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "replay: cannot open %s\n", path);
+        return -1;
+    }
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            cap = cap ? cap * 2 : 4096;
+            uint8_t *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return -1;
+            }
+            buf = nb;
+        }
+        size_t n = fread(buf + len, 1, cap - len, f);
+        if (n == 0)
+            break;
+        len += n;
+    }
+    fclose(f);
+    LLVMFuzzerTestOneInput(buf, len);
+    free(buf);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int files = 0;
+    for (int i = 1; i < argc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st) != 0) {
+            fprintf(stderr, "replay: %s: no such corpus\n", argv[i]);
+            return 1;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            if (run_file(argv[i]) != 0)
+                return 1;
+            files++;
+            continue;
+        }
+        DIR *d = opendir(argv[i]);
+        struct dirent *e;
+        while (d && (e = readdir(d)) != NULL) {
+            if (e->d_name[0] == '.')
+                continue;
+            char p[4096];
+            snprintf(p, sizeof p, "%s/%s", argv[i], e->d_name);
+            if (run_file(p) != 0)
+                return 1;
+            files++;
+        }
+        if (d)
+            closedir(d);
+    }
+    if (files == 0) {
+        fprintf(stderr, "replay: empty corpus\n");
+        return 1;
+    }
+    printf("replayed %d inputs\n", files);
+    return 0;
+}

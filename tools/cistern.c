@@ -1,0 +1,98 @@
+/*
+ * cistern.c - the `cistern` command: dispatch to one command per file.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define CMD(g, n) int cmd_##g##_##n(int argc, char **argv);
+CMD(hub, init)
+CMD(hub, publish)
+CMD(hub, bundle)
+CMD(node, init)
+CMD(node, import)
+CMD(node, status)
+CMD(node, cat)
+CMD(node, verify)
+CMD(node, gc)
+#undef CMD
+
+const cli_command cli_commands[] = {
+    {"hub", "init", "REPO",
+     "Create a new repository in REPO: signing keys for the root, targets, snapshot and\n"
+     "timestamp roles in REPO/keys/ (keep root.key offline), and REPO/root.json, the\n"
+     "trust root that nodes pin with `cistern node init --trust`.",
+     cmd_hub_init},
+    {"hub", "publish", "REPO SOURCE_DIR",
+     "Publish the next signed version from SOURCE_DIR: one folder per resource,\n"
+     "SOURCE_DIR/<id>/resource.json plus its files.  Every resource.json is checked\n"
+     "first; if any is invalid nothing is published.  A folder that disappeared since\n"
+     "the last publish is a deletion.  If nothing changed, no version is made.",
+     cmd_hub_publish},
+    {"hub", "bundle", "REPO --since N -o FILE",
+     "Write a USB bundle for nodes at version N (0 = everything): the signed metadata,\n"
+     "the catalogue changes since N and only the objects such a node lacks.",
+     cmd_hub_bundle},
+    {"node", "init", "DATA --trust ROOT.json [--hub URL]",
+     "Create a node data directory DATA, pinning ROOT.json (a repository's root.json)\n"
+     "as the trust root: everything the node accepts must chain to it.",
+     cmd_node_init},
+    {"node", "import", "DATA FILE",
+     "Import a USB bundle.  Signatures, versions and every object's hash are checked\n"
+     "before anything becomes visible; the new version is committed in one step.  An\n"
+     "interrupted import resumes where it stopped when run again.",
+     cmd_node_import},
+    {"node", "status", "DATA [--json]",
+     "Show the catalogue version applied, storage use, trust root and last import.",
+     cmd_node_status},
+    {"node", "cat", "DATA RESOURCE_ID PATH",
+     "Write a cached file's bytes to standard output.",
+     cmd_node_cat},
+    {"node", "verify", "DATA [--repair]",
+     "Re-hash every stored object and report damage.  With --repair, damaged objects\n"
+     "are dropped so the next import or sync fetches them again.",
+     cmd_node_verify},
+    {"node", "gc", "DATA",
+     "Remove stored objects that no resource of the current version references.",
+     cmd_node_gc},
+};
+const unsigned cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: cistern <group> <command> [options]\n\ncommands:\n");
+    for (unsigned i = 0; i < cli_ncommands; i++)
+        fprintf(f, "  cistern %s %s %s\n", cli_commands[i].group, cli_commands[i].name, cli_commands[i].usage);
+    fprintf(f, "\n`cistern <group> <command> --help` explains each one.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_USAGE : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("cistern %s\n", CISTERN_VERSION);
+        return 0;
+    }
+    int group_known = 0;
+    for (unsigned i = 0; i < cli_ncommands; i++) {
+        if (strcmp(argv[1], cli_commands[i].group) != 0)
+            continue;
+        group_known = 1;
+        if (argc >= 3 && strcmp(argv[2], cli_commands[i].name) == 0) {
+            if (cli_want_help(&cli_commands[i], argc - 2, argv + 2))
+                return 0;
+            return cli_commands[i].run(argc - 2, argv + 2);
+        }
+    }
+    if (group_known && argc >= 3 && strcmp(argv[2], "--help") != 0)
+        fprintf(stderr, "cistern: unknown command \"%s %s\"\n", argv[1], argv[2]);
+    else if (!group_known)
+        fprintf(stderr, "cistern: unknown command \"%s\"\n", argv[1]);
+    usage(stderr);
+    return CLI_USAGE;
+}

@@ -1,0 +1,27 @@
+/*
+ * cmd_node_gc.c - `cistern node gc DATA`
+ */
+#include <stdio.h>
+
+#include "cli.h"
+#include "node/node.h"
+
+int cmd_node_gc(int argc, char **argv);
+int cmd_node_gc(int argc, char **argv)
+{
+    if (argc != 2 || argv[1][0] == '-')
+        return cli_usage(&cli_commands[8], "expected DATA");
+    cs_err err = {0};
+    node_data *n = NULL;
+    uint64_t objs = 0, bytes = 0;
+    if (node_open(&n, argv[1], 0, &err) != 0)
+        return cli_fail(&err);
+    int rc = node_gc(n, &objs, &bytes, &err);
+    node_close(n);
+    if (rc)
+        return cli_fail(&err);
+    char b[32];
+    cli_bytes(bytes, b, sizeof b);
+    printf("removed %llu unreferenced objects, %s freed\n", (unsigned long long)objs, b);
+    return 0;
+}
