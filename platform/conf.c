@@ -139,8 +139,10 @@ int cs_conf_parse(cs_conf *c, const char *name, const char *text, size_t len, cs
             return cs_err_set(err, CS_ECONFIG, "%s:%d: invalid key \"%s\" (use a-z 0-9 _ . -)",
                               name, lineno, s);
         int rc = cs_conf_set(c, s, v, err);
-        if (rc)
-            return cs_err_wrap(err, "%s:%d", name, lineno);
+        if (rc) {
+            cs_err_wrap(err, "%s:%d", name, lineno);
+            return rc;
+        }
     }
     return 0;
 }

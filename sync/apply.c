@@ -16,15 +16,17 @@
 #include "sync/meta.h"
 
 #define MAX_ROOT_STEPS 1024
-#define FLUSH_EVERY (64ULL << 20)
+#define FLUSH_EVERY (16ULL << 20) /* at most this much verified work is redone after a cut */
 #define CATALOG_MAX (1ULL << 30)
 
 int sync_trust_pin(content_catalog *cat, const char *root_text, size_t len, cs_err *err)
 {
     sync_root *r = NULL;
     int rc = sync_root_load(&r, root_text, len, err);
-    if (rc)
-        return cs_err_wrap(err, "trust root");
+    if (rc) {
+        cs_err_wrap(err, "trust root");
+        return rc;
+    }
     sync_root_free(r);
     char *copy = strndup(root_text, len);
     if (!copy)
@@ -112,8 +114,10 @@ static int verify_metadata(content_catalog *cat, meta_get_fn get, void *ctx,
         return cs_err_set(err, CS_ENOTREADY, "this node has no pinned trust root (run `cistern node init --trust`)");
     rc = sync_root_load(&out->root, trusted, strlen(trusted), err);
     free(trusted);
-    if (rc)
-        return cs_err_wrap(err, "pinned trust root");
+    if (rc) {
+        cs_err_wrap(err, "pinned trust root");
+        return rc;
+    }
     for (int step = 0; step < MAX_ROOT_STEPS; step++) {
         char name[64];
         snprintf(name, sizeof name, "%lld.root.json", (long long)(sync_root_version(out->root) + 1));

@@ -16,6 +16,7 @@ CMD(node, status)
 CMD(node, cat)
 CMD(node, verify)
 CMD(node, gc)
+CMD(node, search)
 #undef CMD
 
 const cli_command cli_commands[] = {
@@ -56,6 +57,11 @@ const cli_command cli_commands[] = {
     {"node", "gc", "DATA",
      "Remove stored objects that no resource of the current version references.",
      cmd_node_gc},
+    {"node", "search", "DATA [QUERY] [--subject S] [--grade G] [--language L] [--type T] [--prefix] [--limit N] [--offset N] [--lang zh|en] [--json]",
+     "Search the node's catalogue (Chinese 1- and 2-character words, English words;\n"
+     "--prefix treats the last word as a prefix).  Without QUERY, lists by id with\n"
+     "the filters.  Results are ranked by bm25: title, then keywords, then description.",
+     cmd_node_search},
 };
 const unsigned cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
 
@@ -89,10 +95,13 @@ int main(int argc, char **argv)
             return cli_commands[i].run(argc - 2, argv + 2);
         }
     }
-    if (group_known && argc >= 3 && strcmp(argv[2], "--help") != 0)
-        fprintf(stderr, "cistern: unknown command \"%s %s\"\n", argv[1], argv[2]);
-    else if (!group_known)
-        fprintf(stderr, "cistern: unknown command \"%s\"\n", argv[1]);
-    usage(stderr);
+    if (group_known && argc >= 3 && strcmp(argv[2], "--help") != 0) {
+        fprintf(stderr, "cistern: unknown command \"%s %s\" (see `cistern --help`)\n", argv[1], argv[2]);
+    } else if (!group_known) {
+        fprintf(stderr, "cistern: unknown command \"%s\" (see `cistern --help`)\n", argv[1]);
+    } else {
+        usage(argc >= 3 ? stdout : stderr);
+        return argc >= 3 ? 0 : CLI_USAGE;
+    }
     return CLI_USAGE;
 }

@@ -58,7 +58,9 @@ const char *cs_err_text(int code);
  * code, so callers can write `return cs_err_set(err, CS_EINVAL, "...")`. */
 int cs_err_set(cs_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Prefix the existing message with more context: "while X: <old message>". */
+/* Prefix the existing message with more context: "X: <old message>".  Returns
+ * err->code, or CS_EINVAL when err is NULL: keep the code in a variable and
+ * return that, never `return cs_err_wrap(...)`. */
 int cs_err_wrap(cs_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Map an errno value to a code (ENOSPC -> CS_ENOSPC, ENOENT -> CS_ENOENT...). */

@@ -1,0 +1,1204 @@
+/*
+ * catalog.c - the catalogue in SQLite: resources, files, state and full-text
+ * search (schema and query rules in docs/catalogue.md).
+ *
+ * One handle is one connection; it is not shared between threads.  Prepared
+ * statements are cached in the handle, including one per combination of
+ * search filters, so the hot path never re-parses SQL.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "content/catalog.h"
+
+#define CATALOG_FORMAT 1
+#define BUSY_TIMEOUT_MS 5000
+#define MATCH_MAX 4096 /* the MATCH expression built from <= 256 bytes of q */
+
+/* Cached statements: name and SQL, listed once. */
+#define STMT_LIST(X)                                                                               \
+    X(ST_RID, "SELECT rid FROM resources WHERE id = ?1")                                           \
+    X(ST_RES_INSERT, "INSERT INTO resources(id, language, subject, type, edition, volume, unit, "  \
+                     "entry, cached) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")                  \
+    X(ST_RES_UPDATE, "UPDATE resources SET id = ?1, language = ?2, subject = ?3, type = ?4, "      \
+                     "edition = ?5, volume = ?6, unit = ?7, entry = ?8, cached = ?9 "              \
+                     "WHERE rid = ?10")                                                            \
+    X(ST_RES_DELETE, "DELETE FROM resources WHERE rid = ?1")                                       \
+    X(ST_JSON_PUT, "INSERT OR REPLACE INTO resource_json(rid, json) VALUES(?1, ?2)")               \
+    X(ST_GRADES_DELETE, "DELETE FROM resource_grades WHERE resource = ?1")                         \
+    X(ST_GRADE_INSERT, "INSERT OR IGNORE INTO resource_grades(resource, grade) VALUES(?1, ?2)")    \
+    X(ST_FILES_DELETE, "DELETE FROM files WHERE resource = ?1")                                    \
+    X(ST_FILE_INSERT, "INSERT INTO files(resource, path, size, mime, object, enc_len) "            \
+                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6)")                                            \
+    X(ST_FTS_DELETE, "DELETE FROM fts WHERE rowid = ?1")                                           \
+    X(ST_FTS_INSERT, "INSERT INTO fts(rowid, title, keywords, description) "                       \
+                     "VALUES(?1, ?2, ?3, ?4)")                                                     \
+    X(ST_SET_CACHED, "UPDATE resources SET cached = ?2 WHERE id = ?1")                             \
+    X(ST_META_GET, "SELECT value FROM meta WHERE key = ?1")                                        \
+    X(ST_META_SET, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)")                       \
+    X(ST_STATE_GET, "SELECT value FROM state WHERE key = ?1")                                      \
+    X(ST_STATE_SET, "INSERT OR REPLACE INTO state(key, value) VALUES(?1, ?2)")                     \
+    X(ST_STATE_DELETE, "DELETE FROM state WHERE key = ?1")                                         \
+    X(ST_GET, "SELECT r.rid, r.cached, j.json FROM resources r "                                   \
+              "JOIN resource_json j ON j.rid = r.rid WHERE r.id = ?1")                             \
+    X(ST_FILES_OF, "SELECT path, size, mime, object, enc_len FROM files WHERE resource = ?1 "      \
+                   "ORDER BY path")                                                                \
+    X(ST_FILE_ONE, "SELECT f.path, f.size, f.mime, f.object, f.enc_len FROM resources r "          \
+                   "JOIN files f ON f.resource = r.rid WHERE r.id = ?1 AND f.path = ?2")           \
+    X(ST_REFERENCES, "SELECT 1 FROM files WHERE object = ?1 LIMIT 1")                              \
+    X(ST_COUNT_RESOURCES, "SELECT count(*) FROM resources")                                        \
+    X(ST_COUNT_FILES, "SELECT count(*), coalesce(sum(size), 0) FROM files")
+
+enum {
+#define X_ENUM(name, sql) name,
+    STMT_LIST(X_ENUM)
+#undef X_ENUM
+        ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+#define X_SQL(name, sql) sql,
+    STMT_LIST(X_SQL)
+#undef X_SQL
+};
+
+/* Search filters, as bits of the statement-cache index. */
+enum { F_SUBJECT = 1, F_LANGUAGE = 2, F_TYPE = 4, F_GRADE = 8, F_ALL = 16 };
+
+struct content_catalog {
+    sqlite3 *db;
+    int rdonly;
+    sqlite3_stmt *st[ST_COUNT];
+    sqlite3_stmt *page[2][F_ALL];  /* [has text][filters] */
+    sqlite3_stmt *count[2][F_ALL]; /* same, count only */
+    fts5_tokenizer tok;            /* "cistern", to drop query terms with no tokens */
+    Fts5Tokenizer *tok_inst;
+};
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS state(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS resources("
+    " rid INTEGER PRIMARY KEY,"
+    " id TEXT NOT NULL UNIQUE,"
+    " language TEXT NOT NULL,"
+    " subject TEXT,"
+    " type TEXT NOT NULL,"
+    " edition, volume, unit,"
+    " entry TEXT NOT NULL,"
+    " cached INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS resources_subject ON resources(subject, id);"
+    "CREATE INDEX IF NOT EXISTS resources_language ON resources(language, id);"
+    "CREATE INDEX IF NOT EXISTS resources_type ON resources(type, id);"
+    "CREATE TABLE IF NOT EXISTS resource_json("
+    " rid INTEGER PRIMARY KEY REFERENCES resources(rid) ON DELETE CASCADE,"
+    " json TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS resource_grades("
+    " resource INTEGER NOT NULL REFERENCES resources(rid) ON DELETE CASCADE,"
+    " grade INTEGER NOT NULL,"
+    " PRIMARY KEY(resource, grade)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS resource_grades_grade ON resource_grades(grade, resource);"
+    "CREATE TABLE IF NOT EXISTS files("
+    " resource INTEGER NOT NULL REFERENCES resources(rid) ON DELETE CASCADE,"
+    " path TEXT NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " mime TEXT NOT NULL,"
+    " object BLOB NOT NULL CHECK(length(object) = 32),"
+    " enc_len INTEGER NOT NULL,"
+    " PRIMARY KEY(resource, path)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS files_object ON files(object);"
+    "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(title, keywords, description,"
+    " tokenize = 'cistern', prefix = '2 3');"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('format', '1');"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('version', '0');";
+
+/* ---- errors and statements ---------------------------------------------- */
+
+static int db_code(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return CS_EBUSY;
+    case SQLITE_NOMEM:
+        return CS_ENOMEM;
+    case SQLITE_FULL:
+        return CS_ENOSPC;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return CS_ECORRUPT;
+    case SQLITE_IOERR:
+        return CS_EIO;
+    case SQLITE_CONSTRAINT:
+        return CS_EINVAL;
+    case SQLITE_CANTOPEN:
+        return CS_ENOENT;
+    default:
+        return CS_EDB;
+    }
+}
+
+static int db_fail(content_catalog *c, int rc, cs_err *err, const char *what)
+{
+    return cs_err_set(err, db_code(rc), "catalogue: %s: %s", what,
+                      c && c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+}
+
+static int prep(content_catalog *c, int which, sqlite3_stmt **out, cs_err *err)
+{
+    if (!c->st[which]) {
+        int rc = sqlite3_prepare_v3(c->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+                                    &c->st[which], NULL);
+        if (rc != SQLITE_OK)
+            return db_fail(c, rc, err, "prepare");
+    }
+    *out = c->st[which];
+    return 0;
+}
+
+static void release(sqlite3_stmt *st)
+{
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+}
+
+static int exec(content_catalog *c, const char *sql, cs_err *err)
+{
+    int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : db_fail(c, rc, err, sql);
+}
+
+/* Step a statement that returns no rows. */
+static int step_done(content_catalog *c, sqlite3_stmt *st, cs_err *err, const char *what)
+{
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return db_fail(c, rc, err, what);
+    return 0;
+}
+
+static char *dup_column(sqlite3_stmt *st, int col)
+{
+    const unsigned char *s = sqlite3_column_text(st, col);
+    return s ? strdup((const char *)s) : NULL;
+}
+
+/* ---- open and close ----------------------------------------------------- */
+
+static int fts5_api_of(sqlite3 *db, fts5_api **out)
+{
+    fts5_api *api = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", NULL);
+        sqlite3_step(st);
+        rc = sqlite3_finalize(st);
+    }
+    if (rc == SQLITE_OK && !api)
+        rc = SQLITE_ERROR;
+    if (rc == SQLITE_OK)
+        *out = api;
+    return rc;
+}
+
+static int open_tokenizer(content_catalog *c, cs_err *err)
+{
+    fts5_api *api = NULL;
+    void *user = NULL;
+    int rc = fts5_api_of(c->db, &api);
+    if (rc == SQLITE_OK)
+        rc = api->xFindTokenizer(api, "cistern", &user, &c->tok);
+    if (rc == SQLITE_OK)
+        rc = c->tok.xCreate(user, NULL, 0, &c->tok_inst);
+    if (rc != SQLITE_OK)
+        return db_fail(c, rc, err, "tokenizer");
+    return 0;
+}
+
+static int check_format(content_catalog *c, cs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc =
+        sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key = 'format'", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        rc = cs_err_set(err, CS_EFORMAT, "catalogue: not a catalogue database: %s",
+                        sqlite3_errmsg(c->db));
+        goto out;
+    }
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        rc = rc == SQLITE_DONE ? cs_err_set(err, CS_EFORMAT, "catalogue: no format version")
+                               : db_fail(c, rc, err, "format version");
+        goto out;
+    }
+    if (sqlite3_column_int64(st, 0) != CATALOG_FORMAT) {
+        rc = cs_err_set(err, CS_EUNSUPPORTED, "catalogue: format %lld, this build reads %d",
+                        (long long)sqlite3_column_int64(st, 0), CATALOG_FORMAT);
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int content_catalog_open(content_catalog **out, const char *path, int flags, cs_err *err)
+{
+    content_catalog *c = NULL;
+    int rc, oflags;
+
+    if (!out || !path)
+        return cs_err_set(err, CS_EINVAL, "catalogue: no path");
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return cs_err_set(err, CS_ENOMEM, "catalogue: out of memory");
+    c->rdonly = (flags & CONTENT_CATALOG_RDONLY) != 0;
+    oflags = c->rdonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    rc = sqlite3_open_v2(path, &c->db, oflags, NULL);
+    if (rc != SQLITE_OK) {
+        rc = cs_err_set(err, db_code(rc), "catalogue: %s",
+                        c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        goto out;
+    }
+    sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+    if ((rc = exec(c, "PRAGMA foreign_keys = ON", err)) != 0)
+        goto out;
+    if (!c->rdonly) {
+        /* An in-memory database answers "memory"; files become WAL. */
+        if ((rc = exec(c, "PRAGMA journal_mode = WAL", err)) != 0 ||
+            (rc = exec(c, "PRAGMA synchronous = FULL", err)) != 0)
+            goto out;
+    }
+    if ((rc = content_fts_register(c->db, err)) != 0)
+        goto out;
+    if (!c->rdonly) {
+        if ((rc = exec(c, "BEGIN IMMEDIATE", err)) != 0)
+            goto out;
+        rc = exec(c, schema_sql, err);
+        if (rc != 0) {
+            sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+            goto out;
+        }
+        if ((rc = exec(c, "COMMIT", err)) != 0)
+            goto out;
+    }
+    if ((rc = check_format(c, err)) != 0 || (rc = open_tokenizer(c, err)) != 0)
+        goto out;
+    *out = c;
+    c = NULL;
+out:
+    if (rc != 0)
+        cs_err_wrap(err, "opening %s", path);
+    content_catalog_free(c);
+    return rc;
+}
+
+void content_catalog_free(content_catalog *c)
+{
+    if (!c)
+        return;
+    if (c->db && !sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(c->st[i]);
+    for (int t = 0; t < 2; t++)
+        for (int f = 0; f < F_ALL; f++) {
+            sqlite3_finalize(c->page[t][f]);
+            sqlite3_finalize(c->count[t][f]);
+        }
+    if (c->tok_inst)
+        c->tok.xDelete(c->tok_inst);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+/* ---- transactions ------------------------------------------------------- */
+
+int content_catalog_begin(content_catalog *c, cs_err *err)
+{
+    return exec(c, "BEGIN IMMEDIATE", err);
+}
+
+int content_catalog_commit(content_catalog *c, cs_err *err)
+{
+    return exec(c, "COMMIT", err);
+}
+
+void content_catalog_rollback(content_catalog *c)
+{
+    if (c && c->db && !sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Each change is atomic on its own too: a savepoint nests inside begin/commit
+ * and is a transaction of its own outside them. */
+static int save_begin(content_catalog *c, cs_err *err)
+{
+    return exec(c, "SAVEPOINT cs_change", err);
+}
+
+static int save_end(content_catalog *c, int rc, cs_err *err)
+{
+    if (rc == 0) {
+        rc = exec(c, "RELEASE cs_change", err);
+        if (rc == 0)
+            return 0;
+    }
+    sqlite3_exec(c->db, "ROLLBACK TO cs_change; RELEASE cs_change", NULL, NULL, NULL);
+    return rc;
+}
+
+/* ---- put, delete, clear ------------------------------------------------- */
+
+/* The string values of an object or array (non-strings skipped), joined with
+ * newlines; malloc'd, "" when v is NULL, NULL when out of memory. */
+static char *join_strings(const json_t *v)
+{
+    size_t total = 1, n = 0;
+    const char *key;
+    json_t *x;
+    size_t i;
+    char *s;
+
+#define JOIN_EACH(body)                                                                            \
+    do {                                                                                           \
+        if (json_is_object(v)) {                                                                   \
+            json_object_foreach((json_t *)v, key, x)                                               \
+            {                                                                                      \
+                body;                                                                              \
+            }                                                                                      \
+        } else if (json_is_array(v)) {                                                             \
+            json_array_foreach(v, i, x)                                                            \
+            {                                                                                      \
+                body;                                                                              \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)
+
+    JOIN_EACH(if (json_is_string(x)) total += json_string_length(x) + 1);
+    s = malloc(total);
+    if (!s)
+        return NULL;
+    JOIN_EACH(if (json_is_string(x)) {
+        if (n)
+            s[n++] = '\n';
+        memcpy(s + n, json_string_value(x), json_string_length(x));
+        n += json_string_length(x);
+    });
+#undef JOIN_EACH
+    (void)key;
+    s[n] = '\0';
+    return s;
+}
+
+static void bind_str_or_int(sqlite3_stmt *st, int idx, const json_t *v)
+{
+    if (json_is_integer(v))
+        sqlite3_bind_int64(st, idx, json_integer_value(v));
+    else if (json_is_string(v))
+        sqlite3_bind_text(st, idx, json_string_value(v), (int)json_string_length(v), SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, idx);
+}
+
+static int lookup_rid(content_catalog *c, const char *id, sqlite3_int64 *rid, cs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(c, ST_RID, &st, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *rid = sqlite3_column_int64(st, 0);
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        rc = CS_ENOENT;
+    } else {
+        rc = db_fail(c, rc, err, "lookup");
+    }
+    release(st);
+    return rc;
+}
+
+/* Run a one-parameter statement on rid. */
+static int by_rid(content_catalog *c, int which, sqlite3_int64 rid, cs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(c, which, &st, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, rid);
+    rc = step_done(c, st, err, "write");
+    release(st);
+    return rc;
+}
+
+static int put_row(content_catalog *c, const char *id, const content_resource *r,
+                   sqlite3_int64 *rid, int exists, cs_err *err)
+{
+    const json_t *m = r->meta;
+    sqlite3_stmt *st = NULL;
+    int rc = prep(c, exists ? ST_RES_UPDATE : ST_RES_INSERT, &st, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, json_string_value(json_object_get(m, "language")), -1, SQLITE_STATIC);
+    bind_str_or_int(st, 3, json_object_get(m, "subject"));
+    sqlite3_bind_text(st, 4, json_string_value(json_object_get(m, "type")), -1, SQLITE_STATIC);
+    bind_str_or_int(st, 5, json_object_get(m, "edition"));
+    bind_str_or_int(st, 6, json_object_get(m, "volume"));
+    bind_str_or_int(st, 7, json_object_get(m, "unit"));
+    sqlite3_bind_text(st, 8, json_string_value(json_object_get(m, "entry")), -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 9, r->cached ? 1 : 0);
+    if (exists)
+        sqlite3_bind_int64(st, 10, *rid);
+    rc = step_done(c, st, err, "resource row");
+    if (rc == 0 && !exists)
+        *rid = sqlite3_last_insert_rowid(c->db);
+    release(st);
+    return rc;
+}
+
+static int put_children(content_catalog *c, sqlite3_int64 rid, const content_resource *r,
+                        const char *json_text, cs_err *err)
+{
+    const json_t *m = r->meta, *grades = json_object_get(m, "grades"), *g;
+    sqlite3_stmt *st = NULL;
+    char *title = NULL, *keywords = NULL, *desc = NULL;
+    size_t i;
+    int rc;
+
+    if ((rc = prep(c, ST_JSON_PUT, &st, err)) != 0)
+        goto out;
+    sqlite3_bind_int64(st, 1, rid);
+    sqlite3_bind_text(st, 2, json_text, -1, SQLITE_STATIC);
+    rc = step_done(c, st, err, "resource json");
+    release(st);
+    if (rc != 0 || (rc = prep(c, ST_GRADE_INSERT, &st, err)) != 0)
+        goto out;
+    json_array_foreach(grades, i, g)
+    {
+        sqlite3_bind_int64(st, 1, rid);
+        sqlite3_bind_int64(st, 2, json_integer_value(g));
+        rc = step_done(c, st, err, "grade");
+        release(st);
+        if (rc != 0)
+            goto out;
+    }
+    if ((rc = prep(c, ST_FILE_INSERT, &st, err)) != 0)
+        goto out;
+    for (i = 0; i < r->nfiles; i++) {
+        const content_file *f = &r->files[i];
+        sqlite3_bind_int64(st, 1, rid);
+        sqlite3_bind_text(st, 2, f->path, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)f->size);
+        sqlite3_bind_text(st, 4, f->mime ? f->mime : content_mime_guess(f->path), -1,
+                          SQLITE_STATIC);
+        sqlite3_bind_blob(st, 5, f->object, 32, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, (sqlite3_int64)f->enc_len);
+        rc = step_done(c, st, err, "file");
+        release(st);
+        if (rc != 0) {
+            cs_err_wrap(err, "file \"%s\"", f->path);
+            goto out;
+        }
+    }
+    title = join_strings(json_object_get(m, "title"));
+    keywords = join_strings(json_object_get(m, "keywords"));
+    desc = join_strings(json_object_get(m, "description"));
+    if (!title || !keywords || !desc) {
+        rc = cs_err_set(err, CS_ENOMEM, "catalogue: out of memory");
+        goto out;
+    }
+    if ((rc = prep(c, ST_FTS_INSERT, &st, err)) != 0)
+        goto out;
+    sqlite3_bind_int64(st, 1, rid);
+    sqlite3_bind_text(st, 2, title, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, keywords, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, desc, -1, SQLITE_STATIC);
+    rc = step_done(c, st, err, "search index");
+    release(st);
+out:
+    free(title);
+    free(keywords);
+    free(desc);
+    return rc;
+}
+
+int content_catalog_put(content_catalog *c, const content_resource *r, cs_err *err)
+{
+    char *json_text = NULL;
+    const char *id;
+    sqlite3_int64 rid = 0;
+    int rc, exists, saving = 0;
+
+    if (!c || !r || !r->meta)
+        return cs_err_set(err, CS_EINVAL, "catalogue put: no resource");
+    if ((rc = content_resource_validate(r->meta, err)) != 0)
+        return rc;
+    id = json_string_value(json_object_get(r->meta, "id"));
+    if (r->id && strcmp(r->id, id) != 0)
+        return cs_err_set(err, CS_EINVAL, "catalogue put: id \"%s\" but resource.json says \"%s\"",
+                          r->id, id);
+    if (r->nfiles > CONTENT_RESOURCE_MAX_FILES)
+        return cs_err_set(err, CS_ETOOBIG, "resource %s: %zu files, more than %d", id, r->nfiles,
+                          CONTENT_RESOURCE_MAX_FILES);
+    if (r->nfiles && !r->files)
+        return cs_err_set(err, CS_EINVAL, "resource %s: no files array", id);
+    for (size_t i = 0; i < r->nfiles; i++)
+        if (!content_path_valid(r->files[i].path))
+            return cs_err_set(err, CS_EFORMAT, "resource %s: file %zu: unsafe path \"%.100s\"", id,
+                              i, r->files[i].path ? r->files[i].path : "(null)");
+    json_text = json_dumps(r->meta, JSON_COMPACT);
+    if (!json_text)
+        return cs_err_set(err, CS_ENOMEM, "catalogue: cannot serialise resource.json");
+
+    if ((rc = save_begin(c, err)) != 0)
+        goto out;
+    saving = 1;
+    rc = lookup_rid(c, id, &rid, err);
+    if (rc != 0 && rc != CS_ENOENT)
+        goto out;
+    exists = rc == 0;
+    if (exists && ((rc = by_rid(c, ST_GRADES_DELETE, rid, err)) != 0 ||
+                   (rc = by_rid(c, ST_FILES_DELETE, rid, err)) != 0 ||
+                   (rc = by_rid(c, ST_FTS_DELETE, rid, err)) != 0))
+        goto out;
+    if ((rc = put_row(c, id, r, &rid, exists, err)) != 0 ||
+        (rc = put_children(c, rid, r, json_text, err)) != 0)
+        goto out;
+out:
+    if (saving)
+        rc = save_end(c, rc, err);
+    if (rc != 0)
+        cs_err_wrap(err, "putting resource %s", id);
+    free(json_text);
+    return rc;
+}
+
+int content_catalog_delete(content_catalog *c, const char *id, cs_err *err)
+{
+    sqlite3_int64 rid = 0;
+    int rc;
+
+    if (!c || !id)
+        return cs_err_set(err, CS_EINVAL, "catalogue delete: no id");
+    if ((rc = save_begin(c, err)) != 0)
+        return rc;
+    rc = lookup_rid(c, id, &rid, err);
+    if (rc == CS_ENOENT)
+        cs_err_set(err, CS_ENOENT, "resource %s: not in the catalogue", id);
+    if (rc == 0 && (rc = by_rid(c, ST_FTS_DELETE, rid, err)) == 0)
+        rc = by_rid(c, ST_RES_DELETE, rid, err); /* files, grades, json cascade */
+    return save_end(c, rc, err);
+}
+
+int content_catalog_clear(content_catalog *c, cs_err *err)
+{
+    int rc;
+    if ((rc = save_begin(c, err)) != 0)
+        return rc;
+    rc = exec(c,
+              "DELETE FROM fts; DELETE FROM files; DELETE FROM resource_grades;"
+              "DELETE FROM resource_json; DELETE FROM resources;",
+              err);
+    return save_end(c, rc, err);
+}
+
+int content_catalog_set_cached(content_catalog *c, const char *id, int cached, cs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if (!c || !id)
+        return cs_err_set(err, CS_EINVAL, "catalogue: no id");
+    if ((rc = prep(c, ST_SET_CACHED, &st, err)) != 0)
+        return rc;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, cached ? 1 : 0);
+    rc = step_done(c, st, err, "cached flag");
+    if (rc == 0 && sqlite3_changes(c->db) == 0)
+        rc = cs_err_set(err, CS_ENOENT, "resource %s: not in the catalogue", id);
+    release(st);
+    return rc;
+}
+
+/* ---- version and state -------------------------------------------------- */
+
+/* Get a text value; *out malloc'd or NULL when absent. */
+static int kv_get(content_catalog *c, int which, const char *key, char **out, cs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char *v = NULL;
+    int rc;
+    if ((rc = prep(c, which, &st, err)) != 0)
+        return rc;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        v = dup_column(st, 0);
+        rc = v ? 0 : cs_err_set(err, CS_ENOMEM, "catalogue: out of memory");
+    } else if (rc == SQLITE_DONE) {
+        rc = 0;
+    } else {
+        rc = db_fail(c, rc, err, "read");
+    }
+    release(st);
+    if (rc == 0)
+        *out = v;
+    return rc;
+}
+
+static int kv_set(content_catalog *c, int which, const char *key, const char *value, cs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if ((rc = prep(c, which, &st, err)) != 0)
+        return rc;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (value)
+        sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    rc = step_done(c, st, err, "write");
+    release(st);
+    return rc;
+}
+
+int content_catalog_version(content_catalog *c, int64_t *out, cs_err *err)
+{
+    char *v = NULL, *end = NULL;
+    long long n = 0;
+    int rc;
+    if (!c || !out)
+        return cs_err_set(err, CS_EINVAL, "catalogue: bad arguments");
+    if ((rc = kv_get(c, ST_META_GET, "version", &v, err)) != 0)
+        return rc;
+    if (v) {
+        n = strtoll(v, &end, 10);
+        if (end == v || *end)
+            rc = cs_err_set(err, CS_ECORRUPT, "catalogue: version \"%.40s\" is not a number", v);
+    }
+    free(v);
+    if (rc == 0)
+        *out = n;
+    return rc;
+}
+
+int content_catalog_set_version(content_catalog *c, int64_t v, cs_err *err)
+{
+    char buf[32];
+    if (!c)
+        return cs_err_set(err, CS_EINVAL, "catalogue: no handle");
+    snprintf(buf, sizeof buf, "%lld", (long long)v);
+    return kv_set(c, ST_META_SET, "version", buf, err);
+}
+
+int content_catalog_state_get(content_catalog *c, const char *key, char **out, cs_err *err)
+{
+    if (!c || !key || !out)
+        return cs_err_set(err, CS_EINVAL, "catalogue: bad arguments");
+    return kv_get(c, ST_STATE_GET, key, out, err);
+}
+
+int content_catalog_state_set(content_catalog *c, const char *key, const char *value, cs_err *err)
+{
+    if (!c || !key)
+        return cs_err_set(err, CS_EINVAL, "catalogue: bad arguments");
+    return kv_set(c, value ? ST_STATE_SET : ST_STATE_DELETE, key, value, err);
+}
+
+/* ---- reading resources -------------------------------------------------- */
+
+/* Fill f from a (path, size, mime, object, enc_len) row. */
+static int file_from_row(sqlite3_stmt *st, content_file *f)
+{
+    const void *obj = sqlite3_column_blob(st, 3);
+    memset(f, 0, sizeof *f);
+    f->path = dup_column(st, 0);
+    f->mime = dup_column(st, 2);
+    if (!f->path || !f->mime) {
+        content_file_clear(f);
+        return CS_ENOMEM;
+    }
+    f->size = (uint64_t)sqlite3_column_int64(st, 1);
+    if (obj && sqlite3_column_bytes(st, 3) == 32)
+        memcpy(f->object, obj, 32);
+    f->enc_len = (uint64_t)sqlite3_column_int64(st, 4);
+    return 0;
+}
+
+/* Build a resource from (rid, cached, json) columns of row and the files
+ * statement fst (bound and reset here). */
+static int resource_from_row(content_catalog *c, sqlite3_stmt *row, sqlite3_stmt *fst,
+                             content_resource **out, cs_err *err)
+{
+    content_resource *r = calloc(1, sizeof *r);
+    const char *text = (const char *)sqlite3_column_text(row, 2);
+    size_t cap = 0;
+    int rc;
+
+    if (!r)
+        return cs_err_set(err, CS_ENOMEM, "catalogue: out of memory");
+    r->cached = sqlite3_column_int(row, 1);
+    r->meta = text ? json_loads(text, 0, NULL) : NULL;
+    if (!json_is_object(r->meta) || !json_is_string(json_object_get(r->meta, "id"))) {
+        rc = cs_err_set(err, CS_ECORRUPT, "catalogue: stored resource.json is damaged");
+        goto out;
+    }
+    r->id = strdup(json_string_value(json_object_get(r->meta, "id")));
+    if (!r->id) {
+        rc = cs_err_set(err, CS_ENOMEM, "catalogue: out of memory");
+        goto out;
+    }
+    sqlite3_bind_int64(fst, 1, sqlite3_column_int64(row, 0));
+    while ((rc = sqlite3_step(fst)) == SQLITE_ROW) {
+        if (r->nfiles == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            content_file *nf = realloc(r->files, ncap * sizeof *nf);
+            if (!nf) {
+                rc = cs_err_set(err, CS_ENOMEM, "catalogue: out of memory");
+                goto out;
+            }
+            r->files = nf;
+            cap = ncap;
+        }
+        if (file_from_row(fst, &r->files[r->nfiles]) != 0) {
+            rc = cs_err_set(err, CS_ENOMEM, "catalogue: out of memory");
+            goto out;
+        }
+        r->nfiles++;
+    }
+    if (rc != SQLITE_DONE) {
+        rc = db_fail(c, rc, err, "files");
+        goto out;
+    }
+    rc = 0;
+    *out = r;
+    r = NULL;
+out:
+    release(fst);
+    content_resource_free(r);
+    return rc;
+}
+
+int content_catalog_get(content_catalog *c, const char *id, content_resource **out, cs_err *err)
+{
+    sqlite3_stmt *st = NULL, *fst = NULL;
+    int rc;
+    if (!c || !id || !out)
+        return cs_err_set(err, CS_EINVAL, "catalogue get: bad arguments");
+    if ((rc = prep(c, ST_GET, &st, err)) != 0 || (rc = prep(c, ST_FILES_OF, &fst, err)) != 0)
+        return rc;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        rc = resource_from_row(c, st, fst, out, err);
+    else if (rc == SQLITE_DONE)
+        rc = cs_err_set(err, CS_ENOENT, "resource %s: not in the catalogue", id);
+    else
+        rc = db_fail(c, rc, err, "get");
+    release(st);
+    return rc;
+}
+
+int content_catalog_file(content_catalog *c, const char *id, const char *path, content_file *out,
+                         cs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if (!c || !id || !path || !out)
+        return cs_err_set(err, CS_EINVAL, "catalogue file: bad arguments");
+    if ((rc = prep(c, ST_FILE_ONE, &st, err)) != 0)
+        return rc;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        content_file f;
+        rc = file_from_row(st, &f);
+        if (rc == 0)
+            *out = f;
+        else
+            cs_err_set(err, rc, "catalogue: out of memory");
+    } else if (rc == SQLITE_DONE) {
+        rc = cs_err_set(err, CS_ENOENT, "resource %s has no file \"%.200s\"", id, path);
+    } else {
+        rc = db_fail(c, rc, err, "file");
+    }
+    release(st);
+    return rc;
+}
+
+int content_catalog_foreach_object(content_catalog *c, content_catalog_object_cb cb, void *ctx,
+                                   cs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if (!c || !cb)
+        return cs_err_set(err, CS_EINVAL, "catalogue: bad arguments");
+    /* Own statement: the callback may use the handle. */
+    rc = sqlite3_prepare_v2(
+        c->db, "SELECT object, max(size), max(enc_len) FROM files GROUP BY object", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        rc = db_fail(c, rc, err, "objects");
+        goto out;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint8_t id[32] = {0};
+        const void *b = sqlite3_column_blob(st, 0);
+        if (b && sqlite3_column_bytes(st, 0) == 32)
+            memcpy(id, b, 32);
+        int r = cb(ctx, id, (uint64_t)sqlite3_column_int64(st, 1),
+                   (uint64_t)sqlite3_column_int64(st, 2));
+        if (r != 0) {
+            rc = r;
+            goto out;
+        }
+    }
+    rc = rc == SQLITE_DONE ? 0 : db_fail(c, rc, err, "objects");
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int content_catalog_foreach_resource(content_catalog *c, content_catalog_resource_cb cb, void *ctx,
+                                     cs_err *err)
+{
+    sqlite3_stmt *st = NULL, *fst = NULL;
+    int rc;
+    if (!c || !cb)
+        return cs_err_set(err, CS_EINVAL, "catalogue: bad arguments");
+    rc = sqlite3_prepare_v2(c->db,
+                            "SELECT r.rid, r.cached, j.json FROM resources r "
+                            "JOIN resource_json j ON j.rid = r.rid ORDER BY r.id",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(c->db, stmt_sql[ST_FILES_OF], -1, &fst, NULL);
+    if (rc != SQLITE_OK) {
+        rc = db_fail(c, rc, err, "resources");
+        goto out;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        content_resource *r = NULL;
+        if ((rc = resource_from_row(c, st, fst, &r, err)) != 0)
+            goto out;
+        rc = cb(ctx, r);
+        content_resource_free(r);
+        if (rc != 0)
+            goto out;
+    }
+    rc = rc == SQLITE_DONE ? 0 : db_fail(c, rc, err, "resources");
+out:
+    sqlite3_finalize(fst);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int content_catalog_references(content_catalog *c, const uint8_t id[32])
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if (!c || !id)
+        return CS_EINVAL;
+    if ((rc = prep(c, ST_REFERENCES, &st, NULL)) != 0)
+        return rc;
+    sqlite3_bind_blob(st, 1, id, 32, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : db_code(rc);
+    release(st);
+    return rc;
+}
+
+int content_catalog_counts(content_catalog *c, uint64_t *resources, uint64_t *files,
+                           uint64_t *bytes, cs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    uint64_t nr = 0, nf = 0, nb = 0;
+    int rc;
+    if (!c)
+        return cs_err_set(err, CS_EINVAL, "catalogue: no handle");
+    if ((rc = prep(c, ST_COUNT_RESOURCES, &st, err)) != 0)
+        return rc;
+    rc = sqlite3_step(st);
+    nr = (uint64_t)sqlite3_column_int64(st, 0);
+    release(st);
+    if (rc != SQLITE_ROW)
+        return db_fail(c, rc, err, "counts");
+    if ((rc = prep(c, ST_COUNT_FILES, &st, err)) != 0)
+        return rc;
+    rc = sqlite3_step(st);
+    nf = (uint64_t)sqlite3_column_int64(st, 0);
+    nb = (uint64_t)sqlite3_column_int64(st, 1);
+    release(st);
+    if (rc != SQLITE_ROW)
+        return db_fail(c, rc, err, "counts");
+    if (resources)
+        *resources = nr;
+    if (files)
+        *files = nf;
+    if (bytes)
+        *bytes = nb;
+    return 0;
+}
+
+/* ---- search ------------------------------------------------------------- */
+
+static int count_token(void *ctx, int tflags, const char *tok, int ntok, int start, int end)
+{
+    (*(int *)ctx)++;
+    return SQLITE_OK;
+}
+
+/* Length of the whitespace character at s (ASCII or U+3000), 0 if none. */
+static size_t space_len(const char *s)
+{
+    if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f' || *s == '\v')
+        return 1;
+    if ((unsigned char)s[0] == 0xE3 && (unsigned char)s[1] == 0x80 && (unsigned char)s[2] == 0x80)
+        return 3;
+    return 0;
+}
+
+/* 1 if the last character of s[0..n) is Han/Kana/Hangul (a prefix there adds
+ * nothing: the last unigram or bigram already matches every position). */
+static int ends_cjk(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = n;
+    long cp;
+    while (i > 0 && (u[i - 1] & 0xC0) == 0x80 && n - i < 3)
+        i--;
+    if (i == 0)
+        return 0;
+    i--;
+    if (n - i == 3 && (u[i] & 0xF0) == 0xE0)
+        cp = ((long)(u[i] & 0x0F) << 12) | ((long)(u[i + 1] & 0x3F) << 6) | (u[i + 2] & 0x3F);
+    else if (n - i == 4 && (u[i] & 0xF8) == 0xF0)
+        cp = ((long)(u[i] & 0x07) << 18) | ((long)(u[i + 1] & 0x3F) << 12) |
+             ((long)(u[i + 2] & 0x3F) << 6) | (u[i + 3] & 0x3F);
+    else
+        return 0;
+    return (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x4E00 && cp <= 0x9FFF) ||
+           (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x20000 && cp <= 0x2FFFF) ||
+           (cp >= 0x3040 && cp <= 0x30FF) || (cp >= 0xAC00 && cp <= 0xD7AF);
+}
+
+/* The MATCH expression for q: whitespace-separated terms, each an FTS5
+ * string with '"' doubled, joined by AND; terms without tokens are dropped;
+ * the last term gets '*' when prefix is set.  *nterms = terms kept. */
+static int build_match(content_catalog *c, const char *q, int prefix, char *buf, size_t cap,
+                       int *nterms)
+{
+    size_t n = 0, i = 0, qlen = strlen(q);
+    int kept = 0;
+
+    while (i < qlen) {
+        size_t sp, start, end;
+        int ntok = 0;
+        while (i < qlen && (sp = space_len(q + i)) != 0)
+            i += sp;
+        if (i >= qlen)
+            break;
+        start = i;
+        while (i < qlen && space_len(q + i) == 0)
+            i++;
+        end = i;
+        if (c->tok.xTokenize(c->tok_inst, &ntok, FTS5_TOKENIZE_QUERY, q + start, (int)(end - start),
+                             count_token) != SQLITE_OK)
+            return CS_EDB;
+        if (ntok == 0)
+            continue;
+        if (n + 2 * (end - start) + 16 > cap)
+            return CS_ETOOBIG;
+        if (kept++)
+            memcpy(buf + n, " AND ", 5), n += 5;
+        buf[n++] = '"';
+        for (size_t k = start; k < end; k++) {
+            if (q[k] == '"')
+                buf[n++] = '"';
+            buf[n++] = q[k];
+        }
+        buf[n++] = '"';
+        if (prefix && end == qlen && !ends_cjk(q + start, end - start))
+            buf[n++] = '*';
+    }
+    buf[n] = '\0';
+    *nterms = kept;
+    return 0;
+}
+
+static int search_stmt(content_catalog *c, int text, int filters, int count, sqlite3_stmt **out,
+                       cs_err *err)
+{
+    sqlite3_stmt **slot = count ? &c->count[text][filters] : &c->page[text][filters];
+    char sql[1024];
+    size_t n = 0;
+    int rc;
+
+    if (*slot) {
+        *out = *slot;
+        return 0;
+    }
+    if (text && count && !filters)
+        n += snprintf(sql + n, sizeof sql - n, "SELECT count(*) FROM fts WHERE fts MATCH :q");
+    else if (text && count)
+        n += snprintf(sql + n, sizeof sql - n,
+                      "SELECT count(*) FROM fts CROSS JOIN resources r ON r.rid = fts.rowid "
+                      "WHERE fts MATCH :q");
+    else if (text) /* fts drives the join; the sort keeps only the page */
+        n += snprintf(sql + n, sizeof sql - n,
+                      "SELECT r.id, bm25(fts, 10.0, 5.0, 1.0) AS s "
+                      "FROM fts CROSS JOIN resources r ON r.rid = fts.rowid WHERE fts MATCH :q");
+    else if (count)
+        n += snprintf(sql + n, sizeof sql - n, "SELECT count(*) FROM resources r WHERE 1");
+    else
+        n += snprintf(sql + n, sizeof sql - n, "SELECT r.id FROM resources r WHERE 1");
+    if (filters & F_SUBJECT)
+        n += snprintf(sql + n, sizeof sql - n, " AND r.subject = :subject");
+    if (filters & F_LANGUAGE)
+        n += snprintf(sql + n, sizeof sql - n, " AND r.language = :language");
+    if (filters & F_TYPE)
+        n += snprintf(sql + n, sizeof sql - n, " AND r.type = :type");
+    if (filters & F_GRADE)
+        n += snprintf(sql + n, sizeof sql - n,
+                      " AND EXISTS (SELECT 1 FROM resource_grades g"
+                      " WHERE g.resource = r.rid AND g.grade = :grade)");
+    if (!count)
+        n += snprintf(sql + n, sizeof sql - n, "%s LIMIT :limit OFFSET :offset",
+                      text ? " ORDER BY s, r.id" : " ORDER BY r.id");
+    rc = sqlite3_prepare_v3(c->db, sql, (int)n, SQLITE_PREPARE_PERSISTENT, slot, NULL);
+    if (rc != SQLITE_OK)
+        return db_fail(c, rc, err, "prepare search");
+    *out = *slot;
+    return 0;
+}
+
+static void bind_named_text(sqlite3_stmt *st, const char *name, const char *v)
+{
+    int idx = sqlite3_bind_parameter_index(st, name);
+    if (idx > 0)
+        sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC);
+}
+
+static void bind_named_int(sqlite3_stmt *st, const char *name, sqlite3_int64 v)
+{
+    int idx = sqlite3_bind_parameter_index(st, name);
+    if (idx > 0)
+        sqlite3_bind_int64(st, idx, v);
+}
+
+static void bind_query(sqlite3_stmt *st, const content_query *q, const char *match, uint32_t limit)
+{
+    bind_named_text(st, ":q", match);
+    bind_named_text(st, ":subject", q->subject);
+    bind_named_text(st, ":language", q->language);
+    bind_named_text(st, ":type", q->type);
+    bind_named_int(st, ":grade", q->grade);
+    bind_named_int(st, ":limit", limit);
+    bind_named_int(st, ":offset", q->offset);
+}
+
+static int run_count(content_catalog *c, int text, int filters, const content_query *q,
+                     const char *match, uint64_t *total, cs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = search_stmt(c, text, filters, 1, &st, err);
+    if (rc != 0)
+        return rc;
+    bind_query(st, q, match, 0);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *total = (uint64_t)sqlite3_column_int64(st, 0);
+        rc = 0;
+    } else {
+        rc = db_fail(c, rc, err, "search count");
+    }
+    release(st);
+    return rc;
+}
+
+int content_catalog_search(content_catalog *c, const content_query *q, content_hits *out,
+                           cs_err *err)
+{
+    char match[MATCH_MAX];
+    content_hits h = {NULL, 0, 0};
+    sqlite3_stmt *st = NULL;
+    uint32_t limit;
+    int rc, text = 0, filters = 0, nterms = 0;
+
+    if (!c || !q || !out)
+        return cs_err_set(err, CS_EINVAL, "search: bad arguments");
+    limit = q->limit == 0 ? 20 : q->limit;
+    if (limit > CONTENT_QUERY_MAX_LIMIT)
+        limit = CONTENT_QUERY_MAX_LIMIT;
+    if (q->q && q->q[0]) {
+        if (strnlen(q->q, CONTENT_QUERY_MAX_TEXT + 1) > CONTENT_QUERY_MAX_TEXT)
+            return cs_err_set(err, CS_ETOOBIG, "search: query longer than %d bytes",
+                              CONTENT_QUERY_MAX_TEXT);
+        rc = build_match(c, q->q, q->prefix, match, sizeof match, &nterms);
+        if (rc != 0)
+            return cs_err_set(err, rc, "search: cannot build the query");
+        if (nterms == 0) {
+            *out = h; /* only punctuation: nothing can match */
+            return 0;
+        }
+        text = 1;
+    }
+    filters = (q->subject ? F_SUBJECT : 0) | (q->language ? F_LANGUAGE : 0) |
+              (q->type ? F_TYPE : 0) | (q->grade >= 0 ? F_GRADE : 0);
+    if ((rc = search_stmt(c, text, filters, 0, &st, err)) != 0)
+        goto out;
+    bind_query(st, q, text ? match : NULL, limit);
+    h.items = calloc(limit, sizeof *h.items);
+    if (!h.items) {
+        rc = cs_err_set(err, CS_ENOMEM, "search: out of memory");
+        goto out;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && h.n < limit) {
+        content_hit *hit = &h.items[h.n];
+        hit->id = dup_column(st, 0);
+        if (!hit->id) {
+            rc = cs_err_set(err, CS_ENOMEM, "search: out of memory");
+            goto out;
+        }
+        hit->score = text ? sqlite3_column_double(st, 1) : 0.0;
+        h.n++;
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        rc = db_fail(c, rc, err, "search");
+        goto out;
+    }
+    release(st);
+    st = NULL;
+    rc = 0;
+    /* A short first page is the whole result; otherwise count (cheap: no
+     * ranking, and no join without filters). */
+    if (q->offset == 0 && h.n < limit)
+        h.total = h.n;
+    else
+        rc = run_count(c, text, filters, q, text ? match : NULL, &h.total, err);
+out:
+    release(st);
+    if (rc != 0) {
+        content_hits_clear(&h);
+        return rc;
+    }
+    *out = h;
+    return 0;
+}
+
+void content_hits_clear(content_hits *h)
+{
+    if (!h)
+        return;
+    for (size_t i = 0; h->items && i < h->n; i++)
+        free(h->items[i].id);
+    free(h->items);
+    h->items = NULL;
+    h->n = 0;
+    h->total = 0;
+}

@@ -1,0 +1,119 @@
+# lib.sh - shared helpers for integration tests that run the real `cistern`
+# binary.  Usage: source lib.sh CISTERN_BINARY SOURCE_ROOT
+set -euo pipefail
+
+CISTERN=${1:?usage: test.sh CISTERN_BINARY SOURCE_ROOT}
+SRCROOT=${2:?usage: test.sh CISTERN_BINARY SOURCE_ROOT}
+export CISTERN_QUIET=1
+T=$(mktemp -d "${TMPDIR:-/tmp}/cistern-test.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+CHECKS=0
+FAILS=0
+
+cs() { "$CISTERN" "$@"; }
+
+ok() { CHECKS=$((CHECKS + 1)); }
+bad() {
+    CHECKS=$((CHECKS + 1))
+    FAILS=$((FAILS + 1))
+    echo "FAIL: $*" >&2
+}
+check() { # check "description" command...
+    local what=$1
+    shift
+    if "$@" >/dev/null; then ok; else bad "$what"; fi
+}
+check_fails() { # check_fails "description" "expected message part" command...
+    local what=$1 want=$2
+    shift 2
+    local out rc=0
+    out=$("$@" 2>&1) || rc=$?
+    if [ "$rc" -eq 0 ]; then
+        bad "$what: succeeded but should have failed"
+    elif [ -n "$want" ] && ! grep -qi -- "$want" <<<"$out"; then
+        bad "$what: message \"$out\" lacks \"$want\""
+    elif [ "$(wc -l <<<"$out")" -gt 3 ]; then
+        bad "$what: error is not a short message: $out"
+    else
+        ok
+    fi
+}
+finish() {
+    echo "$((CHECKS - FAILS)) passed, $FAILS failed"
+    [ "$FAILS" -eq 0 ]
+}
+
+node_version() { cs node status "$1" --json | sed -n 's/.*"version":\([0-9]*\).*/\1/p'; }
+
+# Every file of every resource folder in a source tree reads back from the
+# node byte for byte; resources absent from the tree are not served.
+same_as_tree() { # same_as_tree DATA SOURCE_DIR
+    local data=$1 src=$2 id f n=0 bad_files=0
+    for d in "$src"/*/; do
+        id=$(basename "$d")
+        while IFS= read -r -d '' f; do
+            f=${f#"$d"}
+            [ "$f" = resource.json ] && continue
+            n=$((n + 1))
+            if ! cmp -s <(cs node cat "$data" "$id" "$f") "$d$f"; then
+                echo "  differs: $id/$f" >&2
+                bad_files=$((bad_files + 1))
+            fi
+        done < <(find "$d" -type f ! -name '.*' -print0)
+    done
+    [ "$n" -gt 0 ] && [ "$bad_files" -eq 0 ]
+}
+
+# A generated source tree: N resources of text, a shared (duplicate) file,
+# and incompressible media.  make_tree DIR N MEDIA_KB SEED
+make_tree() {
+    local dir=$1 n=$2 media_kb=$3 seed=$4 i
+    mkdir -p "$dir"
+    for i in $(seq 1 "$n"); do
+        local id="gen-$i" r="$dir/gen-$i"
+        mkdir -p "$r/img"
+        cat >"$r/resource.json" <<JSON
+{"id": "$id", "title": {"zh": "生成的课程 $i 数学", "en": "Generated lesson $i"},
+ "language": "zh", "subject": "math", "grades": [$((i % 9 + 1))], "type": "html",
+ "entry": "index.html", "license": "CC0-1.0", "edition": "gen", "volume": "1", "unit": "$i"}
+JSON
+        {
+            echo "<!doctype html><meta charset=utf-8><title>Lesson $i</title><h1>第 $i 课</h1>"
+            for k in $(seq 1 40); do echo "<p>Paragraph $k of lesson $i (seed $seed): 数学 分数 几何 the quick brown fox.</p>"; done
+        } >"$r/index.html"
+        printf 'body{font-family:sans-serif}\n' >"$r/style.css" # identical in every resource
+        if [ "$media_kb" -gt 0 ]; then
+            head -c $((media_kb * 1024)) /dev/urandom >"$r/img/photo.jpg"
+        fi
+    done
+}
+
+# Turn a plain folder of content (such as the OpenStax corpus) into a source
+# tree: every folder under modules/ becomes a resource, every other top-level
+# folder one resource, loose top-level files one more.  corpus_tree SRC OUT
+corpus_tree() {
+    local src=$1 out=$2 d id
+    mkdir -p "$out"
+    _corpus_res() { # _corpus_res ID TITLE FILES_FROM_DIR
+        local id=$1 r="$out/$1" entry
+        mkdir -p "$r"
+        cp -al "$3/." "$r/" 2>/dev/null || cp -r "$3/." "$r/"
+        rm -f "$r/resource.json"
+        entry=$(cd "$r" && find . -type f ! -name '.*' | sed 's|^\./||' | LC_ALL=C sort | head -1)
+        printf '{"id": "%s", "title": {"en": "%s"}, "language": "en", "subject": "math", "type": "document", "entry": "%s", "license": "CC-BY-NC-SA-4.0", "publisher": "OpenStax"}\n' \
+            "$id" "$2" "$entry" >"$r/resource.json"
+    }
+    for d in "$src"/modules/*/; do
+        id=$(basename "$d")
+        _corpus_res "calc-$id" "Calculus module $id" "$d"
+    done
+    for d in "$src"/*/; do
+        id=$(basename "$d")
+        [ "$id" = modules ] && continue
+        _corpus_res "calc-$(tr 'A-Z_' 'a-z-' <<<"$id")" "Calculus $id" "$d"
+    done
+    mkdir -p "$T/.loose"
+    find "$src" -maxdepth 1 -type f -exec cp {} "$T/.loose/" \;
+    _corpus_res calc-meta "Calculus book files" "$T/.loose"
+    rm -rf "$T/.loose"
+}

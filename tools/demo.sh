@@ -1,0 +1,37 @@
+#!/bin/bash
+# demo.sh - from nothing to a working node: install dependencies, build, make
+# a demo hub repository from the project's sample content, and bring a node
+# up to date from it with a USB bundle.  Everything lands in ./demo/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+bash tools/deps.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCISTERN_BUILD_TESTS=OFF >/dev/null
+cmake --build build
+C=$ROOT/build/tools/cistern
+D=$ROOT/demo
+rm -rf "$D"
+mkdir -p "$D"
+echo
+echo "== hub: a repository with signing keys, and version 1 from samples/v1"
+$C hub init "$D/hub"
+$C hub publish "$D/hub" samples/v1
+echo "== hub: version 2 (an erratum, a new map, one resource added, one removed)"
+$C hub publish "$D/hub" samples/v2
+$C hub bundle "$D/hub" --since 0 -o "$D/usb-full.bundle"
+echo
+echo "== node: pin the hub's root of trust and import the USB bundle"
+$C node init "$D/node" --trust "$D/hub/root.json"
+$C node import "$D/node" "$D/usb-full.bundle"
+$C node status "$D/node"
+echo
+echo "== node: search in Chinese and English"
+$C node search "$D/node" 勾股定理
+$C node search "$D/node" 水 --lang en
+$C node search "$D/node" photo --prefix --lang en
+echo
+echo "== node: a cached file, read back from the compressed store"
+$C node cat "$D/node" science-g5-water-cycle index.html | head -n 12
+echo "..."
+echo
+echo "Demo ready in $D.  Try: $C node search $D/node 分数"
