@@ -91,7 +91,7 @@ int cmd_node_search(int argc, char **argv)
         json_decref(o);
     } else {
         json_decref(arr);
-        printf("%llu results\n", (unsigned long long)hits.total);
+        printf("%llu result%s\n", (unsigned long long)hits.total, hits.total == 1 ? "" : "s");
     }
     content_hits_clear(&hits);
     node_close(n);

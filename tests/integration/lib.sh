@@ -28,7 +28,9 @@ check_fails() { # check_fails "description" "expected message part" command...
     shift 2
     local out rc=0
     out=$("$@" 2>&1) || rc=$?
-    if [ "$rc" -eq 0 ]; then
+    if grep -q "Sanitizer" <<<"$out"; then
+        bad "$what: sanitizer report: $out"
+    elif [ "$rc" -eq 0 ]; then
         bad "$what: succeeded but should have failed"
     elif [ -n "$want" ] && ! grep -qi -- "$want" <<<"$out"; then
         bad "$what: message \"$out\" lacks \"$want\""
