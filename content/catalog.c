@@ -1202,3 +1202,37 @@ void content_hits_clear(content_hits *h)
     h->n = 0;
     h->total = 0;
 }
+
+int content_catalog_facets(content_catalog *c, const char *field, content_catalog_facet_cb cb,
+                           void *ctx, cs_err *err)
+{
+    static const struct {
+        const char *name, *sql;
+    } facets[] = {
+        {"subject", "SELECT subject, count(*) FROM resources WHERE subject IS NOT NULL "
+                    "GROUP BY subject ORDER BY subject"},
+        {"language", "SELECT language, count(*) FROM resources GROUP BY language ORDER BY language"},
+        {"type", "SELECT type, count(*) FROM resources GROUP BY type ORDER BY type"},
+        {"grade", "SELECT grade, count(*) FROM resource_grades GROUP BY grade ORDER BY grade"},
+    };
+    const char *sql = NULL;
+    for (size_t i = 0; i < sizeof facets / sizeof facets[0]; i++)
+        if (strcmp(facets[i].name, field) == 0)
+            sql = facets[i].sql;
+    if (!sql)
+        return cs_err_set(err, CS_EINVAL, "unknown facet \"%s\"", field);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return db_fail(c, rc, err, "facets");
+    int ret = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        if (v && (ret = cb(ctx, v, (uint64_t)sqlite3_column_int64(st, 1))) != 0)
+            break;
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = db_fail(c, rc, err, "facets");
+    sqlite3_finalize(st);
+    return ret;
+}

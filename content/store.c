@@ -1184,8 +1184,8 @@ out:
 /* ---- reads -------------------------------------------------------------- */
 
 /* Decode block i of the object in row r (pack fd) into dst. */
-static int block_load(content_store *s, int fd, const store_row *r, const content_obj_header *h,
-                      uint32_t i, uint8_t *dst, cs_err *err)
+static int block_load_buf(uint8_t *stored, int fd, const store_row *r, const content_obj_header *h,
+                          uint32_t i, uint8_t *dst, cs_err *err)
 {
     uint8_t t[16];
     uint64_t start = 0, end;
@@ -1208,8 +1208,8 @@ static int block_load(content_store *s, int fd, const store_row *r, const conten
         goto out;
     }
     size_t sl = (size_t)(end - start);
-    if ((rc = cs_pread_full(fd, s->stored, sl, r->off + tend + start, err)) != 0 ||
-        (rc = content_obj_block_decode(h, i, s->stored, sl, dst, err)) != 0)
+    if ((rc = cs_pread_full(fd, stored, sl, r->off + tend + start, err)) != 0 ||
+        (rc = content_obj_block_decode(h, i, stored, sl, dst, err)) != 0)
         goto out;
 out:
     if (rc == CS_EFORMAT) {
@@ -1221,6 +1221,12 @@ out:
             err->code = CS_ECORRUPT;
     }
     return rc;
+}
+
+static int block_load(content_store *s, int fd, const store_row *r, const content_obj_header *h,
+                      uint32_t i, uint8_t *dst, cs_err *err)
+{
+    return block_load_buf(s->stored, fd, r, h, i, dst, err);
 }
 
 int content_store_read(content_store *s, const uint8_t id[32], uint64_t off, void *dst, size_t len,
@@ -1292,6 +1298,103 @@ int content_store_read_encoded(content_store *s, const uint8_t id[32], uint64_t 
     }
     *out_n = n;
     return 0;
+}
+
+/* ---- readers ------------------------------------------------------------- */
+
+struct content_reader {
+    store_row row;
+    content_obj_header h;
+    int fd;          /* our own descriptor of the pack: survives gc unlinking it */
+    uint8_t *block;  /* one decoded block */
+    uint8_t *stored; /* one block's stored bytes */
+    uint32_t cached; /* index of the block in `block`, UINT32_MAX = none */
+};
+
+int content_store_reader_open(content_store *s, const uint8_t id[32], content_reader **out,
+                              cs_err *err)
+{
+    store_row r;
+    int fd = -1;
+    int rc = store_locate(s, id, &r, &fd, err);
+    if (rc)
+        return rc;
+    content_reader *rd = calloc(1, sizeof *rd);
+    if (!rd)
+        return cs_err_set(err, CS_ENOMEM, "out of memory");
+    rd->row = r;
+    rd->cached = UINT32_MAX;
+    rd->fd = -1;
+    if ((rc = row_header(&r, &rd->h, err)) != 0)
+        goto fail;
+    rd->block = malloc(rd->h.block_size ? rd->h.block_size : 1);
+    rd->stored = malloc(LZ4_compressBound((int)(rd->h.block_size ? rd->h.block_size : 1)));
+    if (!rd->block || !rd->stored) {
+        rc = cs_err_set(err, CS_ENOMEM, "out of memory");
+        goto fail;
+    }
+    rd->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (rd->fd < 0) {
+        rc = cs_err_errno(err, "dup pack descriptor");
+        goto fail;
+    }
+    *out = rd;
+    return 0;
+fail:
+    content_reader_free(rd);
+    return rc;
+}
+
+uint64_t content_reader_size(const content_reader *rd)
+{
+    return rd->row.raw_len;
+}
+
+int content_reader_read(content_reader *rd, uint64_t off, void *dst, size_t len, size_t *out_n,
+                        cs_err *err)
+{
+    const content_obj_header *h = &rd->h;
+    if (off >= rd->row.raw_len || len == 0) {
+        *out_n = 0;
+        return 0;
+    }
+    size_t n = rd->row.raw_len - off < len ? (size_t)(rd->row.raw_len - off) : len;
+    uint8_t *out = dst;
+    size_t done = 0;
+    int rc;
+    while (done < n) {
+        uint64_t pos = off + done;
+        uint32_t i = (uint32_t)(pos / h->block_size);
+        size_t in = (size_t)(pos % h->block_size);
+        uint32_t blen = content_obj_block_len(h, i);
+        size_t take = blen - in < n - done ? blen - in : n - done;
+        if (rd->cached != i && in == 0 && take == blen) {
+            if ((rc = block_load_buf(rd->stored, rd->fd, &rd->row, h, i, out + done, err)) != 0)
+                return rc;
+        } else {
+            if (rd->cached != i) {
+                rd->cached = UINT32_MAX;
+                if ((rc = block_load_buf(rd->stored, rd->fd, &rd->row, h, i, rd->block, err)) != 0)
+                    return rc;
+                rd->cached = i;
+            }
+            memcpy(out + done, rd->block + in, take);
+        }
+        done += take;
+    }
+    *out_n = n;
+    return 0;
+}
+
+void content_reader_free(content_reader *rd)
+{
+    if (!rd)
+        return;
+    if (rd->fd >= 0)
+        close(rd->fd);
+    free(rd->block);
+    free(rd->stored);
+    free(rd);
 }
 
 /* ---- verify / forget ---------------------------------------------------- */

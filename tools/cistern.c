@@ -17,6 +17,7 @@ CMD(node, cat)
 CMD(node, verify)
 CMD(node, gc)
 CMD(node, search)
+CMD(node, serve)
 #undef CMD
 
 const cli_command cli_commands[] = {
@@ -62,6 +63,13 @@ const cli_command cli_commands[] = {
      "--prefix treats the last word as a prefix).  Without QUERY, lists by id with\n"
      "the filters.  Results are ranked by bm25: title, then keywords, then description.",
      cmd_node_search},
+    {"node", "serve", "DATA [--listen HOST:PORT] [--check]",
+     "Serve the node on the school LAN: the web UI at /, resources at /r/ID/PATH,\n"
+     "the JSON API under /api/v1, OPDS at /opds, metrics at /metrics.  Listens on\n"
+     "serve.listen from DATA/node.conf (default 0.0.0.0:8080) unless --listen is given.\n"
+     "--check validates the configuration and exits.  SIGHUP reloads node.conf;\n"
+     "SIGTERM stops accepting connections, lets running requests finish, and exits.",
+     cmd_node_serve},
 };
 const unsigned cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
 

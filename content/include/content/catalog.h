@@ -73,6 +73,12 @@ int content_catalog_references(content_catalog *c, const uint8_t id[32]);
 int content_catalog_counts(content_catalog *c, uint64_t *resources, uint64_t *files,
                            uint64_t *bytes, cs_err *err);
 
+/* Distinct values of a field ("subject", "language", "type", "grade") with
+ * the number of resources having each, in value order. */
+typedef int (*content_catalog_facet_cb)(void *ctx, const char *value, uint64_t count);
+int content_catalog_facets(content_catalog *c, const char *field, content_catalog_facet_cb cb,
+                           void *ctx, cs_err *err);
+
 typedef struct content_query {
     const char *q;        /* free text; NULL or "" = browse everything */
     const char *subject;  /* filters; NULL = any */

@@ -73,6 +73,18 @@ int content_store_read(content_store *s, const uint8_t id[32], uint64_t off, voi
 int content_store_read_encoded(content_store *s, const uint8_t id[32], uint64_t off, void *dst,
                                size_t len, size_t *out_n, cs_err *err);
 
+/* A reader streams one object without holding the store handle: it keeps its
+ * own descriptor of the pack (so it survives gc moving the object) and its
+ * own block buffers.  One reader per stream; not shared between threads. */
+typedef struct content_reader content_reader;
+int content_store_reader_open(content_store *s, const uint8_t id[32], content_reader **out,
+                              cs_err *err);
+uint64_t content_reader_size(const content_reader *r);
+/* Raw bytes [off, off+len), decoding only the blocks touched. */
+int content_reader_read(content_reader *r, uint64_t off, void *dst, size_t len, size_t *out_n,
+                        cs_err *err);
+void content_reader_free(content_reader *r); /* NULL ok */
+
 /* Re-hash every object.  cb is called for each damaged one (id, reason);
  * *damaged receives the count.  Returns 0 even when damage was found. */
 typedef void (*content_store_damage_cb)(void *ctx, const uint8_t id[32], const char *reason);

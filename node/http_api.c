@@ -1,0 +1,234 @@
+/*
+ * http_api.c - the JSON API under /api/v1.
+ *
+ *   GET /api/v1/catalog?q=&subject=&grade=&language=&type=&limit=&offset=&prefix=
+ *   GET /api/v1/suggest?q=          typeahead (prefix match, 8 titles)
+ *   GET /api/v1/facets              filter values with counts
+ *   GET /api/v1/resources/{id}      everything about one resource
+ *   GET /api/v1/status              version, storage, last and next sync
+ * Errors: {"error": token, "message": text}.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/node.h"
+#include "platform/crypto.h"
+#include "server_int.h"
+
+static json_t *summary(const content_resource *r)
+{
+    json_t *m = r->meta;
+    char url[CONTENT_ID_MAX + 8];
+    snprintf(url, sizeof url, "/r/%s/", r->id);
+    json_t *o = json_pack("{s:s,s:O,s:O,s:O,s:b,s:s}", "id", r->id, "title", json_object_get(m, "title"),
+                          "type", json_object_get(m, "type"), "language", json_object_get(m, "language"),
+                          "cached", r->cached, "url", url);
+    static const char *opt[] = {"description", "subject", "grades", "edition", "volume", "unit"};
+    for (size_t i = 0; o && i < sizeof opt / sizeof opt[0]; i++) {
+        json_t *v = json_object_get(m, opt[i]);
+        if (v)
+            json_object_set(o, opt[i], v);
+    }
+    return o;
+}
+
+static MHD_RESULT bad_arg(struct MHD_Connection *c, srv_req *rq, const char *name)
+{
+    return srv_error(c, rq, 400, "bad_request", "query parameter \"%s\" is out of range or malformed", name);
+}
+
+static MHD_RESULT api_catalog(srv *s, struct MHD_Connection *c, srv_req *rq, int suggest)
+{
+    content_query q;
+    memset(&q, 0, sizeof q);
+    long limit, offset, grade, prefix;
+    if (srv_arg_int(c, "limit", 1, CONTENT_QUERY_MAX_LIMIT, suggest ? 8 : 20, &limit) < 0)
+        return bad_arg(c, rq, "limit");
+    if (srv_arg_int(c, "offset", 0, 1000000, 0, &offset) < 0)
+        return bad_arg(c, rq, "offset");
+    if (srv_arg_int(c, "grade", 0, 13, -1, &grade) < 0)
+        return bad_arg(c, rq, "grade");
+    if (srv_arg_int(c, "prefix", 0, 1, suggest ? 1 : 0, &prefix) < 0)
+        return bad_arg(c, rq, "prefix");
+    q.q = srv_arg(c, "q");
+    q.subject = srv_arg(c, "subject");
+    q.language = srv_arg(c, "language");
+    q.type = srv_arg(c, "type");
+    if (q.subject && !*q.subject)
+        q.subject = NULL;
+    if (q.language && !*q.language)
+        q.language = NULL;
+    if (q.type && !*q.type)
+        q.type = NULL;
+    q.grade = (int)grade;
+    q.limit = (uint32_t)limit;
+    q.offset = (uint32_t)offset;
+    q.prefix = (int)prefix;
+    if (q.q && strlen(q.q) > CONTENT_QUERY_MAX_TEXT)
+        return srv_error(c, rq, 400, "query_too_long", "the search text is longer than %d bytes", CONTENT_QUERY_MAX_TEXT);
+    if (suggest && (!q.q || !*q.q))
+        return srv_json(c, rq, 200, json_pack("{s:[]}", "suggestions"));
+    content_hits hits = {0};
+    cs_err err = {0};
+    srv_handles *h = srv_handles_get(s);
+    int rc = content_catalog_search(h->cat, &q, &hits, &err);
+    if (rc) {
+        srv_handles_put(s, h);
+        if (rc == CS_ETOOBIG || rc == CS_EINVAL)
+            return srv_error(c, rq, 400, "bad_request", "%s", err.msg);
+        cs_log_error(&s->log, "search: %s", err.msg);
+        return srv_error(c, rq, 500, "internal", "search failed");
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < hits.n; i++) {
+        content_resource *r = NULL;
+        if (content_catalog_get(h->cat, hits.items[i].id, &r, NULL) != 0)
+            continue;
+        if (suggest)
+            json_array_append_new(arr, json_pack("{s:s,s:O}", "id", r->id, "title", json_object_get(r->meta, "title")));
+        else
+            json_array_append_new(arr, summary(r));
+        content_resource_free(r);
+    }
+    srv_handles_put(s, h);
+    uint64_t total = hits.total;
+    content_hits_clear(&hits);
+    if (suggest)
+        return srv_json(c, rq, 200, json_pack("{s:o}", "suggestions", arr));
+    return srv_json(c, rq, 200, json_pack("{s:I,s:i,s:i,s:o}", "total", (json_int_t)total, "offset", (int)offset,
+                                          "limit", (int)limit, "results", arr));
+}
+
+static int facet_add(void *ctx, const char *value, uint64_t count)
+{
+    json_t *arr = ctx;
+    json_t *v;
+    char *end;
+    long g = strtol(value, &end, 10);
+    v = *end == '\0' && *value ? json_integer(g) : json_string(value);
+    json_array_append_new(arr, json_pack("{s:o,s:I}", "value", v, "count", (json_int_t)count));
+    return 0;
+}
+
+static MHD_RESULT api_facets(srv *s, struct MHD_Connection *c, srv_req *rq)
+{
+    static const char *fields[] = {"subject", "grade", "language", "type"};
+    static const char *keys[] = {"subjects", "grades", "languages", "types"};
+    json_t *o = json_object();
+    srv_handles *h = srv_handles_get(s);
+    cs_err err = {0};
+    int rc = 0;
+    for (int i = 0; i < 4 && rc == 0; i++) {
+        json_t *arr = json_array();
+        rc = content_catalog_facets(h->cat, fields[i], facet_add, arr, &err);
+        json_object_set_new(o, keys[i], arr);
+    }
+    srv_handles_put(s, h);
+    if (rc) {
+        json_decref(o);
+        cs_log_error(&s->log, "facets: %s", err.msg);
+        return srv_error(c, rq, 500, "internal", "facets failed");
+    }
+    return srv_json(c, rq, 200, o);
+}
+
+static MHD_RESULT api_resource(srv *s, struct MHD_Connection *c, srv_req *rq, const char *id)
+{
+    if (!content_id_valid(id))
+        return srv_error(c, rq, 400, "bad_request", "malformed resource id");
+    srv_handles *h = srv_handles_get(s);
+    content_resource *r = NULL;
+    cs_err err = {0};
+    int rc = content_catalog_get(h->cat, id, &r, &err);
+    if (rc) {
+        srv_handles_put(s, h);
+        if (rc == CS_ENOENT)
+            return srv_error(c, rq, 404, "not_found", "no resource \"%s\" in the catalogue", id);
+        return srv_error(c, rq, 500, "internal", "catalogue error");
+    }
+    json_t *files = json_array();
+    for (size_t i = 0; i < r->nfiles; i++) {
+        const content_file *f = &r->files[i];
+        char hex[CS_SHA256_HEX], url[CONTENT_ID_MAX + CONTENT_PATH_MAX + 32];
+        cs_hex_encode(f->object, 32, hex);
+        snprintf(url, sizeof url, "/r/%s/%s?v=%.16s", r->id, f->path, hex);
+        json_array_append_new(files, json_pack("{s:s,s:I,s:s,s:s,s:b}", "path", f->path, "size",
+                                               (json_int_t)f->size, "mime", f->mime ? f->mime : "",
+                                               "url", url, "cached", content_store_has(h->store, f->object)));
+    }
+    json_t *prereq = json_array();
+    size_t i;
+    json_t *pid;
+    json_array_foreach(json_object_get(r->meta, "prerequisites"), i, pid)
+    {
+        const char *ps = json_string_value(pid);
+        content_resource *p = NULL;
+        if (!ps)
+            continue;
+        if (content_catalog_get(h->cat, ps, &p, NULL) == 0) {
+            json_array_append_new(prereq, json_pack("{s:s,s:O,s:b}", "id", ps, "title",
+                                                    json_object_get(p->meta, "title"), "cached", p->cached));
+            content_resource_free(p);
+        } else {
+            json_array_append_new(prereq, json_pack("{s:s,s:n,s:b}", "id", ps, "title", "cached", 0));
+        }
+    }
+    srv_handles_put(s, h);
+    char url[CONTENT_ID_MAX + 8];
+    snprintf(url, sizeof url, "/r/%s/", r->id);
+    json_t *o = json_pack("{s:O,s:b,s:s,s:o,s:o}", "resource", r->meta, "cached", r->cached, "url", url,
+                          "files", files, "prerequisites", prereq);
+    content_resource_free(r);
+    return srv_json(c, rq, 200, o);
+}
+
+static MHD_RESULT api_status(srv *s, struct MHD_Connection *c, srv_req *rq)
+{
+    char p[4200];
+    node_data *n = NULL;
+    cs_err err = {0};
+    json_t *st = NULL;
+    srv_handles *h = srv_handles_get(s);
+    /* node_status wants a node_data: borrow the pooled handles. */
+    node_data tmp;
+    memset(&tmp, 0, sizeof tmp);
+    snprintf(tmp.dir, sizeof tmp.dir, "%s", s->data_dir);
+    tmp.cat = h->cat;
+    tmp.store = h->store;
+    snprintf(p, sizeof p, "%s/node.conf", s->data_dir);
+    if (cs_conf_load(&tmp.conf, p, NULL) != 0)
+        cs_conf_new(&tmp.conf);
+    n = &tmp;
+    int rc = node_status(n, &st, &err);
+    srv_handles_put(s, h);
+    cs_conf_free(tmp.conf);
+    if (rc) {
+        cs_log_error(&s->log, "status: %s", err.msg);
+        return srv_error(c, rq, 500, "internal", "status failed");
+    }
+    json_t *storage = json_object_get(st, "storage");
+    json_object_set_new(storage, "used_bytes", json_integer(json_integer_value(json_object_get(storage, "disk_bytes"))));
+    json_object_set_new(st, "sync", json_pack("{s:O,s:n,s:s,s:O}", "last", json_object_get(st, "last_import"), "next",
+                                              "state", "idle", "error", json_object_get(st, "last_error")));
+    return srv_json(c, rq, 200, st);
+}
+
+MHD_RESULT srv_api(srv *s, struct MHD_Connection *c, srv_req *rq, const char *url)
+{
+    const char *p = url + 4; /* after "/api" */
+    if (strncmp(p, "/v1/", 4) != 0)
+        return srv_error(c, rq, 404, "not_found", "unknown API version (this node speaks /api/v1)");
+    p += 4;
+    if (strcmp(p, "catalog") == 0)
+        return api_catalog(s, c, rq, 0);
+    if (strcmp(p, "suggest") == 0)
+        return api_catalog(s, c, rq, 1);
+    if (strcmp(p, "facets") == 0)
+        return api_facets(s, c, rq);
+    if (strcmp(p, "status") == 0)
+        return api_status(s, c, rq);
+    if (strncmp(p, "resources/", 10) == 0)
+        return api_resource(s, c, rq, p + 10);
+    return srv_error(c, rq, 404, "not_found", "no such endpoint");
+}

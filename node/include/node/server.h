@@ -1,0 +1,41 @@
+/*
+ * server.h - the node's LAN HTTP server (libmicrohttpd).
+ *
+ * Serves the web UI at /, content at /r/{id}/{path} streamed from the
+ * compressed store (Range, ETag, conditional requests), the JSON API under
+ * /api/v1, OPDS 1.2 at /opds, Prometheus text at /metrics and /healthz.
+ * Publisher content (HTML, SVG, XML) goes out under a CSP sandbox, so it
+ * runs in an opaque origin without access to the UI's cookies or API.
+ */
+#ifndef NODE_SERVER_H
+#define NODE_SERVER_H
+
+#include <stdint.h>
+
+#include "platform/conf.h"
+#include "platform/error.h"
+#include "platform/log.h"
+
+typedef struct node_server_options {
+    char host[256];           /* serve.listen host part ("0.0.0.0", "127.0.0.1", "::") */
+    uint16_t port;            /* serve.listen port (8080) */
+    unsigned threads;         /* serve.threads (2: one per core of a Pi 4-class box) */
+    unsigned max_conns;       /* serve.max_connections (1000) */
+    unsigned max_conns_per_ip;/* serve.max_connections_per_ip (256) */
+    unsigned timeout_s;       /* serve.timeout (30 s idle/slow clients are dropped) */
+    unsigned header_limit;    /* serve.max_header_bytes (16384): larger requests get 431/413 */
+    unsigned drain_s;         /* serve.drain_timeout (10 s to finish requests on SIGTERM) */
+    int log_level;
+} node_server_options;
+
+/* Defaults, then node.conf's serve.* keys; CS_ECONFIG with the key on error. */
+int node_server_options_load(node_server_options *o, const cs_conf *conf, cs_err *err);
+/* Parse "HOST:PORT", ":PORT", "PORT" or "[v6]:PORT" into o. */
+int node_server_parse_listen(node_server_options *o, const char *s, cs_err *err);
+
+/* Run the server until SIGTERM/SIGINT (drains, then returns 0).  SIGHUP
+ * reloads DATA/node.conf.  `ready` (may be NULL) is printed to stdout once
+ * listening, with the URL. */
+int node_server_run(const char *data_dir, const node_server_options *opt, cs_err *err);
+
+#endif

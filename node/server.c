@@ -1,0 +1,562 @@
+/*
+ * server.c - the LAN server: libmicrohttpd daemon, handle pool, routing,
+ * metrics, signals (SIGTERM drains, SIGHUP reloads).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "node/node.h"
+#include "platform/buf.h"
+#include "platform/time.h"
+#include "server_int.h"
+
+/* The only process-wide mutable state: flags set by signal handlers. */
+static volatile sig_atomic_t got_term, got_hup;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        got_hup = 1;
+    else
+        got_term = 1;
+}
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- options ---- */
+
+int node_server_parse_listen(node_server_options *o, const char *s, cs_err *err)
+{
+    const char *colon = strrchr(s, ':');
+    const char *port_s = colon ? colon + 1 : s;
+    char host[256] = "0.0.0.0";
+    if (colon) {
+        size_t hl = (size_t)(colon - s);
+        if (hl >= sizeof host)
+            return cs_err_set(err, CS_ECONFIG, "listen address \"%s\": host too long", s);
+        if (hl > 0) {
+            memcpy(host, s, hl);
+            host[hl] = '\0';
+            if (host[0] == '[' && host[hl - 1] == ']') {
+                memmove(host, host + 1, hl - 2);
+                host[hl - 2] = '\0';
+            }
+        }
+    }
+    char *end;
+    long port = strtol(port_s, &end, 10);
+    if (*port_s == '\0' || *end || port < 0 || port > 65535)
+        return cs_err_set(err, CS_ECONFIG, "listen address \"%s\": expected HOST:PORT with a port 0..65535 (0 = any free port)", s);
+    struct in6_addr a6;
+    struct in_addr a4;
+    if (inet_pton(AF_INET, host, &a4) != 1 && inet_pton(AF_INET6, host, &a6) != 1)
+        return cs_err_set(err, CS_ECONFIG, "listen address \"%s\": \"%s\" is not an IP address", s, host);
+    snprintf(o->host, sizeof o->host, "%s", host);
+    o->port = (uint16_t)port;
+    return 0;
+}
+
+static int conf_uint(const cs_conf *conf, const char *key, unsigned lo, unsigned hi, unsigned *v, cs_err *err)
+{
+    int64_t x;
+    int rc = cs_conf_get_int(conf, key, *v, &x, err);
+    if (rc)
+        return rc;
+    if (x < lo || x > hi)
+        return cs_err_set(err, CS_ECONFIG, "%s = %lld: must be between %u and %u", key, (long long)x, lo, hi);
+    *v = (unsigned)x;
+    return 0;
+}
+
+int node_server_options_load(node_server_options *o, const cs_conf *conf, cs_err *err)
+{
+    memset(o, 0, sizeof *o);
+    snprintf(o->host, sizeof o->host, "0.0.0.0");
+    o->port = 8080;
+    o->threads = 2;
+    o->max_conns = 1000;
+    o->max_conns_per_ip = 256;
+    o->timeout_s = 30;
+    o->header_limit = 16384;
+    o->drain_s = 10;
+    o->log_level = CS_LOG_INFO;
+    int rc;
+    const char *listen = cs_conf_get(conf, "serve.listen");
+    if (listen && (rc = node_server_parse_listen(o, listen, err)) != 0)
+        return rc;
+    if ((rc = conf_uint(conf, "serve.threads", 1, 64, &o->threads, err)) ||
+        (rc = conf_uint(conf, "serve.max_connections", 16, 100000, &o->max_conns, err)) ||
+        (rc = conf_uint(conf, "serve.max_connections_per_ip", 1, 100000, &o->max_conns_per_ip, err)) ||
+        (rc = conf_uint(conf, "serve.timeout", 1, 3600, &o->timeout_s, err)) ||
+        (rc = conf_uint(conf, "serve.max_header_bytes", 4096, 1 << 20, &o->header_limit, err)) ||
+        (rc = conf_uint(conf, "serve.drain_timeout", 0, 600, &o->drain_s, err)))
+        return rc;
+    const char *lvl = cs_conf_get(conf, "log.level");
+    if (lvl) {
+        int l = cs_log_level_parse(lvl);
+        if (l < 0)
+            return cs_err_set(err, CS_ECONFIG, "log.level = %s: expected error, warn, info or debug", lvl);
+        o->log_level = l;
+    }
+    return 0;
+}
+
+/* ---- handle pool ---- */
+
+srv_handles *srv_handles_get(srv *s)
+{
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        for (size_t i = 0; i < s->npool; i++) {
+            if (!s->pool[i].busy) {
+                s->pool[i].busy = 1;
+                pthread_mutex_unlock(&s->lock);
+                return &s->pool[i];
+            }
+        }
+        pthread_cond_wait(&s->cond, &s->lock);
+    }
+}
+
+void srv_handles_put(srv *s, srv_handles *h)
+{
+    pthread_mutex_lock(&s->lock);
+    h->busy = 0;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static int pool_open(srv *s, cs_err *err)
+{
+    char p[PATH_MAX];
+    s->npool = s->opt.threads + 2;
+    s->pool = calloc(s->npool, sizeof *s->pool);
+    if (!s->pool)
+        return cs_err_set(err, CS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < s->npool; i++) {
+        int rc;
+        snprintf(p, sizeof p, "%s/catalog.db", s->data_dir);
+        if ((rc = content_catalog_open(&s->pool[i].cat, p, CONTENT_CATALOG_RDONLY, err)) != 0)
+            return rc;
+        snprintf(p, sizeof p, "%s/store", s->data_dir);
+        if ((rc = content_store_open(&s->pool[i].store, p, CONTENT_STORE_RDONLY, err)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void pool_close(srv *s)
+{
+    for (size_t i = 0; s->pool && i < s->npool; i++) {
+        content_catalog_free(s->pool[i].cat);
+        content_store_free(s->pool[i].store);
+    }
+    free(s->pool);
+    s->pool = NULL;
+}
+
+/* ---- responses ---- */
+
+void srv_common_headers(struct MHD_Response *r)
+{
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+}
+
+static int status_class(unsigned status)
+{
+    return status >= 100 && status < 600 ? (int)(status / 100) : 0;
+}
+
+MHD_RESULT srv_respond(struct MHD_Connection *c, srv_req *rq, unsigned status, struct MHD_Response *r)
+{
+    if (!r)
+        return MHD_NO;
+    rq->status = status;
+    MHD_RESULT ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+MHD_RESULT srv_text(struct MHD_Connection *c, srv_req *rq, unsigned status, const char *type, const char *body)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", type);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    srv_common_headers(r);
+    return srv_respond(c, rq, status, r);
+}
+
+MHD_RESULT srv_json(struct MHD_Connection *c, srv_req *rq, unsigned status, json_t *o)
+{
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!s)
+        return srv_text(c, rq, 500, "application/json", "{\"error\":\"internal\",\"message\":\"out of memory\"}");
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(s);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    srv_common_headers(r);
+    return srv_respond(c, rq, status, r);
+}
+
+MHD_RESULT srv_error(struct MHD_Connection *c, srv_req *rq, unsigned status, const char *token, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return srv_json(c, rq, status, json_pack("{s:s,s:s}", "error", token, "message", msg));
+}
+
+const char *srv_arg(struct MHD_Connection *c, const char *name)
+{
+    return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+}
+
+int srv_arg_int(struct MHD_Connection *c, const char *name, long lo, long hi, long def, long *out)
+{
+    const char *v = srv_arg(c, name);
+    if (!v || !*v) {
+        *out = def;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || *end || x < lo || x > hi)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+const char *srv_title(const json_t *meta, const char *lang)
+{
+    json_t *t = json_object_get(meta, "title");
+    const char *s = lang ? json_string_value(json_object_get(t, lang)) : NULL;
+    if (s)
+        return s;
+    const char *k;
+    json_t *v;
+    json_object_foreach(t, k, v) return json_string_value(v);
+    return "";
+}
+
+/* ---- metrics ---- */
+
+static const double lat_bounds[LAT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5};
+static const char *route_names[ROUTE_COUNT] = {"ui", "content", "api", "opds", "metrics", "health", "other"};
+
+MHD_RESULT srv_metrics(srv *s, struct MHD_Connection *c, srv_req *rq)
+{
+    cs_buf b;
+    cs_buf_init(&b, 1 << 20);
+    cs_buf_printf(&b, "# HELP cistern_http_requests_total HTTP requests by route and status class.\n"
+                      "# TYPE cistern_http_requests_total counter\n");
+    for (int r = 0; r < ROUTE_COUNT; r++)
+        for (int k = 1; k < 6; k++)
+            cs_buf_printf(&b, "cistern_http_requests_total{route=\"%s\",code=\"%dxx\"} %llu\n", route_names[r], k,
+                          (unsigned long long)atomic_load(&s->requests[r][k]));
+    cs_buf_printf(&b, "# HELP cistern_http_response_bytes_total Body bytes sent.\n"
+                      "# TYPE cistern_http_response_bytes_total counter\n");
+    for (int r = 0; r < ROUTE_COUNT; r++)
+        cs_buf_printf(&b, "cistern_http_response_bytes_total{route=\"%s\"} %llu\n", route_names[r],
+                      (unsigned long long)atomic_load(&s->bytes_sent[r]));
+    cs_buf_printf(&b, "# HELP cistern_http_request_duration_seconds Time to complete a request.\n"
+                      "# TYPE cistern_http_request_duration_seconds histogram\n");
+    for (int r = 0; r < ROUTE_COUNT; r++) {
+        uint64_t cum = 0;
+        for (int i = 0; i <= LAT_BUCKETS; i++) {
+            cum += atomic_load(&s->lat_bucket[r][i]);
+            if (i < LAT_BUCKETS)
+                cs_buf_printf(&b, "cistern_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+                              route_names[r], lat_bounds[i], (unsigned long long)cum);
+            else
+                cs_buf_printf(&b, "cistern_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+                              route_names[r], (unsigned long long)cum);
+        }
+        cs_buf_printf(&b, "cistern_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", route_names[r],
+                      (double)atomic_load(&s->lat_sum_us[r]) / 1e6);
+        cs_buf_printf(&b, "cistern_http_request_duration_seconds_count{route=\"%s\"} %llu\n", route_names[r],
+                      (unsigned long long)cum);
+    }
+    cs_buf_printf(&b, "# HELP cistern_http_connections Open connections.\n# TYPE cistern_http_connections gauge\n"
+                      "cistern_http_connections %llu\n",
+                  (unsigned long long)atomic_load(&s->active));
+    srv_handles *h = srv_handles_get(s);
+    int64_t version = 0;
+    uint64_t res = 0, files = 0, bytes = 0;
+    content_catalog_version(h->cat, &version, NULL);
+    content_catalog_counts(h->cat, &res, &files, &bytes, NULL);
+    char *last = NULL, *lerr = NULL;
+    content_catalog_state_get(h->cat, "last_import.time", &last, NULL);
+    content_catalog_state_get(h->cat, "last_import.error", &lerr, NULL);
+    srv_handles_put(s, h);
+    int64_t last_t = 0;
+    if (last)
+        cs_time_parse(last, &last_t);
+    cs_buf_printf(&b,
+                  "# HELP cistern_catalog_version Catalogue version applied.\n# TYPE cistern_catalog_version gauge\n"
+                  "cistern_catalog_version %lld\n"
+                  "# HELP cistern_catalog_resources Resources in the catalogue.\n# TYPE cistern_catalog_resources gauge\n"
+                  "cistern_catalog_resources %llu\n"
+                  "# HELP cistern_sync_last_success_timestamp_seconds Last successful import or sync.\n"
+                  "# TYPE cistern_sync_last_success_timestamp_seconds gauge\n"
+                  "cistern_sync_last_success_timestamp_seconds %lld\n"
+                  "# HELP cistern_sync_error Whether the last import or sync failed.\n# TYPE cistern_sync_error gauge\n"
+                  "cistern_sync_error %d\n"
+                  "# HELP cistern_uptime_seconds Seconds since the server started.\n# TYPE cistern_uptime_seconds gauge\n"
+                  "cistern_uptime_seconds %lld\n",
+                  (long long)version, (unsigned long long)res, (long long)last_t, lerr && *lerr ? 1 : 0,
+                  (long long)(cs_time_now() - s->started));
+    free(last);
+    free(lerr);
+    if (!b.data)
+        return srv_text(c, rq, 500, "text/plain", "out of memory\n");
+    struct MHD_Response *r = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_FREE);
+    b.data = NULL;
+    MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    srv_common_headers(r);
+    return srv_respond(c, rq, 200, r);
+}
+
+/* ---- dispatch ---- */
+
+static int route_of(const char *url)
+{
+    if (strncmp(url, "/r/", 3) == 0)
+        return ROUTE_CONTENT;
+    if (strncmp(url, "/api/", 5) == 0)
+        return ROUTE_API;
+    if (strcmp(url, "/opds") == 0 || strncmp(url, "/opds/", 6) == 0)
+        return ROUTE_OPDS;
+    if (strcmp(url, "/metrics") == 0)
+        return ROUTE_METRICS;
+    if (strcmp(url, "/healthz") == 0)
+        return ROUTE_HEALTH;
+    if (strcmp(url, "/") == 0 || strncmp(url, "/ui/", 4) == 0 || strcmp(url, "/favicon.ico") == 0)
+        return ROUTE_UI;
+    return ROUTE_OTHER;
+}
+
+static MHD_RESULT handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                          const char *version, const char *upload_data, size_t *upload_data_size,
+                          void **con_cls)
+{
+    srv *s = cls;
+    srv_req *rq = *con_cls;
+    if (!rq) {
+        rq = calloc(1, sizeof *rq);
+        if (!rq)
+            return MHD_NO;
+        rq->start_us = now_us();
+        rq->route = route_of(url);
+        *con_cls = rq;
+        if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+            return MHD_YES; /* let a body (if any) arrive; refused below */
+    }
+    if (*upload_data_size) {
+        *upload_data_size = 0; /* no endpoint takes a body yet: discard it */
+        return MHD_YES;
+    }
+    int head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    if (!head && strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
+        struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        MHD_add_response_header(r, "Allow", "GET, HEAD");
+        srv_common_headers(r);
+        return srv_respond(c, rq, 405, r);
+    }
+    if (strlen(url) > 4096)
+        return srv_error(c, rq, 414, "uri_too_long", "request path longer than 4096 bytes");
+    switch (rq->route) {
+    case ROUTE_CONTENT:
+        return srv_content(s, c, rq, url, head);
+    case ROUTE_API:
+        return srv_api(s, c, rq, url);
+    case ROUTE_OPDS:
+        return srv_opds(s, c, rq, url);
+    case ROUTE_METRICS:
+        return srv_metrics(s, c, rq);
+    case ROUTE_HEALTH:
+        return srv_text(c, rq, 200, "text/plain; charset=utf-8", "ok\n");
+    case ROUTE_UI:
+        return srv_ui(s, c, rq, url);
+    default:
+        return srv_text(c, rq, 404, "text/plain; charset=utf-8", "not found\n");
+    }
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    srv *s = cls;
+    srv_req *rq = *con_cls;
+    if (!rq)
+        return;
+    int64_t us = now_us() - rq->start_us;
+    int r = rq->route;
+    atomic_fetch_add(&s->requests[r][status_class(rq->status)], 1);
+    atomic_fetch_add(&s->lat_sum_us[r], (uint64_t)us);
+    int b = 0;
+    while (b < LAT_BUCKETS && (double)us / 1e6 > lat_bounds[b])
+        b++;
+    atomic_fetch_add(&s->lat_bucket[r][b], 1);
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    (void)ci;
+    free(rq);
+    *con_cls = NULL;
+}
+
+static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                        enum MHD_ConnectionNotificationCode toe)
+{
+    srv *s = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        atomic_fetch_add(&s->active, 1);
+    else
+        atomic_fetch_sub(&s->active, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    srv *s = cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    cs_log_debug(&s->log, "http: %s", msg);
+}
+
+static void reload_config(srv *s)
+{
+    char p[PATH_MAX];
+    cs_err err = {0};
+    cs_conf *conf = NULL;
+    node_server_options o;
+    snprintf(p, sizeof p, "%s/node.conf", s->data_dir);
+    if (cs_conf_load(&conf, p, &err) != 0 || node_server_options_load(&o, conf, &err) != 0) {
+        cs_log_error(&s->log, "SIGHUP: %s; keeping the running configuration", err.msg);
+        cs_conf_free(conf);
+        return;
+    }
+    cs_conf_free(conf);
+    s->log.level = o.log_level;
+    if (strcmp(o.host, s->opt.host) || o.port != s->opt.port || o.threads != s->opt.threads ||
+        o.max_conns != s->opt.max_conns || o.max_conns_per_ip != s->opt.max_conns_per_ip ||
+        o.timeout_s != s->opt.timeout_s || o.header_limit != s->opt.header_limit)
+        cs_log_warn(&s->log, "SIGHUP: serve.* listening and connection settings take effect at the next restart");
+    s->opt.drain_s = o.drain_s;
+    s->opt.log_level = o.log_level;
+    cs_log_info(&s->log, "SIGHUP: configuration reloaded from %s", p);
+}
+
+int node_server_run(const char *data_dir, const node_server_options *opt, cs_err *err)
+{
+    srv *s = calloc(1, sizeof *s);
+    int rc = 0;
+    if (!s)
+        return cs_err_set(err, CS_ENOMEM, "out of memory");
+    snprintf(s->data_dir, sizeof s->data_dir, "%s", data_dir);
+    s->opt = *opt;
+    cs_logger_init(&s->log, opt->log_level);
+    s->log.stamp = 1;
+    s->started = cs_time_now();
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    if ((rc = pool_open(s, err)) != 0 || (rc = srv_ui_init(s, err)) != 0)
+        goto out;
+
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
+    if (strchr(s->opt.host, ':')) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(s->opt.port);
+        inet_pton(AF_INET6, s->opt.host, &a->sin6_addr);
+        flags |= MHD_USE_IPv6;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons(s->opt.port);
+        inet_pton(AF_INET, s->opt.host, &a->sin_addr);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    s->mhd = MHD_start_daemon(flags, s->opt.port, NULL, NULL, handler, s,
+                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                              MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)s->opt.threads,
+                              MHD_OPTION_CONNECTION_LIMIT, (unsigned int)s->opt.max_conns,
+                              MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)s->opt.max_conns_per_ip,
+                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->opt.timeout_s,
+                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)s->opt.header_limit + 4096,
+                              MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+                              MHD_OPTION_NOTIFY_CONNECTION, conn_notify, s,
+                              MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+                              MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+                              MHD_OPTION_END);
+    if (!s->mhd) {
+        rc = cs_err_set(err, CS_ENET, "cannot listen on %s:%u (address in use, or not permitted?)",
+                        s->opt.host, s->opt.port);
+        goto out;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    unsigned port = di && di->port ? di->port : s->opt.port;
+    printf("serving %s on http://%s%s%s:%u/\n", data_dir, strchr(s->opt.host, ':') ? "[" : "",
+           strcmp(s->opt.host, "0.0.0.0") == 0 ? "0.0.0.0" : s->opt.host, strchr(s->opt.host, ':') ? "]" : "",
+           port);
+    fflush(stdout);
+    cs_log_info(&s->log, "listening on %s port %u with %u threads", s->opt.host, port, s->opt.threads);
+    while (!got_term) {
+        usleep(100000);
+        if (got_hup) {
+            got_hup = 0;
+            reload_config(s);
+        }
+    }
+    cs_log_info(&s->log, "stopping: no new connections; draining for up to %u s", s->opt.drain_s);
+    MHD_socket ls = MHD_quiesce_daemon(s->mhd);
+    if (ls != MHD_INVALID_SOCKET)
+        close(ls);
+    for (unsigned i = 0; i < s->opt.drain_s * 10 && atomic_load(&s->active) > 0; i++)
+        usleep(100000);
+    MHD_stop_daemon(s->mhd);
+    s->mhd = NULL;
+    cs_log_info(&s->log, "stopped");
+out:
+    if (s->mhd)
+        MHD_stop_daemon(s->mhd);
+    pool_close(s);
+    free(s->index_html);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->cond);
+    free(s);
+    return rc;
+}

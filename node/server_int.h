@@ -1,0 +1,106 @@
+/*
+ * server_int.h - private to the LAN server's files.
+ */
+#ifndef NODE_SERVER_INT_H
+#define NODE_SERVER_INT_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "content/catalog.h"
+#include "content/store.h"
+#include "node/server.h"
+#include "platform/log.h"
+
+#if MHD_VERSION < 0x00097002
+typedef int MHD_RESULT;
+#else
+typedef enum MHD_Result MHD_RESULT;
+#endif
+
+/* Read-only catalogue and store handles, one set per concurrent request. */
+typedef struct srv_handles {
+    content_catalog *cat;
+    content_store *store;
+    int busy;
+} srv_handles;
+
+enum { ROUTE_UI, ROUTE_CONTENT, ROUTE_API, ROUTE_OPDS, ROUTE_METRICS, ROUTE_HEALTH, ROUTE_OTHER, ROUTE_COUNT };
+
+#define LAT_BUCKETS 10
+
+typedef struct srv_asset {
+    const char *name;
+    const unsigned char *data;
+    size_t len;
+    const char *mime;
+    char etag[24];
+} srv_asset;
+
+typedef struct srv {
+    char data_dir[4096];
+    node_server_options opt;
+    cs_logger log;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    srv_handles *pool;
+    size_t npool;
+    struct MHD_Daemon *mhd;
+    int64_t started;
+    /* metrics (counters only grow) */
+    _Atomic uint64_t requests[ROUTE_COUNT][6]; /* by route and status class 1xx..5xx (0 = other) */
+    _Atomic uint64_t bytes_sent[ROUTE_COUNT];
+    _Atomic uint64_t lat_bucket[ROUTE_COUNT][LAT_BUCKETS + 1];
+    _Atomic uint64_t lat_sum_us[ROUTE_COUNT];
+    _Atomic uint64_t active;
+    /* the UI: index.html with versioned asset URLs */
+    char *index_html;
+    size_t index_len;
+    char index_etag[24];
+} srv;
+
+/* Per-request state (con_cls). */
+typedef struct srv_req {
+    int64_t start_us;
+    int route;
+    unsigned status;
+} srv_req;
+
+srv_handles *srv_handles_get(srv *s);
+void srv_handles_put(srv *s, srv_handles *h);
+
+/* Queue a response and record its status; takes ownership of r. */
+MHD_RESULT srv_respond(struct MHD_Connection *c, srv_req *rq, unsigned status,
+                       struct MHD_Response *r);
+MHD_RESULT srv_json(struct MHD_Connection *c, srv_req *rq, unsigned status, json_t *o);
+MHD_RESULT srv_error(struct MHD_Connection *c, srv_req *rq, unsigned status, const char *token,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+MHD_RESULT srv_text(struct MHD_Connection *c, srv_req *rq, unsigned status, const char *type,
+                    const char *body);
+/* Common security headers on every response. */
+void srv_common_headers(struct MHD_Response *r);
+
+MHD_RESULT srv_content(srv *s, struct MHD_Connection *c, srv_req *rq, const char *url, int head);
+MHD_RESULT srv_api(srv *s, struct MHD_Connection *c, srv_req *rq, const char *url);
+MHD_RESULT srv_opds(srv *s, struct MHD_Connection *c, srv_req *rq, const char *url);
+MHD_RESULT srv_ui(srv *s, struct MHD_Connection *c, srv_req *rq, const char *url);
+int srv_ui_init(srv *s, cs_err *err);
+MHD_RESULT srv_metrics(srv *s, struct MHD_Connection *c, srv_req *rq);
+
+/* Query-string helpers. */
+const char *srv_arg(struct MHD_Connection *c, const char *name);
+/* Integer argument in [lo, hi]; def when absent; -1 and a 400 queued when bad. */
+int srv_arg_int(struct MHD_Connection *c, const char *name, long lo, long hi, long def, long *out);
+
+/* Title of a resource in lang, else any. */
+const char *srv_title(const json_t *meta, const char *lang);
+
+/* The asset table (generated from node/ui/ at build time). */
+extern const srv_asset srv_assets[];
+extern const size_t srv_nassets;
+
+#endif
