@@ -73,6 +73,7 @@ struct content_catalog {
     sqlite3_stmt *st[ST_COUNT];
     sqlite3_stmt *page[2][F_ALL];  /* [has text][filters] */
     sqlite3_stmt *count[2][F_ALL]; /* same, count only */
+    sqlite3_stmt *entry_st;        /* content_catalog_entry */
     fts5_tokenizer tok;            /* "cistern", to drop query terms with no tokens */
     Fts5Tokenizer *tok_inst;
 };
@@ -306,6 +307,7 @@ void content_catalog_free(content_catalog *c)
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(c->st[i]);
+    sqlite3_finalize(c->entry_st);
     for (int t = 0; t < 2; t++)
         for (int f = 0; f < F_ALL; f++) {
             sqlite3_finalize(c->page[t][f]);
@@ -1234,5 +1236,54 @@ int content_catalog_facets(content_catalog *c, const char *field, content_catalo
     if (ret == 0 && rc != SQLITE_DONE)
         ret = db_fail(c, rc, err, "facets");
     sqlite3_finalize(st);
+    return ret;
+}
+
+int content_catalog_snapshot(content_catalog *c, cs_err *err)
+{
+    if (!c->rdonly)
+        return cs_err_set(err, CS_EINVAL, "catalogue snapshots are for read-only handles");
+    content_catalog_snapshot_end(c);
+    int rc = sqlite3_exec(c->db, "BEGIN; SELECT count(*) FROM meta", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        content_catalog_snapshot_end(c);
+        return db_fail(c, rc, err, "starting a read snapshot");
+    }
+    return 0;
+}
+
+void content_catalog_snapshot_end(content_catalog *c)
+{
+    if (c && !sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+}
+
+int content_catalog_entry(content_catalog *c, const char *id, char *buf, size_t cap, cs_err *err)
+{
+    sqlite3_stmt *st = c->entry_st;
+    int rc;
+    if (!st) {
+        rc = sqlite3_prepare_v3(c->db, "SELECT entry FROM resources WHERE id = ?", -1,
+                                SQLITE_PREPARE_PERSISTENT, &c->entry_st, NULL);
+        if (rc != SQLITE_OK)
+            return db_fail(c, rc, err, "prepare");
+        st = c->entry_st;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    int ret = 0;
+    if (rc == SQLITE_ROW) {
+        const char *e = (const char *)sqlite3_column_text(st, 0);
+        if (!e || strlen(e) >= cap)
+            ret = cs_err_set(err, CS_ETOOBIG, "entry of %s too long", id);
+        else
+            memcpy(buf, e, strlen(e) + 1);
+    } else if (rc == SQLITE_DONE) {
+        ret = cs_err_set(err, CS_ENOENT, "no resource \"%s\"", id);
+    } else {
+        ret = db_fail(c, rc, err, "entry");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     return ret;
 }

@@ -1845,3 +1845,22 @@ out:
     sqlite3_finalize(q);
     return rc;
 }
+
+int content_store_snapshot(content_store *s, cs_err *err)
+{
+    if (!s->rdonly)
+        return cs_err_set(err, CS_EINVAL, "store snapshots are for read-only handles");
+    content_store_snapshot_end(s);
+    int rc = sqlite3_exec(s->db, "BEGIN; SELECT count(*) FROM meta", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        content_store_snapshot_end(s);
+        return db_fail(s, err, "starting a read snapshot");
+    }
+    return 0;
+}
+
+void content_store_snapshot_end(content_store *s)
+{
+    if (s && !sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+}

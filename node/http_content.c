@@ -16,7 +16,7 @@
 #include "platform/crypto.h"
 #include "server_int.h"
 
-#define SMALL_BODY (256 * 1024) /* bodies up to this are decoded at once */
+#define SMALL_BODY (256 * 1024) /* files up to this are decoded at once with the pooled handle */
 #define STREAM_BLOCK (64 * 1024)
 
 typedef struct stream {
@@ -102,6 +102,85 @@ static MHD_RESULT not_found(struct MHD_Connection *c, srv_req *rq, const char *w
     return srv_text(c, rq, 404, "text/plain; charset=utf-8", body);
 }
 
+static void content_headers(struct MHD_Response *r, const content_file *f, const char *etag, const char *cache)
+{
+    MHD_add_response_header(r, "Content-Type", f->mime ? f->mime : "application/octet-stream");
+    MHD_add_response_header(r, "Accept-Ranges", "bytes");
+    MHD_add_response_header(r, "ETag", etag);
+    MHD_add_response_header(r, "Cache-Control", cache);
+    if (is_active_content(f->mime ? f->mime : ""))
+        MHD_add_response_header(r, "Content-Security-Policy",
+                                "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads");
+    srv_common_headers(r);
+}
+
+static MHD_RESULT range_416(struct MHD_Connection *c, srv_req *rq, uint64_t size)
+{
+    char cr[64];
+    snprintf(cr, sizeof cr, "bytes */%" PRIu64, size);
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(r, "Content-Range", cr);
+    srv_common_headers(r);
+    return srv_respond(c, rq, 416, r);
+}
+
+/* Decide the range: 0 whole, 1 partial [*a, *b], -1 answer 416. */
+static int want_range(struct MHD_Connection *c, const char *etag, uint64_t size, uint64_t *a, uint64_t *b)
+{
+    *a = 0;
+    *b = size ? size - 1 : 0;
+    const char *range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range");
+    const char *if_range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Range");
+    if (!range || (if_range && strcmp(if_range, etag) != 0))
+        return 0;
+    return parse_range(range, size, a, b);
+}
+
+/* A small file: decoded with the pooled handle while we hold it. */
+static MHD_RESULT small_body(srv *s, struct MHD_Connection *c, srv_req *rq, srv_handles *h, content_file *f,
+                             const char *etag, const char *cache, int head)
+{
+    uint64_t a, b;
+    int pr = want_range(c, etag, f->size, &a, &b);
+    if (pr < 0) {
+        srv_handles_put(s, h);
+        uint64_t size = f->size;
+        content_file_clear(f);
+        return range_416(c, rq, size);
+    }
+    uint64_t len = f->size ? b - a + 1 : 0;
+    char *body = NULL;
+    size_t got = 0;
+    cs_err err = {0};
+    if (!head && len) {
+        body = malloc(len);
+        if (!body || content_store_read(h->store, f->object, a, body, len, &got, &err) != 0 || got != len) {
+            srv_handles_put(s, h);
+            free(body);
+            cs_log_error(&s->log, "reading %s: %s", f->path, err.msg);
+            content_file_clear(f);
+            return srv_text(c, rq, 500, "text/plain; charset=utf-8", "store error\n");
+        }
+    }
+    srv_handles_put(s, h);
+    struct MHD_Response *r = head ? MHD_create_response_from_callback(len, STREAM_BLOCK, stream_read, NULL, NULL)
+                                  : MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(body);
+        content_file_clear(f);
+        return MHD_NO;
+    }
+    content_headers(r, f, etag, cache);
+    if (pr == 1) {
+        char cr[96];
+        snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, a, b, f->size);
+        MHD_add_response_header(r, "Content-Range", cr);
+    }
+    atomic_fetch_add(&s->bytes_sent[ROUTE_CONTENT], head ? 0 : len);
+    content_file_clear(f);
+    return srv_respond(c, rq, pr == 1 ? 206 : 200, r);
+}
+
 MHD_RESULT srv_content(srv *s, struct MHD_Connection *c, srv_req *rq, const char *url, int head)
 {
     char id[CONTENT_ID_MAX + 1];
@@ -131,24 +210,21 @@ MHD_RESULT srv_content(srv *s, struct MHD_Connection *c, srv_req *rq, const char
     int rc = 0;
     char redirect[CONTENT_PATH_MAX + CONTENT_ID_MAX + 8] = "";
     if (*path == '\0') {
-        content_resource *res = NULL;
-        if (content_catalog_get(h->cat, id, &res, &err) != 0) {
+        char entry[CONTENT_PATH_MAX + 1];
+        if (content_catalog_entry(h->cat, id, entry, sizeof entry, &err) != 0) {
             srv_handles_put(s, h);
             return not_found(c, rq, "no such resource");
         }
-        const char *entry = json_string_value(json_object_get(res->meta, "entry"));
-        if (entry && strchr(entry, '/'))
-            snprintf(redirect, sizeof redirect, "/r/%s/%s", id, entry);
-        else
-            rc = content_catalog_file(h->cat, id, entry ? entry : "", &f, &err);
-        content_resource_free(res);
-        if (redirect[0]) {
+        if (strchr(entry, '/')) {
+            /* Serve /r/id/dir/page.html at its own URL so its relative links work. */
             srv_handles_put(s, h);
+            snprintf(redirect, sizeof redirect, "/r/%s/%s", id, entry);
             struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
             MHD_add_response_header(r, "Location", redirect);
             srv_common_headers(r);
             return srv_respond(c, rq, 302, r);
         }
+        rc = content_catalog_file(h->cat, id, entry, &f, &err);
     } else if (!content_path_valid(path)) {
         srv_handles_put(s, h);
         return srv_text(c, rq, 400, "text/plain; charset=utf-8", "bad path\n");
@@ -175,6 +251,14 @@ MHD_RESULT srv_content(srv *s, struct MHD_Connection *c, srv_req *rq, const char
         srv_common_headers(r);
         return srv_respond(c, rq, 304, r);
     }
+    if (!content_store_has(h->store, f.object)) {
+        srv_handles_put(s, h);
+        content_file_clear(&f);
+        return srv_text(c, rq, 404, "text/plain; charset=utf-8",
+                        "not cached: this resource is listed in the catalogue but not stored on this device yet\n");
+    }
+    if (f.size <= SMALL_BODY)
+        return small_body(s, c, rq, h, &f, etag, cache, head);
     content_reader *rd = NULL;
     if (content_store_reader_open(h->store, f.object, &rd, &err) != 0) {
         srv_handles_put(s, h);
@@ -185,51 +269,19 @@ MHD_RESULT srv_content(srv *s, struct MHD_Connection *c, srv_req *rq, const char
         return srv_text(c, rq, 500, "text/plain; charset=utf-8", "store error\n");
     }
     srv_handles_put(s, h);
-    uint64_t size = content_reader_size(rd), a = 0, b = size ? size - 1 : 0;
-    int partial = 0;
-    const char *range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range");
-    const char *if_range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Range");
-    if (range && (!if_range || strcmp(if_range, etag) == 0)) {
-        int pr = parse_range(range, size, &a, &b);
-        if (pr < 0) {
-            content_reader_free(rd);
-            content_file_clear(&f);
-            char cr[64];
-            snprintf(cr, sizeof cr, "bytes */%" PRIu64, size);
-            struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-            MHD_add_response_header(r, "Content-Range", cr);
-            srv_common_headers(r);
-            return srv_respond(c, rq, 416, r);
-        }
-        partial = pr == 1;
+    /* A large file: streamed through its own reader, 64 KiB at a time. */
+    uint64_t size = content_reader_size(rd), a, b;
+    int pr = want_range(c, etag, size, &a, &b);
+    if (pr < 0) {
+        content_reader_free(rd);
+        content_file_clear(&f);
+        return range_416(c, rq, size);
     }
     uint64_t len = size ? b - a + 1 : 0;
     struct MHD_Response *r = NULL;
-    if (head || len <= SMALL_BODY) {
-        /* Small bodies are decoded now (HEAD: nothing is decoded). */
-        char *body = NULL;
-        size_t got = 0;
-        if (!head && len) {
-            body = malloc(len);
-            if (!body || content_reader_read(rd, a, body, len, &got, &err) != 0 || got != len) {
-                free(body);
-                content_reader_free(rd);
-                content_file_clear(&f);
-                cs_log_error(&s->log, "reading %s/%s: %s", id, path, err.msg);
-                return srv_text(c, rq, 500, "text/plain; charset=utf-8", "store error\n");
-            }
-        }
-        content_reader_free(rd);
-        if (head) {
-            /* MHD sends Content-Length from the response size: a callback
-             * response that is never read gives the right length for HEAD. */
-            stream *st = NULL;
-            r = MHD_create_response_from_callback(len, STREAM_BLOCK, stream_read, st, NULL);
-        } else {
-            r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-            if (!r)
-                free(body);
-        }
+    if (head) {
+        content_reader_free(rd); /* MHD never reads the body of a HEAD response */
+        r = MHD_create_response_from_callback(len, STREAM_BLOCK, stream_read, NULL, NULL);
     } else {
         stream *st = calloc(1, sizeof *st);
         if (!st) {
@@ -247,20 +299,13 @@ MHD_RESULT srv_content(srv *s, struct MHD_Connection *c, srv_req *rq, const char
         content_file_clear(&f);
         return MHD_NO;
     }
-    MHD_add_response_header(r, "Content-Type", f.mime ? f.mime : "application/octet-stream");
-    MHD_add_response_header(r, "Accept-Ranges", "bytes");
-    MHD_add_response_header(r, "ETag", etag);
-    MHD_add_response_header(r, "Cache-Control", cache);
-    if (is_active_content(f.mime ? f.mime : ""))
-        MHD_add_response_header(r, "Content-Security-Policy",
-                                "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads");
-    if (partial) {
+    content_headers(r, &f, etag, cache);
+    if (pr == 1) {
         char cr[96];
         snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, a, b, size);
         MHD_add_response_header(r, "Content-Range", cr);
     }
-    srv_common_headers(r);
     atomic_fetch_add(&s->bytes_sent[ROUTE_CONTENT], head ? 0 : len);
     content_file_clear(&f);
-    return srv_respond(c, rq, partial ? 206 : 200, r);
+    return srv_respond(c, rq, pr == 1 ? 206 : 200, r);
 }

@@ -69,8 +69,9 @@ static void feed_open(cs_buf *b, const char *id, const char *title, const char *
 {
     cs_buf_printf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                      "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:dc=\"http://purl.org/dc/terms/\" "
-                     "xmlns:opds=\"http://opds-spec.org/2010/catalog\">\n<id>%s</id>\n<title>",
-                  id);
+                     "xmlns:opds=\"http://opds-spec.org/2010/catalog\">\n<id>");
+    xml_esc(b, id);
+    cs_buf_printf(b, "</id>\n<title>");
     xml_esc(b, title);
     cs_buf_printf(b, "</title>\n<updated>%s</updated>\n<author><name>Cistern</name></author>\n", updated);
     cs_buf_printf(b, "<link rel=\"self\" href=\"");

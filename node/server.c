@@ -116,18 +116,59 @@ int node_server_options_load(node_server_options *o, const cs_conf *conf, cs_err
 
 /* ---- handle pool ---- */
 
+static void snapshot_refresh(srv *s, srv_handles *h, int64_t now)
+{
+    cs_err err = {0};
+    if (content_catalog_snapshot(h->cat, &err) != 0 || content_store_snapshot(h->store, &err) != 0) {
+        /* Without a snapshot every query takes its own: slower, still right. */
+        cs_log_warn(&s->log, "read snapshot: %s", err.msg);
+        content_catalog_snapshot_end(h->cat);
+        content_store_snapshot_end(h->store);
+        h->snap_ms = 0;
+        return;
+    }
+    h->snap_ms = now;
+}
+
 srv_handles *srv_handles_get(srv *s)
 {
+    srv_handles *h = NULL;
     pthread_mutex_lock(&s->lock);
-    for (;;) {
-        for (size_t i = 0; i < s->npool; i++) {
+    while (!h) {
+        for (size_t i = 0; i < s->npool && !h; i++) {
             if (!s->pool[i].busy) {
                 s->pool[i].busy = 1;
-                pthread_mutex_unlock(&s->lock);
-                return &s->pool[i];
+                h = &s->pool[i];
             }
         }
-        pthread_cond_wait(&s->cond, &s->lock);
+        if (!h)
+            pthread_cond_wait(&s->cond, &s->lock);
+    }
+    pthread_mutex_unlock(&s->lock);
+    int64_t now = cs_time_mono_ms();
+    if (now - h->snap_ms > SNAPSHOT_MS)
+        snapshot_refresh(s, h, now);
+    return h;
+}
+
+/* Main loop: end the snapshots of idle handles, so a quiet server holds no
+ * old read transaction open while an import writes. */
+static void pool_release_idle(srv *s)
+{
+    int64_t now = cs_time_mono_ms();
+    for (size_t i = 0; i < s->npool; i++) {
+        srv_handles *h = &s->pool[i];
+        pthread_mutex_lock(&s->lock);
+        int mine = !h->busy && h->snap_ms && now - h->snap_ms > SNAPSHOT_MS;
+        if (mine)
+            h->busy = 1;
+        pthread_mutex_unlock(&s->lock);
+        if (!mine)
+            continue;
+        content_catalog_snapshot_end(h->cat);
+        content_store_snapshot_end(h->store);
+        h->snap_ms = 0;
+        srv_handles_put(s, h);
     }
 }
 
@@ -373,8 +414,9 @@ static MHD_RESULT handler(void *cls, struct MHD_Connection *c, const char *url, 
         rq->start_us = now_us();
         rq->route = route_of(url);
         *con_cls = rq;
-        if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-            return MHD_YES; /* let a body (if any) arrive; refused below */
+        /* Answer on the next call, once MHD has the whole request: queueing
+         * a response from the first call makes MHD close the connection. */
+        return MHD_YES;
     }
     if (*upload_data_size) {
         *upload_data_size = 0; /* no endpoint takes a body yet: discard it */
@@ -446,6 +488,35 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
     cs_log_debug(&s->log, "http: %s", msg);
+}
+
+/* Percent-decoding of paths and query values, like MHD's own except that
+ * %00 stays undecoded: a NUL would silently cut the path short. */
+static int hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+static size_t unescape(void *cls, struct MHD_Connection *c, char *uri)
+{
+    char *w = uri;
+    for (const char *r = uri; *r; r++) {
+        int hi, lo;
+        if (*r == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 && (hi | lo) != 0) {
+            *w++ = (char)(hi << 4 | lo);
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - uri);
 }
 
 static void reload_config(srv *s)
@@ -520,6 +591,7 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
                               MHD_OPTION_NOTIFY_COMPLETED, completed, s,
                               MHD_OPTION_NOTIFY_CONNECTION, conn_notify, s,
                               MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+                              MHD_OPTION_UNESCAPE_CALLBACK, unescape, s,
                               MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
                               MHD_OPTION_END);
     if (!s->mhd) {
@@ -536,6 +608,7 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
     cs_log_info(&s->log, "listening on %s port %u with %u threads", s->opt.host, port, s->opt.threads);
     while (!got_term) {
         usleep(100000);
+        pool_release_idle(s);
         if (got_hup) {
             got_hup = 0;
             reload_config(s);

@@ -27,7 +27,12 @@ typedef struct srv_handles {
     content_catalog *cat;
     content_store *store;
     int busy;
+    int64_t snap_ms; /* when the handles' read snapshot began; 0 = none */
 } srv_handles;
+
+/* Snapshots are refreshed when older than this, so an import's commit shows
+ * within a second and WAL checkpoints are never held back for long. */
+#define SNAPSHOT_MS 1000
 
 enum { ROUTE_UI, ROUTE_CONTENT, ROUTE_API, ROUTE_OPDS, ROUTE_METRICS, ROUTE_HEALTH, ROUTE_OTHER, ROUTE_COUNT };
 

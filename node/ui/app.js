@@ -8,7 +8,7 @@
   var STR = {
     zh: {
       skip: '跳到主要内容', tagline: '本校学习资源库', homeTitle: '找学习资源',
-      searchLabel: '搜索资源', searchPh: '输入课题、知识点或关键词，例如：水循环',
+      searchLabel: '搜索资源', searchPh: '输入课题或关键词',
       search: '搜索', suggestions: '搜索建议', filters: '筛选',
       subject: '学科', grade: '年级', language: '语言', type: '类型',
       any: '全部', clear: '清除筛选', more: '显示更多',
@@ -35,7 +35,7 @@
     },
     en: {
       skip: 'Skip to main content', tagline: 'School learning library', homeTitle: 'Find learning resources',
-      searchLabel: 'Search resources', searchPh: 'Topic, concept or keyword, e.g. water cycle',
+      searchLabel: 'Search resources', searchPh: 'Topic or keyword',
       search: 'Search', suggestions: 'Suggestions', filters: 'Filters',
       subject: 'Subject', grade: 'Grade', language: 'Language', type: 'Type',
       any: 'All', clear: 'Clear filters', more: 'More results',
@@ -78,7 +78,8 @@
       type: { video: 'Video', audio: 'Audio', document: 'Document', html: 'Web lesson', exercise: 'Exercise', image: 'Image' },
       language: { zh: 'Chinese', en: 'English', bo: 'Tibetan', ug: 'Uyghur', mn: 'Mongolian', ko: 'Korean', kk: 'Kazakh', ii: 'Yi', za: 'Zhuang' },
       edition: { renjiao: 'PEP', tongbian: 'Unified edition', jiaoke: 'ESPH', pep: 'PEP', renyin: 'People’s Music',
-        beishida: 'BNUP', sujiao: 'Jiangsu Education', waiyan: 'FLTRP' }
+        beishida: 'BNUP', sujiao: 'Jiangsu Education', waiyan: 'FLTRP' },
+      volume: { '上册': 'Book 1 (autumn term)', '下册': 'Book 2 (spring term)', '全一册': 'Single volume' }
     }
   };
   var ZH_NUM = ['', '一', '二', '三', '四', '五', '六', '七', '八', '九'];
@@ -485,7 +486,7 @@
     });
   }
   function backLink() {
-    var a = el('a', { href: '#/', class: 'back' }, [el('span', { 'aria-hidden': 'true', text: '← ' }), t('back')]);
+    var a = el('a', { href: '#/', class: 'back' }, [el('span', { 'aria-hidden': 'true', class: 'arrow', text: '←' }), t('back')]);
     a.addEventListener('click', function (e) {
       // Return to the exact search the user came from when there is one.
       if (S.fromHome) { e.preventDefault(); history.back(); }
@@ -524,6 +525,8 @@
       });
     }
     box.appendChild(badges(r, 'badges d-badges'));
+    var desc = loc(r.description, r.language);
+    if (desc[0]) box.appendChild(el('p', { class: 'd-desc', lang: desc[1] || null, text: desc[0] }));
 
     if (!cached) {
       box.appendChild(el('div', { class: 'notice warn', role: 'note' }, [
@@ -534,9 +537,6 @@
       box.appendChild(preview(r, entryUrl, entryMime, base));
     }
 
-    var desc = loc(r.description, r.language);
-    if (desc[0]) box.appendChild(el('p', { class: 'd-desc', lang: desc[1] || null, text: desc[0] }));
-
     // metadata
     var dl = el('dl', { class: 'meta' });
     function row(label, value) {
@@ -546,7 +546,7 @@
     row(t('subject'), r.subject ? name('subject', r.subject) : '');
     row(t('grade'), gradeText(r.grades));
     row(t('edition'), editionText(r.edition));
-    row(t('volume'), r.volume !== undefined && r.volume !== null ? String(r.volume) : '');
+    row(t('volume'), r.volume !== undefined && r.volume !== null ? name('volume', String(r.volume)) : '');
     row(t('unit'), (r.unit !== undefined && r.unit !== null && r.unit !== '') ? (/^\d+$/.test(String(r.unit)) ? t('unitN', { n: r.unit }) : String(r.unit)) : '');
     row(t('type'), r.type ? name('type', r.type) : '');
     row(t('language'), r.language ? name('language', r.language) : '');

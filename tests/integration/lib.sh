@@ -119,3 +119,28 @@ corpus_tree() {
     _corpus_res calc-meta "Calculus book files" "$T/.loose"
     rm -rf "$T/.loose"
 }
+
+# Start `cistern node serve DATA` on a random loopback port; sets PORT, SPID, URL.
+serve_start() { # serve_start DATA
+    "$CISTERN" node serve "$1" --listen 127.0.0.1:0 >"$T/serve.out" 2>"$T/serve.err" &
+    SPID=$!
+    local i
+    for i in $(seq 1 100); do
+        PORT=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$T/serve.out")
+        [ -n "$PORT" ] && break
+        sleep 0.05
+    done
+    [ -n "$PORT" ] || { echo "server did not start: $(cat "$T/serve.err")" >&2; return 1; }
+    URL="http://127.0.0.1:$PORT"
+}
+serve_stop() {
+    kill -TERM "$SPID" 2>/dev/null || true
+    wait "$SPID" 2>/dev/null || true
+}
+# HTTP status of a request: st [curl options...] URL
+st() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+hdr() { # hdr NAME [curl options] URL: value of a response header
+    local name=$1
+    shift
+    curl -s -D - -o /dev/null "$@" | tr -d '\r' | sed -n "s/^$name: //Ip" | head -1
+}

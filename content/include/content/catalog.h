@@ -31,6 +31,13 @@ int content_catalog_open(content_catalog **out, const char *path, int flags, cs_
 void content_catalog_free(content_catalog *c); /* NULL ok; rolls back an open transaction */
 
 int content_catalog_begin(content_catalog *c, cs_err *err);
+
+/* Read-only handles: hold one read transaction across many queries (no
+ * per-query file locking), until _snapshot_end or the next _snapshot.
+ * Commits made meanwhile become visible at the next snapshot; long-lived
+ * snapshots hold back WAL checkpoints, so refresh them often (~1 s). */
+int content_catalog_snapshot(content_catalog *c, cs_err *err);
+void content_catalog_snapshot_end(content_catalog *c);
 int content_catalog_commit(content_catalog *c, cs_err *err);
 void content_catalog_rollback(content_catalog *c);
 
@@ -53,6 +60,8 @@ int content_catalog_state_set(content_catalog *c, const char *key, const char *v
 
 /* *out owned by the caller (content_resource_free); CS_ENOENT if absent. */
 int content_catalog_get(content_catalog *c, const char *id, content_resource **out, cs_err *err);
+/* The entry file's path of a resource into buf (CS_ENOENT if no resource). */
+int content_catalog_entry(content_catalog *c, const char *id, char *buf, size_t cap, cs_err *err);
 /* One file of a resource; out's strings owned by caller (content_file_clear). */
 int content_catalog_file(content_catalog *c, const char *id, const char *path, content_file *out,
                          cs_err *err);

@@ -73,6 +73,11 @@ int content_store_read(content_store *s, const uint8_t id[32], uint64_t off, voi
 int content_store_read_encoded(content_store *s, const uint8_t id[32], uint64_t off, void *dst,
                                size_t len, size_t *out_n, cs_err *err);
 
+/* Read-only handles: one read transaction across many lookups (see
+ * content_catalog_snapshot); refresh about every second. */
+int content_store_snapshot(content_store *s, cs_err *err);
+void content_store_snapshot_end(content_store *s);
+
 /* A reader streams one object without holding the store handle: it keeps its
  * own descriptor of the pack (so it survives gc moving the object) and its
  * own block buffers.  One reader per stream; not shared between threads. */
