@@ -1287,3 +1287,21 @@ int content_catalog_entry(content_catalog *c, const char *id, char *buf, size_t 
     sqlite3_clear_bindings(st);
     return ret;
 }
+
+int content_catalog_integrity(content_catalog *c, cs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(c->db, "PRAGMA integrity_check(5)", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return db_fail(c, rc, err, "integrity check");
+    int ret = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *m = (const char *)sqlite3_column_text(st, 0);
+        if (m && strcmp(m, "ok") != 0 && ret == 0)
+            ret = cs_err_set(err, CS_ECORRUPT, "catalogue database damaged: %s", m);
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = db_fail(c, rc, err, "integrity check");
+    sqlite3_finalize(st);
+    return ret;
+}

@@ -1864,3 +1864,20 @@ void content_store_snapshot_end(content_store *s)
     if (s && !sqlite3_get_autocommit(s->db))
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 }
+
+int content_store_integrity(content_store *s, cs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check(5)", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, err, "integrity check");
+    int ret = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *m = (const char *)sqlite3_column_text(st, 0);
+        if (m && strcmp(m, "ok") != 0 && ret == 0)
+            ret = cs_err_set(err, CS_ECORRUPT, "store index damaged: %s", m);
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = db_fail(s, err, "integrity check");
+    sqlite3_finalize(st);
+    return ret;
+}

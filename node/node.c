@@ -261,7 +261,12 @@ int node_verify(node_data *n, int repair, void (*cb)(void *, const char *), void
 {
     verify_ctx v = {n, cb, ctx, NULL, 0, 0};
     uint64_t d = 0;
-    int rc = content_store_verify(n->store, on_damage, &v, progress, pctx, &d, err);
+    int rc = content_catalog_integrity(n->cat, err);
+    if (rc == 0)
+        rc = content_store_integrity(n->store, err);
+    if (rc)
+        return rc;
+    rc = content_store_verify(n->store, on_damage, &v, progress, pctx, &d, err);
     if (rc == 0 && repair && v.nbad) {
         for (size_t i = 0; i < v.nbad && rc == 0; i++)
             rc = content_store_forget(n->store, v.bad[i], err);

@@ -63,6 +63,12 @@ int cs_time_parse(const char *s, int64_t *out)
     time_t t = timegm(&tm);
     if (t == (time_t)-1)
         return -1;
+    /* timegm rolls 2026-02-31 over into March: only dates that exist, and
+     * that format back to the same text, are accepted. */
+    char back[32];
+    cs_time_format((int64_t)t, back, sizeof back);
+    if (strcmp(back, s) != 0)
+        return -1;
     *out = (int64_t)t;
     return 0;
 }

@@ -22,6 +22,7 @@ void sync_bundle_free(sync_bundle *b)
     if (b->fd >= 0)
         close(b->fd);
     free(b->entries);
+    free(b->names);
     free(b);
 }
 
@@ -108,6 +109,13 @@ int sync_bundle_open(sync_bundle **out, const char *path, cs_err *err)
         }
     }
     uint64_t pos = 0, expect_off = BUNDLE_HDR + tlen;
+    size_t names_len = 0, nonobj = 0;
+    size_t names_cap = tlen < BUNDLE_MAX_NAMED * 256 ? (size_t)tlen : BUNDLE_MAX_NAMED * 256;
+    b->names = malloc(names_cap);
+    if (!b->names) {
+        rc = cs_err_set(err, CS_ENOMEM, "out of memory");
+        goto fail;
+    }
     for (uint32_t i = 0; i < b->n; i++) {
         sync_bundle_entry *e = &b->entries[i];
         if (tlen - pos < BUNDLE_ENTRY_FIXED)
@@ -121,10 +129,27 @@ int sync_bundle_open(sync_bundle **out, const char *path, cs_err *err)
         if (p[1] || p[2] || p[3] || nl == 0 || nl > 255 || tlen - pos - BUNDLE_ENTRY_FIXED < nl ||
             e->kind < BUNDLE_META || e->kind > BUNDLE_OBJECT)
             goto bad_table;
-        memcpy(e->name, p + BUNDLE_ENTRY_FIXED, nl);
-        e->name[nl] = '\0';
-        if (strlen(e->name) != nl || !name_ok(e->name, e->kind))
+        char name[256];
+        memcpy(name, p + BUNDLE_ENTRY_FIXED, nl);
+        name[nl] = '\0';
+        if (strlen(name) != nl || !name_ok(name, e->kind))
             goto bad_table;
+        if (e->kind == BUNDLE_OBJECT) {
+            char hex[CS_SHA256_HEX];
+            cs_hex_encode(e->hash, 32, hex);
+            if (strcmp(hex, name) != 0)
+                goto bad_table;
+            e->name = NULL;
+        } else {
+            /* Few of these (roots, timestamp, snapshot, targets, one
+             * catalogue); their names fit the buffer sized below. */
+            if (nonobj >= BUNDLE_MAX_NAMED || names_len + nl + 1 > names_cap)
+                goto bad_table;
+            memcpy(b->names + names_len, name, nl + 1);
+            e->name = b->names + names_len;
+            names_len += nl + 1;
+            nonobj++;
+        }
         /* Sections are contiguous, in table order, and end at end of file. */
         if (e->offset != expect_off || e->length > b->file_size - e->offset)
             goto bad_table;
@@ -169,7 +194,7 @@ int sync_bundle_read(sync_bundle *b, const sync_bundle_entry *e, uint64_t max, u
 const sync_bundle_entry *sync_bundle_find(const sync_bundle *b, uint8_t kind, const char *name)
 {
     for (uint32_t i = 0; i < b->n; i++)
-        if (b->entries[i].kind == kind && strcmp(b->entries[i].name, name) == 0)
+        if (b->entries[i].kind == kind && b->entries[i].name && strcmp(b->entries[i].name, name) == 0)
             return &b->entries[i];
     return NULL;
 }

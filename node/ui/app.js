@@ -31,7 +31,7 @@
       errLoad: '无法连接本校资源服务器。', errNotFound: '找不到这个资源，可能已从目录中移除。',
       retry: '重试', status: '目录版本 {v} · {n} 个资源', lastSync: '上次更新 {t}',
       statusErr: '无法获取服务器状态', never: '尚未同步',
-      gradeN: '{n}年级', grades: '{a}至{b}年级'
+      gradeN: '{n}年级', grades: '{a}至{b}年级', inLang: '{l}'
     },
     en: {
       skip: 'Skip to main content', tagline: 'School learning library', homeTitle: 'Find learning resources',
@@ -58,7 +58,7 @@
       errLoad: 'Cannot reach the school’s resource server.', errNotFound: 'This resource was not found. It may have been removed from the catalogue.',
       retry: 'Try again', status: 'Catalogue version {v} · {n} resources', lastSync: 'last updated {t}',
       statusErr: 'Server status unavailable', never: 'never updated',
-      gradeN: 'Grade {n}', grades: 'Grades {a}–{b}'
+      gradeN: 'Grade {n}', grades: 'Grades {a}–{b}', inLang: 'In {l}'
     }
   };
   var NAMES = {
@@ -67,7 +67,7 @@
         physics: '物理', geography: '地理', history: '历史', music: '音乐', art: '美术', pe: '体育',
         morality: '道德与法治', politics: '道德与法治', it: '信息技术', technology: '信息科技' },
       type: { video: '视频', audio: '音频', document: '文档', html: '网页课件', exercise: '练习', image: '图片' },
-      language: { zh: '中文', en: '英语', bo: '藏语', ug: '维吾尔语', mn: '蒙古语', ko: '朝鲜语', kk: '哈萨克语', ii: '彝语', za: '壮语' },
+      language: { zh: '中文', en: '英文', bo: '藏文', ug: '维吾尔文', mn: '蒙古文', ko: '朝鲜文', kk: '哈萨克文', ii: '彝文', za: '壮文' },
       edition: { renjiao: '人教版', tongbian: '统编版', jiaoke: '教科版', pep: '人教版（PEP）', renyin: '人音版',
         beishida: '北师大版', sujiao: '苏教版', waiyan: '外研版' }
     },
@@ -317,7 +317,7 @@
     var g = gradeText(r.grades);
     if (g) b.appendChild(el('span', { class: 'badge', text: g }));
     if (r.type) b.appendChild(el('span', { class: 'badge type t-' + String(r.type).replace(/[^a-z]/g, ''), text: name('type', r.type) }));
-    if (r.language && r.language.split('-')[0] !== lang) b.appendChild(el('span', { class: 'badge', text: name('language', r.language) }));
+    if (r.language && r.language.split('-')[0] !== lang) b.appendChild(el('span', { class: 'badge', text: t('inLang', { l: name('language', r.language) }) }));
     return b;
   }
 
@@ -675,6 +675,8 @@
       e.preventDefault();
       clearTimeout(sug.timer); sug.seq++;
       closeSuggest();
+      // On touch screens, put the keyboard away so the results can be seen.
+      if (window.matchMedia && matchMedia('(pointer: coarse)').matches) q.blur();
       var p = Object.assign({}, S.params, { q: q.value.trim() });
       go(homeHash(p));
     });

@@ -79,6 +79,9 @@ int content_catalog_foreach_resource(content_catalog *c, content_catalog_resourc
 /* 1 if some resource references object id. */
 int content_catalog_references(content_catalog *c, const uint8_t id[32]);
 
+/* PRAGMA integrity_check: CS_ECORRUPT with the first problems if damaged. */
+int content_catalog_integrity(content_catalog *c, cs_err *err);
+
 int content_catalog_counts(content_catalog *c, uint64_t *resources, uint64_t *files,
                            uint64_t *bytes, cs_err *err);
 

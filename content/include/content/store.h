@@ -97,6 +97,9 @@ typedef void (*content_store_progress_cb)(void *ctx, uint64_t done, uint64_t tot
 int content_store_verify(content_store *s, content_store_damage_cb cb, void *ctx,
                          content_store_progress_cb progress, void *pctx, uint64_t *damaged,
                          cs_err *err);
+/* PRAGMA integrity_check of index.db: CS_ECORRUPT if damaged. */
+int content_store_integrity(content_store *s, cs_err *err);
+
 /* Drop a damaged object's index row so it can be fetched again. */
 int content_store_forget(content_store *s, const uint8_t id[32], cs_err *err);
 

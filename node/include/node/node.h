@@ -42,7 +42,8 @@ int node_status(node_data *n, json_t **out, cs_err *err);
 /* Write a cached file's bytes to fd. */
 int node_cat(node_data *n, const char *id, const char *path, int fd, cs_err *err);
 
-/* Re-hash the store; damaged objects are reported through cb and forgotten
+/* Check both databases (PRAGMA integrity_check), then re-hash the store;
+ * damaged objects are reported through cb and forgotten
  * (so the next sync or import fetches them again) when repair is set. */
 int node_verify(node_data *n, int repair, void (*cb)(void *, const char *), void *ctx,
                 content_store_progress_cb progress, void *pctx, uint64_t *damaged, cs_err *err);

@@ -1,0 +1,6 @@
+# sync/ and platform/ parsers on hostile bytes: signed metadata, catalogue
+# files, USB bundles and node.conf.
+cs_fuzz_target(meta cs_sync)
+cs_fuzz_target(catfile cs_sync)
+cs_fuzz_target(bundle cs_sync)
+cs_fuzz_target(conf cs_platform)

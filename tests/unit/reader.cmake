@@ -1,0 +1,1 @@
+cs_unit_test(test_reader cs_content)
