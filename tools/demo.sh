@@ -1,7 +1,10 @@
 #!/bin/bash
 # demo.sh - from nothing to a working node: install dependencies, build, make
-# a demo hub repository from the project's sample content, and bring a node
-# up to date from it with a USB bundle.  Everything lands in ./demo/.
+# a demo hub repository from the project's sample content, bring a node up to
+# date from it with a USB bundle, and serve it on http://127.0.0.1:8080/
+# (Ctrl-C stops it).  Everything lands in ./demo/.
+#   PORT=9000 tools/demo.sh     another port
+#   DEMO_SERVE=0 tools/demo.sh  set up only, do not serve
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -35,3 +38,8 @@ $C node cat "$D/node" science-g5-water-cycle index.html | head -n 12
 echo "..."
 echo
 echo "Demo ready in $D.  Try: $C node search $D/node 分数"
+if [ "${DEMO_SERVE:-1}" != 0 ]; then
+    echo
+    echo "== node: serving the school LAN (here: localhost) — open http://127.0.0.1:${PORT:-8080}/  (Ctrl-C stops)"
+    exec $C node serve "$D/node" --listen "127.0.0.1:${PORT:-8080}"
+fi
