@@ -1,0 +1,100 @@
+#!/bin/sh
+# Browser test of the node's web UI against the real server.
+#
+#   tests/browser/run.sh path/to/cistern [REPO_ROOT]
+#
+# Installs what is missing (chromium, nodejs, npm from Debian; playwright-core
+# from npm into tests/browser/node_modules), makes a node from samples/v1,
+# starts `cistern node serve` on a free loopback port, runs ui.test.mjs with
+# node's test runner and stops the server.  Exits 77 (skip) with the reason
+# when chromium cannot be installed.
+set -eu
+
+die() { echo "browser test: $*" >&2; exit 1; }
+skip() { echo "browser test: SKIPPED: $*" >&2; exit 77; }
+
+[ $# -ge 1 ] || die "usage: $0 path/to/cistern [REPO_ROOT]"
+CISTERN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "${2:-$HERE/../..}" && pwd)
+[ -x "$CISTERN" ] || die "$CISTERN is not an executable"
+[ -d "$ROOT/samples/v1" ] || die "$ROOT/samples/v1 not found (second argument: the repository root)"
+
+# --- what the test needs ----------------------------------------------------
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo -n "$@"; else return 1; fi; }
+apt_install() {
+    echo "browser test: installing $*" >&2
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1 ||
+        { as_root apt-get update >/dev/null 2>&1 &&
+          as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1; }
+}
+if [ ! -x "$CHROMIUM" ]; then
+    command -v apt-get >/dev/null 2>&1 || skip "$CHROMIUM is missing and there is no apt-get to install chromium"
+    apt_install chromium || true
+    [ -x "$CHROMIUM" ] || skip "no chromium at $CHROMIUM and apt-get install chromium did not provide one (not root, no network or no package?); install it or set CHROMIUM=/path/to/chromium"
+fi
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    apt_install nodejs npm || die "nodejs and npm are needed and could not be installed"
+fi
+NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]')
+[ "$NODE_MAJOR" -ge 18 ] || die "node $(node --version) is too old; the test needs node 18 or newer"
+if [ ! -d "$HERE/node_modules/playwright-core" ]; then
+    (cd "$HERE" && npm install --no-audit --no-fund --loglevel=error) || die "npm install of playwright-core failed"
+fi
+
+# --- a node holding samples/v1 ----------------------------------------------
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/cistern-browser.XXXXXX")
+PID=
+cleanup() {
+    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+        kill -TERM "$PID" 2>/dev/null || true
+        i=0; while kill -0 "$PID" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+        kill -KILL "$PID" 2>/dev/null || true
+        wait "$PID" 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+export CISTERN_QUIET=1
+"$CISTERN" hub init "$WORK/hub" >/dev/null || die "hub init failed"
+"$CISTERN" hub publish "$WORK/hub" "$ROOT/samples/v1" >/dev/null || die "hub publish failed"
+"$CISTERN" hub bundle "$WORK/hub" --since 0 -o "$WORK/full.bundle" >/dev/null || die "hub bundle failed"
+"$CISTERN" node init "$WORK/node" --trust "$WORK/hub/root.json" >/dev/null || die "node init failed"
+"$CISTERN" node import "$WORK/node" "$WORK/full.bundle" >/dev/null || die "node import failed"
+
+# --- the server, on a free loopback port --------------------------------------
+free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+URL=
+for attempt in 1 2 3; do
+    PORT=$(free_port)
+    "$CISTERN" node serve "$WORK/node" --listen "127.0.0.1:$PORT" >"$WORK/serve.log" 2>&1 &
+    PID=$!
+    i=0
+    while [ $i -lt 100 ]; do
+        if ! kill -0 "$PID" 2>/dev/null; then break; fi
+        if node -e 'fetch(process.argv[1]).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))' \
+            "http://127.0.0.1:$PORT/api/v1/status" 2>/dev/null; then URL="http://127.0.0.1:$PORT"; break; fi
+        sleep 0.1; i=$((i + 1))
+    done
+    [ -n "$URL" ] && break
+    kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=
+done
+if [ -z "$URL" ]; then
+    cat "$WORK/serve.log" >&2 || true
+    die "cistern node serve did not come up"
+fi
+echo "browser test: node serving at $URL" >&2
+
+# --- the test -----------------------------------------------------------------
+set +e
+(cd "$HERE" && CISTERN_URL="$URL" CHROMIUM="$CHROMIUM" node --test --test-reporter=spec ui.test.mjs)
+rc=$?
+set -e
+if [ $rc -ne 0 ]; then
+    echo "browser test: FAILED (server log follows)" >&2
+    tail -n 50 "$WORK/serve.log" >&2 || true
+fi
+exit $rc
