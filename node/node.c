@@ -11,6 +11,7 @@
 #include "platform/crypto.h"
 #include "platform/file.h"
 #include "platform/time.h"
+#include "sync/client.h"
 #include "sync/meta.h"
 
 #define DEFAULT_BUNDLE_GRACE (365LL * 86400)
@@ -141,6 +142,116 @@ int node_import(node_data *n, const char *bundle, sync_progress_cb progress, voi
     return rc;
 }
 
+/* ---- network sync ---- */
+
+typedef struct sync_progress_ctx {
+    node_data *n;
+    sync_progress_cb user;
+    void *uctx;
+    int64_t start_ms, last_write_ms;
+    uint64_t start_done;
+    char phase[32];
+} sync_progress_ctx;
+
+static void sync_state_write(node_data *n, json_t *o)
+{
+    char p[PATH_MAX], *s = json_dumps(o, JSON_COMPACT);
+    snprintf(p, sizeof p, "%s/sync-state.json", n->dir);
+    if (s)
+        cs_file_write_atomic(p, s, strlen(s), 0600, NULL);
+    free(s);
+}
+
+static json_t *sync_state_read(node_data *n)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/sync-state.json", n->dir);
+    json_t *o = json_load_file(p, 0, NULL);
+    return json_is_object(o) ? o : (json_decref(o), json_object());
+}
+
+static void node_sync_progress(void *ctx, const char *phase, uint64_t done, uint64_t total)
+{
+    sync_progress_ctx *c = ctx;
+    if (c->user)
+        c->user(c->uctx, phase, done, total);
+    int64_t now = cs_time_mono_ms();
+    if (strcmp(phase, c->phase) != 0) {
+        snprintf(c->phase, sizeof c->phase, "%s", phase);
+        c->start_ms = now;
+        c->start_done = done;
+    } else if (now - c->last_write_ms < 1000) {
+        return;
+    }
+    c->last_write_ms = now;
+    double secs = (double)(now - c->start_ms) / 1000.0;
+    double rate = secs > 0.5 ? (double)(done - c->start_done) / secs : 0;
+    json_t *o = sync_state_read(c->n);
+    json_object_set_new(o, "state", json_string(phase));
+    json_object_set_new(o, "done_bytes", json_integer((json_int_t)done));
+    json_object_set_new(o, "total_bytes", json_integer((json_int_t)total));
+    json_object_set_new(o, "rate_bytes_per_s", json_integer((json_int_t)rate));
+    json_object_set_new(o, "eta_s", rate > 0 && total > done ? json_integer((json_int_t)((double)(total - done) / rate)) : json_null());
+    char when[32];
+    cs_time_format(cs_time_now(), when, sizeof when);
+    json_object_set_new(o, "updated", json_string(when));
+    sync_state_write(c->n, o);
+    json_decref(o);
+}
+
+int node_sync(node_data *n, const char *url, sync_progress_cb progress, void *pctx, sync_client_stats *stats,
+              cs_err *err)
+{
+    sync_client_options o;
+    sync_client_options_default(&o);
+    uint64_t rate = 0, big = 0;
+    int64_t stall = 60, retries = 6, slack = 0, mirror = 0;
+    int rc;
+    if ((rc = cs_conf_get_size(n->conf, "sync.max_rate", 0, &rate, err)) != 0 ||
+        (rc = cs_conf_get_int(n->conf, "sync.stall_timeout", 60, &stall, err)) != 0 ||
+        (rc = cs_conf_get_int(n->conf, "sync.retries", 6, &retries, err)) != 0 ||
+        (rc = cs_conf_get_int(n->conf, "trust.clock_slack_hours", 24, &slack, err)) != 0 ||
+        (rc = cs_conf_get_int(n->conf, "mirror.enable", 0, &mirror, err)) != 0 ||
+        (rc = cs_conf_get_size(n->conf, "sync.large_object", 4u << 20, &big, err)) != 0)
+        return rc;
+    if (stall < 1 || retries < 0 || retries > 100 || slack < 0)
+        return cs_err_set(err, CS_ECONFIG, "sync.stall_timeout, sync.retries or trust.clock_slack_hours out of range");
+    o.url = url ? url : cs_conf_get(n->conf, "hub.url");
+    o.work_dir = n->dir;
+    o.max_rate = rate;
+    o.stall_s = (long)stall;
+    o.retries = (int)retries;
+    o.large_object = big;
+    o.mirror = mirror != 0;
+    o.apply.now = cs_time_now();
+    o.apply.expiry_slack = slack * 3600;
+    o.apply.ignore_timestamp_expiry = 0;
+    sync_progress_ctx pc;
+    memset(&pc, 0, sizeof pc);
+    pc.n = n;
+    pc.user = progress;
+    pc.uctx = pctx;
+    sync_client_stats st;
+    rc = sync_client_run(n->cat, n->store, &o, node_sync_progress, &pc, &st, err);
+    json_t *s = sync_state_read(n);
+    char when[32];
+    cs_time_format(cs_time_now(), when, sizeof when);
+    json_object_set_new(s, "state", json_string(rc ? "failed" : "idle"));
+    json_object_set_new(s, "last_attempt", json_string(when));
+    if (rc == 0) {
+        json_object_set_new(s, "last_success", json_string(when));
+        json_object_set_new(s, "last_error", json_null());
+    } else {
+        json_object_set_new(s, "last_error", json_string(err ? err->msg : "error"));
+    }
+    json_object_set_new(s, "version", json_integer(st.to_version));
+    sync_state_write(n, s);
+    json_decref(s);
+    if (stats)
+        *stats = st;
+    return rc;
+}
+
 int node_status(node_data *n, json_t **out, cs_err *err)
 {
     int64_t version = 0;
@@ -181,6 +292,7 @@ int node_status(node_data *n, json_t **out, cs_err *err)
     free(root_text);
     if (!o)
         return cs_err_set(err, CS_ENOMEM, "out of memory");
+    json_object_set_new(o, "sync", sync_state_read(n));
     *out = o;
     return 0;
 }

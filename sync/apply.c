@@ -14,6 +14,7 @@
 #include "sync/bundle.h"
 #include "sync/catfile.h"
 #include "sync/meta.h"
+#include "apply_int.h"
 
 #define MAX_ROOT_STEPS 1024
 #define FLUSH_EVERY (16ULL << 20) /* at most this much verified work is redone after a cut */
@@ -44,9 +45,6 @@ int sync_trust_pin(content_catalog *cat, const char *root_text, size_t len, cs_e
 
 /* ---- reading metadata from a source (a bundle here) ---- */
 
-typedef int (*meta_get_fn)(void *ctx, const char *name, uint64_t max, uint8_t **out, size_t *len,
-                           cs_err *err);
-
 static int bundle_get(void *ctx, const char *name, uint64_t max, uint8_t **out, size_t *len, cs_err *err)
 {
     sync_bundle *b = ctx;
@@ -61,7 +59,7 @@ static int bundle_get(void *ctx, const char *name, uint64_t max, uint8_t **out, 
     return rc;
 }
 
-static int64_t state_int(content_catalog *cat, const char *key)
+int64_t sync_state_int(content_catalog *cat, const char *key)
 {
     char *v = NULL;
     int64_t x = 0;
@@ -71,14 +69,7 @@ static int64_t state_int(content_catalog *cat, const char *key)
     return x;
 }
 
-typedef struct verified {
-    sync_root *root;
-    char *root_text; /* set if the root rotated */
-    json_t *targets;
-    int64_t ts_version, snap_version, targets_version;
-} verified;
-
-static void verified_clear(verified *v)
+void sync_verified_clear(sync_verified *v)
 {
     sync_root_free(v->root);
     free(v->root_text);
@@ -100,8 +91,8 @@ static int check_expiry(const char *what, int64_t expires, const sync_apply_opti
 }
 
 /* Follow the root chain, then timestamp -> snapshot -> targets. */
-static int verify_metadata(content_catalog *cat, meta_get_fn get, void *ctx,
-                           const sync_apply_options *opt, verified *out, cs_err *err)
+int sync_verify_metadata(content_catalog *cat, sync_meta_get_fn get, void *ctx,
+                         const sync_apply_options *opt, sync_verified *out, cs_err *err)
 {
     char *trusted = NULL;
     uint8_t *data = NULL;
@@ -153,9 +144,9 @@ static int verify_metadata(content_catalog *cat, meta_get_fn get, void *ctx,
     if (!opt->ignore_timestamp_expiry) {
         if ((rc = check_expiry("timestamp", expires, opt, err)) != 0)
             goto out;
-        if (version < state_int(cat, "trust.timestamp_version")) {
+        if (version < sync_state_int(cat, "trust.timestamp_version")) {
             rc = cs_err_set(err, CS_EROLLBACK, "timestamp version %lld is older than the %lld this node has seen",
-                            (long long)version, (long long)state_int(cat, "trust.timestamp_version"));
+                            (long long)version, (long long)sync_state_int(cat, "trust.timestamp_version"));
             goto out;
         }
     }
@@ -174,9 +165,9 @@ static int verify_metadata(content_catalog *cat, meta_get_fn get, void *ctx,
                         (long long)version, (long long)ref.version);
         goto out;
     }
-    if (version < state_int(cat, "trust.snapshot_version")) {
+    if (version < sync_state_int(cat, "trust.snapshot_version")) {
         rc = cs_err_set(err, CS_EROLLBACK, "snapshot version %lld is older than the %lld this node has applied",
-                        (long long)version, (long long)state_int(cat, "trust.snapshot_version"));
+                        (long long)version, (long long)sync_state_int(cat, "trust.snapshot_version"));
         goto out;
     }
     if ((rc = check_expiry("snapshot", expires, opt, err)) != 0)
@@ -206,18 +197,7 @@ out:
 
 /* ---- the set of objects the new catalogue names ---- */
 
-typedef struct objent {
-    uint8_t id[32];
-    uint64_t raw_len, enc_len;
-    int used;
-} objent;
-
-typedef struct objset {
-    objent *slots;
-    size_t cap, n;
-} objset;
-
-static size_t objset_slot(const objset *s, const uint8_t id[32])
+static size_t objset_slot(const sync_objset *s, const uint8_t id[32])
 {
     uint64_t h;
     memcpy(&h, id, 8);
@@ -227,10 +207,10 @@ static size_t objset_slot(const objset *s, const uint8_t id[32])
     return i;
 }
 
-static int objset_add(objset *s, const uint8_t id[32], uint64_t raw, uint64_t enc)
+int sync_objset_add(sync_objset *s, const uint8_t id[32], uint64_t raw, uint64_t enc)
 {
     if ((s->n + 1) * 2 > s->cap) {
-        objset bigger = {calloc(s->cap ? s->cap * 2 : 1024, sizeof(objent)), s->cap ? s->cap * 2 : 1024, 0};
+        sync_objset bigger = {calloc(s->cap ? s->cap * 2 : 1024, sizeof(sync_objent)), s->cap ? s->cap * 2 : 1024, 0};
         if (!bigger.slots)
             return CS_ENOMEM;
         for (size_t i = 0; i < s->cap; i++)
@@ -252,7 +232,7 @@ static int objset_add(objset *s, const uint8_t id[32], uint64_t raw, uint64_t en
     return 0;
 }
 
-static const objent *objset_get(const objset *s, const uint8_t id[32])
+const sync_objent *sync_objset_get(const sync_objset *s, const uint8_t id[32])
 {
     if (!s->cap)
         return NULL;
@@ -260,14 +240,9 @@ static const objent *objset_get(const objset *s, const uint8_t id[32])
     return s->slots[i].used ? &s->slots[i] : NULL;
 }
 
-typedef struct collect_ctx {
-    objset *set;
-    int rc;
-} collect_ctx;
-
 static int collect_record(void *vctx, json_t *rec, cs_err *err)
 {
-    collect_ctx *c = vctx;
+    sync_objset *set = vctx;
     const char *op = json_string_value(json_object_get(rec, "op"));
     if (!op || strcmp(op, "put") != 0)
         return 0;
@@ -276,7 +251,7 @@ static int collect_record(void *vctx, json_t *rec, cs_err *err)
     if (rc)
         return rc;
     for (size_t i = 0; i < r->nfiles && rc == 0; i++)
-        if (objset_add(c->set, r->files[i].object, r->files[i].size, r->files[i].enc_len) != 0)
+        if (sync_objset_add(set, r->files[i].object, r->files[i].size, r->files[i].enc_len) != 0)
             rc = cs_err_set(err, CS_ENOMEM, "out of memory");
     content_resource_free(r);
     return rc;
@@ -287,8 +262,13 @@ static int file_present(void *ctx, const content_resource *r, const content_file
     return content_store_has((content_store *)ctx, f->object) ? 1 : 0;
 }
 
-static int commit_version(content_catalog *cat, content_store *store, const uint8_t *catdata, size_t catlen,
-                          const verified *v, sync_import_stats *st, cs_err *err)
+int sync_collect_objects(const uint8_t *catdata, size_t catlen, sync_objset *set, cs_err *err)
+{
+    return sync_catfile_read(catdata, catlen, NULL, collect_record, set, err);
+}
+
+int sync_commit_version(content_catalog *cat, content_store *store, const uint8_t *catdata, size_t catlen,
+                        const sync_verified *v, cs_err *err)
 {
     char num[32];
     int rc = content_catalog_begin(cat, err);
@@ -306,7 +286,7 @@ static int commit_version(content_catalog *cat, content_store *store, const uint
     snprintf(num, sizeof num, "%lld", (long long)v->targets_version);
     if ((rc = content_catalog_state_set(cat, "trust.targets_version", num, err)) != 0)
         goto fail;
-    if (v->ts_version > state_int(cat, "trust.timestamp_version")) {
+    if (v->ts_version > sync_state_int(cat, "trust.timestamp_version")) {
         snprintf(num, sizeof num, "%lld", (long long)v->ts_version);
         if ((rc = content_catalog_state_set(cat, "trust.timestamp_version", num, err)) != 0)
             goto fail;
@@ -316,7 +296,6 @@ static int commit_version(content_catalog *cat, content_store *store, const uint
         return 0;
 fail:
     content_catalog_rollback(cat);
-    (void)st;
     return rc;
 }
 
@@ -325,17 +304,17 @@ int sync_import_bundle(content_catalog *cat, content_store *store, const char *b
                        sync_import_stats *stats, cs_err *err)
 {
     sync_bundle *b = NULL;
-    verified v;
+    sync_verified v;
     memset(&v, 0, sizeof v);
     uint8_t *catdata = NULL;
     size_t catlen = 0;
-    objset need = {0};
+    sync_objset need = {0};
     sync_import_stats st;
     memset(&st, 0, sizeof st);
     int rc = sync_bundle_open(&b, bundle_path, err);
     if (rc)
         return rc;
-    if ((rc = verify_metadata(cat, bundle_get, b, opt, &v, err)) != 0)
+    if ((rc = sync_verify_metadata(cat, bundle_get, b, opt, &v, err)) != 0)
         goto out;
     int64_t cur = 0;
     if ((rc = content_catalog_version(cat, &cur, err)) != 0)
@@ -389,12 +368,9 @@ int sync_import_bundle(content_catalog *cat, content_store *store, const char *b
     catlen = (size_t)ce->length;
     if ((rc = sync_fileref_check(&ref, catdata, catlen, err)) != 0)
         goto out;
-    {
-        collect_ctx c = {&need, 0};
-        if ((rc = sync_catfile_read(catdata, catlen, NULL, collect_record, &c, err)) != 0) {
-            cs_err_wrap(err, "bundle catalogue");
-            goto out;
-        }
+    if ((rc = sync_collect_objects(catdata, catlen, &need, err)) != 0) {
+        cs_err_wrap(err, "bundle catalogue");
+        goto out;
     }
     /* Objects: each must be named by the signed catalogue with this length. */
     uint64_t total = 0, done = 0;
@@ -408,7 +384,7 @@ int sync_import_bundle(content_catalog *cat, content_store *store, const char *b
             continue;
         char hex[CS_SHA256_HEX];
         cs_hex_encode(e->hash, 32, hex);
-        const objent *o = objset_get(&need, e->hash);
+        const sync_objent *o = sync_objset_get(&need, e->hash);
         if (!o) {
             rc = cs_err_set(err, CS_EHASH, "bundle carries object %.16s… that the signed catalogue does not name", hex);
             goto out;
@@ -440,14 +416,14 @@ int sync_import_bundle(content_catalog *cat, content_store *store, const char *b
         goto out;
     if (progress)
         progress(pctx, "applying", 0, 0);
-    if ((rc = commit_version(cat, store, catdata, catlen, &v, &st, err)) != 0)
+    if ((rc = sync_commit_version(cat, store, catdata, catlen, &v, err)) != 0)
         goto out;
     if (stats)
         *stats = st;
 out:
     free(need.slots);
     free(catdata);
-    verified_clear(&v);
+    sync_verified_clear(&v);
     sync_bundle_free(b);
     return rc;
 }

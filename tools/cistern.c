@@ -10,8 +10,10 @@
 CMD(hub, init)
 CMD(hub, publish)
 CMD(hub, bundle)
+CMD(hub, serve)
 CMD(node, init)
 CMD(node, import)
+CMD(node, sync)
 CMD(node, status)
 CMD(node, cat)
 CMD(node, verify)
@@ -36,6 +38,12 @@ const cli_command cli_commands[] = {
      "Write a USB bundle for nodes at version N (0 = everything): the signed metadata,\n"
      "the catalogue changes since N and only the objects such a node lacks.",
      cmd_hub_bundle},
+    {"hub", "serve", "REPO [--listen HOST:PORT]",
+     "Serve the repository to nodes over HTTP (default 0.0.0.0:8080): its public files\n"
+     "with Range and keep-alive, exactly as any static web server could, plus POST /batch,\n"
+     "which returns many small objects in one response (one request per object is\n"
+     "unusable at 600 ms round trips).  keys/ and hub.db are never served.",
+     cmd_hub_serve},
     {"node", "init", "DATA --trust ROOT.json [--hub URL]",
      "Create a node data directory DATA, pinning ROOT.json (a repository's root.json)\n"
      "as the trust root: everything the node accepts must chain to it.",
@@ -45,6 +53,14 @@ const cli_command cli_commands[] = {
      "before anything becomes visible; the new version is committed in one step.  An\n"
      "interrupted import resumes where it stopped when run again.",
      cmd_node_import},
+    {"node", "sync", "DATA [--hub URL]",
+     "Sync now, in the foreground, with progress: fetch and verify the hub's signed\n"
+     "metadata, the catalogue changes since this node's version and the objects it\n"
+     "lacks, then commit the new version in one step.  Cuts and stalls are retried\n"
+     "with backoff; a rerun never fetches a verified object again.  Settings in\n"
+     "node.conf: hub.url, sync.max_rate (e.g. 256k bytes/s), sync.stall_timeout,\n"
+     "sync.retries, trust.clock_slack_hours.",
+     cmd_node_sync},
     {"node", "status", "DATA [--json]",
      "Show the catalogue version applied, storage use, trust root and last import.",
      cmd_node_status},
@@ -72,6 +88,14 @@ const cli_command cli_commands[] = {
      cmd_node_serve},
 };
 const unsigned cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
+
+const cli_command *cli_cmd(const char *group, const char *name)
+{
+    for (unsigned i = 0; i < cli_ncommands; i++)
+        if (strcmp(cli_commands[i].group, group) == 0 && strcmp(cli_commands[i].name, name) == 0)
+            return &cli_commands[i];
+    return &cli_commands[0];
+}
 
 static void usage(FILE *f)
 {

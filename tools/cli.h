@@ -44,6 +44,9 @@ void cli_progress_done(cli_progress *p);
 /* "12.3 MB" */
 void cli_bytes(uint64_t n, char *buf, unsigned cap);
 
+/* The table entry of a command (never NULL for a command in the table). */
+const cli_command *cli_cmd(const char *group, const char *name);
+
 extern const cli_command cli_commands[];
 extern const unsigned cli_ncommands;
 

@@ -21,14 +21,14 @@ int cmd_hub_bundle(int argc, char **argv)
         else if (argv[i][0] != '-' && !repo)
             repo = argv[i];
         else
-            return cli_usage(&cli_commands[2], "unexpected argument");
+            return cli_usage(cli_cmd("hub", "bundle"), "unexpected argument");
     }
     if (!repo || !out || !since_s)
-        return cli_usage(&cli_commands[2], "REPO, --since and -o are required");
+        return cli_usage(cli_cmd("hub", "bundle"), "REPO, --since and -o are required");
     char *end;
     long long since = strtoll(since_s, &end, 10);
     if (*end || since < 0)
-        return cli_usage(&cli_commands[2], "--since takes a version number (0 = everything)");
+        return cli_usage(cli_cmd("hub", "bundle"), "--since takes a version number (0 = everything)");
     cs_err err = {0};
     sync_hub *h = NULL;
     cli_progress p;

@@ -10,7 +10,7 @@ int cmd_hub_init(int argc, char **argv);
 int cmd_hub_init(int argc, char **argv)
 {
     if (argc != 2 || argv[1][0] == '-')
-        return cli_usage(&cli_commands[0], "expected exactly one argument, the repository folder");
+        return cli_usage(cli_cmd("hub", "init"), "expected exactly one argument, the repository folder");
     cs_err err = {0};
     if (sync_hub_init(argv[1], NULL, &err) != 0)
         return cli_fail(&err);

@@ -10,7 +10,7 @@ int cmd_hub_publish(int argc, char **argv);
 int cmd_hub_publish(int argc, char **argv)
 {
     if (argc != 3 || argv[1][0] == '-' || argv[2][0] == '-')
-        return cli_usage(&cli_commands[1], "expected REPO and SOURCE_DIR");
+        return cli_usage(cli_cmd("hub", "publish"), "expected REPO and SOURCE_DIR");
     cs_err err = {0};
     sync_hub *h = NULL;
     sync_publish_stats st;

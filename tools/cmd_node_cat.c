@@ -10,7 +10,7 @@ int cmd_node_cat(int argc, char **argv);
 int cmd_node_cat(int argc, char **argv)
 {
     if (argc != 4)
-        return cli_usage(&cli_commands[6], "expected DATA, RESOURCE_ID and PATH");
+        return cli_usage(cli_cmd("node", "cat"), "expected DATA, RESOURCE_ID and PATH");
     cs_err err = {0};
     node_data *n = NULL;
     if (node_open(&n, argv[1], NODE_RDONLY, &err) != 0)

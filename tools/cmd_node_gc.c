@@ -10,7 +10,7 @@ int cmd_node_gc(int argc, char **argv);
 int cmd_node_gc(int argc, char **argv)
 {
     if (argc != 2 || argv[1][0] == '-')
-        return cli_usage(&cli_commands[8], "expected DATA");
+        return cli_usage(cli_cmd("node", "gc"), "expected DATA");
     cs_err err = {0};
     node_data *n = NULL;
     uint64_t objs = 0, bytes = 0;

@@ -10,7 +10,7 @@ int cmd_node_import(int argc, char **argv);
 int cmd_node_import(int argc, char **argv)
 {
     if (argc != 3 || argv[1][0] == '-' || argv[2][0] == '-')
-        return cli_usage(&cli_commands[4], "expected DATA and FILE");
+        return cli_usage(cli_cmd("node", "import"), "expected DATA and FILE");
     cs_err err = {0};
     node_data *n = NULL;
     sync_import_stats st;

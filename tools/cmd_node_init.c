@@ -19,10 +19,10 @@ int cmd_node_init(int argc, char **argv)
         else if (argv[i][0] != '-' && !data)
             data = argv[i];
         else
-            return cli_usage(&cli_commands[3], "unexpected argument");
+            return cli_usage(cli_cmd("node", "init"), "unexpected argument");
     }
     if (!data || !trust)
-        return cli_usage(&cli_commands[3], "DATA and --trust ROOT.json are required");
+        return cli_usage(cli_cmd("node", "init"), "DATA and --trust ROOT.json are required");
     cs_err err = {0};
     if (node_init(data, trust, hub, &err) != 0)
         return cli_fail(&err);

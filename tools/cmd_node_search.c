@@ -55,10 +55,10 @@ int cmd_node_search(int argc, char **argv)
         else if (a[0] != '-' && !q.q)
             q.q = a;
         else
-            return cli_usage(&cli_commands[9], "unexpected argument");
+            return cli_usage(cli_cmd("node", "search"), "unexpected argument");
     }
     if (!data)
-        return cli_usage(&cli_commands[9], "DATA is required");
+        return cli_usage(cli_cmd("node", "search"), "DATA is required");
     cs_err err = {0};
     node_data *n = NULL;
     content_hits hits = {0};

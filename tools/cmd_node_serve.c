@@ -21,10 +21,10 @@ int cmd_node_serve(int argc, char **argv)
         else if (argv[i][0] != '-' && !data)
             data = argv[i];
         else
-            return cli_usage(&cli_commands[10], "unexpected argument");
+            return cli_usage(cli_cmd("node", "serve"), "unexpected argument");
     }
     if (!data)
-        return cli_usage(&cli_commands[10], "DATA is required");
+        return cli_usage(cli_cmd("node", "serve"), "DATA is required");
     cs_err err = {0};
     node_data *n = NULL;
     node_server_options opt;

@@ -19,10 +19,10 @@ int cmd_node_status(int argc, char **argv)
         else if (argv[i][0] != '-' && !data)
             data = argv[i];
         else
-            return cli_usage(&cli_commands[5], "unexpected argument");
+            return cli_usage(cli_cmd("node", "status"), "unexpected argument");
     }
     if (!data)
-        return cli_usage(&cli_commands[5], "DATA is required");
+        return cli_usage(cli_cmd("node", "status"), "DATA is required");
     cs_err err = {0};
     node_data *n = NULL;
     json_t *o = NULL;

@@ -29,10 +29,10 @@ int cmd_node_verify(int argc, char **argv)
         else if (argv[i][0] != '-' && !data)
             data = argv[i];
         else
-            return cli_usage(&cli_commands[7], "unexpected argument");
+            return cli_usage(cli_cmd("node", "verify"), "unexpected argument");
     }
     if (!data)
-        return cli_usage(&cli_commands[7], "DATA is required");
+        return cli_usage(cli_cmd("node", "verify"), "DATA is required");
     cs_err err = {0};
     node_data *n = NULL;
     cli_progress p;

@@ -36,6 +36,14 @@ void node_close(node_data *n); /* NULL ok */
 int node_import(node_data *n, const char *bundle, sync_progress_cb progress, void *pctx,
                 sync_import_stats *stats, cs_err *err);
 
+/* One network sync now with the hub (url, or hub.url from node.conf), with
+ * node.conf's sync.* settings.  Writes DATA/sync-state.json as it goes
+ * (state, bytes done and total, rate, ETA; last success and error), which
+ * `status` and /api/v1/status report. */
+struct sync_client_stats;
+int node_sync(node_data *n, const char *url, sync_progress_cb progress, void *pctx,
+              struct sync_client_stats *stats, cs_err *err);
+
 /* Status as one JSON object (caller json_decref's). */
 int node_status(node_data *n, json_t **out, cs_err *err);
 

@@ -1,0 +1,30 @@
+/*
+ * hubserve.h - `cistern hub serve`: the repository over HTTP.
+ *
+ * Serves the repository's public files exactly as a static web server
+ * would (GET/HEAD, single Range requests, keep-alive, immutable caching of
+ * hash-named files), and one extra endpoint:
+ *
+ *   POST /batch   body: object ids, one 64-digit hex id a line (at most
+ *                 4096 ids, 1 MiB); response: for each id the hub has, in
+ *                 request order, [id 32 bytes][length u64 LE][encoded object]
+ *
+ * so a node on a 600 ms link fetches a thousand small objects in one round
+ * trip.  Only names of the repository layout are served (never keys/ or
+ * hub.db).
+ */
+#ifndef NODE_HUBSERVE_H
+#define NODE_HUBSERVE_H
+
+#include "node/server.h"
+#include "platform/error.h"
+
+#define HUB_BATCH_MAX_IDS 4096
+#define HUB_BATCH_MAX_BODY (1u << 20)
+
+/* 1 if path (relative, no leading '/') is a public repository file name. */
+int node_hub_path_public(const char *path);
+
+int node_hub_serve(const char *repo, const node_server_options *opt, cs_err *err);
+
+#endif

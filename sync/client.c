@@ -1,0 +1,648 @@
+/*
+ * client.c - network sync (see client.h).
+ */
+#include "sync/client.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apply_int.h"
+#include "platform/buf.h"
+#include "platform/crypto.h"
+#include "platform/file.h"
+#include "platform/time.h"
+#include "sync/catfile.h"
+
+#define CATALOG_MAX (1ULL << 30)
+#define FLUSH_BYTES (16ULL << 20)
+#define FLUSH_MS 1000
+#define MAX_KEPT 64 /* fetched metadata files kept for the mirror copy */
+
+void sync_client_options_default(sync_client_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->stall_s = 60;
+    o->connect_timeout_s = 30;
+    o->retries = 6;
+    o->backoff_base_ms = 1000;
+    o->backoff_cap_ms = 60000;
+    o->batch_bytes = 8ULL << 20;
+    o->large_object = 4ULL << 20;
+    o->apply.now = cs_time_now();
+}
+
+typedef struct kept {
+    char name[256];
+    uint8_t *data;
+    size_t len;
+} kept;
+
+typedef struct http {
+    CURL *curl;
+    const sync_client_options *opt;
+    char base[2048];
+    sync_client_stats *st;
+    kept keep[MAX_KEPT];
+    int nkeep;
+    /* progress */
+    sync_progress_cb progress;
+    void *pctx;
+    uint64_t done, total;
+} http;
+
+static void http_setup(http *h, const char *url)
+{
+    CURL *c = h->curl;
+    curl_easy_reset(c); /* keeps the connection cache: keep-alive across requests */
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, h->opt->connect_timeout_s);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, h->opt->stall_s);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "cistern-node/1");
+    if (h->opt->max_rate)
+        curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)h->opt->max_rate);
+}
+
+static void url_of(const http *h, const char *path, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s/%s", h->base, path);
+}
+
+typedef struct bufsink {
+    cs_buf b;
+    uint64_t max;
+    int over;
+    http *h;
+} bufsink;
+
+static size_t buf_write(char *p, size_t sz, size_t n, void *ud)
+{
+    bufsink *s = ud;
+    size_t len = sz * n;
+    if (s->b.len + len > s->max) {
+        s->over = 1;
+        return 0;
+    }
+    if (cs_buf_append(&s->b, p, len) != 0)
+        return 0;
+    s->h->st->bytes_received += len;
+    return len;
+}
+
+/* Turn a finished transfer into a code; CS_ENET is the retryable kind. */
+static int http_result(http *h, CURLcode cc, int over, uint64_t max, const char *what, cs_err *err)
+{
+    long code = 0;
+    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
+    h->st->requests++;
+    if (cc == CURLE_WRITE_ERROR && over)
+        return cs_err_set(err, CS_ETOOBIG, "%s: the hub sent more than the %llu bytes signed metadata allows",
+                          what, (unsigned long long)max);
+    if (cc == CURLE_OPERATION_TIMEDOUT)
+        return cs_err_set(err, CS_ENET, "%s: transfer stalled (nothing received for %ld s)", what,
+                          h->opt->stall_s);
+    if (cc != CURLE_OK)
+        return cs_err_set(err, CS_ENET, "%s: %s", what, curl_easy_strerror(cc));
+    if (code == 404 || code == 410)
+        return cs_err_set(err, CS_ENOENT, "%s: not on the hub (HTTP %ld)", what, code);
+    if (code != 200 && code != 206)
+        return cs_err_set(err, CS_ENET, "%s: the hub answered HTTP %ld", what, code);
+    return 0;
+}
+
+static int http_get(http *h, const char *path, uint64_t max, uint8_t **out, size_t *len, cs_err *err)
+{
+    char url[4096];
+    url_of(h, path, url, sizeof url);
+    bufsink s;
+    cs_buf_init(&s.b, max < SIZE_MAX ? (size_t)max : SIZE_MAX);
+    s.max = max;
+    s.over = 0;
+    s.h = h;
+    http_setup(h, url);
+    curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, buf_write);
+    curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &s);
+    curl_easy_setopt(h->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
+    CURLcode cc = curl_easy_perform(h->curl);
+    int rc = http_result(h, cc, s.over || cc == CURLE_FILESIZE_EXCEEDED, max, path, err);
+    if (cc == CURLE_FILESIZE_EXCEEDED)
+        rc = cs_err_set(err, CS_ETOOBIG, "%s: the hub announces more than the %llu bytes allowed", path,
+                        (unsigned long long)max);
+    if (rc) {
+        cs_buf_free(&s.b);
+        return rc;
+    }
+    *len = s.b.len;
+    *out = s.b.data ? cs_buf_steal(&s.b, NULL) : calloc(1, 1);
+    return *out ? 0 : cs_err_set(err, CS_ENOMEM, "out of memory");
+}
+
+/* The metadata getter for sync_verify_metadata; keeps a copy for mirrors. */
+static int meta_get(void *ctx, const char *name, uint64_t max, uint8_t **out, size_t *len, cs_err *err)
+{
+    http *h = ctx;
+    int rc = http_get(h, name, max, out, len, err);
+    if (rc == 0 && h->opt->mirror && h->nkeep < MAX_KEPT && (h->keep[h->nkeep].data = malloc(*len ? *len : 1))) {
+        snprintf(h->keep[h->nkeep].name, sizeof h->keep[h->nkeep].name, "%s", name);
+        memcpy(h->keep[h->nkeep].data, *out, *len);
+        h->keep[h->nkeep].len = *len;
+        h->nkeep++;
+    }
+    return rc;
+}
+
+static void report(http *h)
+{
+    if (h->progress)
+        h->progress(h->pctx, "downloading", h->done, h->total);
+}
+
+/* ---- objects ---- */
+
+typedef struct fetch {
+    http *h;
+    content_store *store;
+    const sync_objset *need;
+    int64_t last_flush_ms;
+    cs_err *err;
+    int rc;
+} fetch;
+
+static int stored_one(fetch *f, uint64_t len)
+{
+    f->h->st->objects_fetched++;
+    f->h->done += len;
+    report(f->h);
+    int64_t now = cs_time_mono_ms();
+    if (content_store_pending(f->store) >= FLUSH_BYTES || now - f->last_flush_ms >= FLUSH_MS) {
+        f->last_flush_ms = now;
+        return content_store_flush(f->store, f->err);
+    }
+    return 0;
+}
+
+/* Batch response: records of [id 32][length u64 LE][encoded object]. */
+typedef struct batch_rx {
+    fetch *f;
+    uint8_t hdr[40];
+    size_t hdr_have;
+    uint8_t *obj;
+    uint64_t obj_len, obj_have;
+    const sync_objent *ent;
+    int failed;
+} batch_rx;
+
+static size_t batch_write(char *p, size_t sz, size_t n, void *ud)
+{
+    batch_rx *b = ud;
+    fetch *f = b->f;
+    size_t len = sz * n, used = 0;
+    f->h->st->bytes_received += len;
+    while (used < len) {
+        if (b->hdr_have < sizeof b->hdr) {
+            size_t take = sizeof b->hdr - b->hdr_have < len - used ? sizeof b->hdr - b->hdr_have : len - used;
+            memcpy(b->hdr + b->hdr_have, p + used, take);
+            b->hdr_have += take;
+            used += take;
+            if (b->hdr_have < sizeof b->hdr)
+                break;
+            b->ent = sync_objset_get(f->need, b->hdr);
+            b->obj_len = cs_get_u64(b->hdr + 32);
+            if (!b->ent || b->obj_len != b->ent->enc_len) {
+                char hex[CS_SHA256_HEX];
+                cs_hex_encode(b->hdr, 32, hex);
+                f->rc = cs_err_set(f->err, CS_EHASH,
+                                   b->ent ? "hub sent object %.16s… with a length the signed catalogue does not give"
+                                          : "hub sent object %.16s…, which the signed catalogue does not name",
+                                   hex);
+                b->failed = 1;
+                return 0;
+            }
+            b->obj = malloc(b->obj_len ? b->obj_len : 1);
+            b->obj_have = 0;
+            if (!b->obj) {
+                f->rc = cs_err_set(f->err, CS_ENOMEM, "out of memory");
+                b->failed = 1;
+                return 0;
+            }
+        }
+        size_t take = b->obj_len - b->obj_have < len - used ? (size_t)(b->obj_len - b->obj_have) : len - used;
+        memcpy(b->obj + b->obj_have, p + used, take);
+        b->obj_have += take;
+        used += take;
+        if (b->obj_have == b->obj_len) {
+            int rc = 0;
+            if (!content_store_has(f->store, b->hdr))
+                rc = content_store_put_encoded(f->store, b->hdr, b->obj, b->obj_len, f->err);
+            free(b->obj);
+            b->obj = NULL;
+            if (rc == 0)
+                rc = stored_one(f, b->obj_len);
+            if (rc) {
+                f->rc = rc;
+                b->failed = 1;
+                return 0;
+            }
+            b->hdr_have = 0;
+        }
+    }
+    return len;
+}
+
+/* One batch request for ids[0..n).  CS_EUNSUPPORTED if the hub has no
+ * batch endpoint (a static server). */
+static int fetch_batch(fetch *f, const sync_objent *const *ids, size_t n)
+{
+    http *h = f->h;
+    cs_buf body;
+    cs_buf_init(&body, 16 << 20);
+    for (size_t i = 0; i < n; i++) {
+        char hex[CS_SHA256_HEX];
+        cs_hex_encode(ids[i]->id, 32, hex);
+        cs_buf_printf(&body, "%s\n", hex);
+    }
+    char url[4096];
+    url_of(h, "batch", url, sizeof url);
+    batch_rx b;
+    memset(&b, 0, sizeof b);
+    b.f = f;
+    f->rc = 0;
+    http_setup(h, url);
+    curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body.data ? (char *)body.data : "");
+    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body.len);
+    curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, batch_write);
+    curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &b);
+    struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: text/plain");
+    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, hd);
+    CURLcode cc = curl_easy_perform(h->curl);
+    curl_slist_free_all(hd);
+    cs_buf_free(&body);
+    free(b.obj);
+    long code = 0;
+    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
+    if (b.failed)
+        return f->rc;
+    if (cc == CURLE_OK && (code == 404 || code == 405 || code == 501 || code == 403))
+        return CS_EUNSUPPORTED;
+    int rc = http_result(h, cc, 0, 0, "batch of objects", f->err);
+    if (rc == 0 && b.hdr_have != 0)
+        rc = cs_err_set(f->err, CS_ENET, "batch of objects: response cut short");
+    return rc;
+}
+
+/* One object by a plain GET (static servers). */
+static int fetch_single(fetch *f, const sync_objent *e)
+{
+    char hex[CS_SHA256_HEX], path[128];
+    cs_hex_encode(e->id, 32, hex);
+    snprintf(path, sizeof path, "objects/%.2s/%s", hex, hex);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int rc = http_get(f->h, path, e->enc_len, &data, &len, f->err);
+    if (rc == 0 && len != e->enc_len)
+        rc = cs_err_set(f->err, CS_ENET, "%s: %zu of %llu bytes received", path, len, (unsigned long long)e->enc_len);
+    if (rc == 0)
+        rc = content_store_put_encoded(f->store, e->id, data, len, f->err);
+    free(data);
+    if (rc == 0)
+        rc = stored_one(f, len);
+    return rc;
+}
+
+typedef struct file_sink {
+    int fd;
+    uint64_t have, max;
+    http *h;
+    int over;
+    int64_t last_sync_ms;
+} file_sink;
+
+static size_t file_write(char *p, size_t sz, size_t n, void *ud)
+{
+    file_sink *s = ud;
+    size_t len = sz * n;
+    if (s->have + len > s->max) {
+        s->over = 1;
+        return 0;
+    }
+    if (cs_write_full(s->fd, p, len, NULL) != 0)
+        return 0;
+    s->have += len;
+    s->h->st->bytes_received += len;
+    s->h->done += len;
+    int64_t now = cs_time_mono_ms();
+    if (now - s->last_sync_ms >= FLUSH_MS) {
+        fdatasync(s->fd); /* a kill keeps what arrived, to resume from */
+        s->last_sync_ms = now;
+        report(s->h);
+    }
+    return len;
+}
+
+/* A large object alone, into DATA/incoming/<id>.part, resumed by Range. */
+static int fetch_large(fetch *f, const sync_objent *e)
+{
+    char hex[CS_SHA256_HEX], path[128], part[PATH_MAX], url[4096];
+    cs_hex_encode(e->id, 32, hex);
+    snprintf(path, sizeof path, "objects/%.2s/%s", hex, hex);
+    snprintf(part, sizeof part, "%s/incoming", f->h->opt->work_dir);
+    int rc = cs_mkdirs(part, 0700, f->err);
+    if (rc)
+        return rc;
+    snprintf(part, sizeof part, "%s/incoming/%s.part", f->h->opt->work_dir, hex);
+    int fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return cs_err_errno(f->err, part);
+    struct stat st;
+    fstat(fd, &st);
+    uint64_t have = (uint64_t)st.st_size;
+    if (have > e->enc_len) {
+        if (ftruncate(fd, 0) != 0) {
+            close(fd);
+            return cs_err_errno(f->err, part);
+        }
+        have = 0;
+    }
+    f->h->done += have;
+    if (have < e->enc_len) {
+        lseek(fd, (off_t)have, SEEK_SET);
+        file_sink s = {fd, have, e->enc_len, f->h, 0, cs_time_mono_ms()};
+        url_of(f->h, path, url, sizeof url);
+        http_setup(f->h, url);
+        curl_easy_setopt(f->h->curl, CURLOPT_WRITEFUNCTION, file_write);
+        curl_easy_setopt(f->h->curl, CURLOPT_WRITEDATA, &s);
+        if (have)
+            curl_easy_setopt(f->h->curl, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)have);
+        CURLcode cc = curl_easy_perform(f->h->curl);
+        long code = 0;
+        curl_easy_getinfo(f->h->curl, CURLINFO_RESPONSE_CODE, &code);
+        if (cc == CURLE_OK && have && code == 200) {
+            /* The server ignored the range: what it sent starts at 0. */
+            rc = cs_err_set(f->err, CS_ENET, "%s: the server does not resume (no Range support)", path);
+            if (ftruncate(fd, 0) != 0)
+                rc = cs_err_errno(f->err, part);
+        } else {
+            rc = http_result(f->h, cc, s.over, e->enc_len, path, f->err);
+        }
+        fdatasync(fd);
+        if (rc) {
+            close(fd);
+            return rc;
+        }
+        have = s.have;
+    }
+    if (have != e->enc_len) {
+        close(fd);
+        return cs_err_set(f->err, CS_ENET, "%s: %llu of %llu bytes received", path, (unsigned long long)have,
+                          (unsigned long long)e->enc_len);
+    }
+    rc = content_store_put_encoded_fd(f->store, e->id, fd, 0, e->enc_len, f->err);
+    close(fd);
+    if (rc == 0 && (rc = content_store_flush(f->store, f->err)) == 0) {
+        unlink(part);
+        f->h->st->objects_fetched++;
+        report(f->h);
+    } else if (rc == CS_EHASH || rc == CS_EFORMAT || rc == CS_ECORRUPT) {
+        unlink(part); /* bad bytes: fetch it again from scratch */
+    }
+    return rc;
+}
+
+static int retryable(int rc)
+{
+    return rc == CS_ENET || rc == CS_EHASH || rc == CS_EFORMAT || rc == CS_ECORRUPT || rc == CS_ETOOBIG;
+}
+
+static void backoff_sleep(const sync_client_options *o, int attempt)
+{
+    long cap = o->backoff_base_ms;
+    for (int i = 0; i < attempt && cap < o->backoff_cap_ms; i++)
+        cap *= 2;
+    if (cap > o->backoff_cap_ms)
+        cap = o->backoff_cap_ms;
+    uint32_t r = 0;
+    cs_random(&r, sizeof r, NULL);
+    long ms = cap > 0 ? (long)(r % (uint32_t)cap) : 0; /* full jitter: uniform in [0, cap) */
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int fetch_objects(http *h, content_store *store, const sync_objset *need, cs_err *err)
+{
+    fetch f = {h, store, need, cs_time_mono_ms(), err, 0};
+    const sync_objent **todo = malloc((need->n ? need->n : 1) * sizeof *todo);
+    if (!todo)
+        return cs_err_set(err, CS_ENOMEM, "out of memory");
+    int use_batch = 1, rc = 0;
+    for (int attempt = 0;; attempt++) {
+        size_t n = 0;
+        h->total = h->done = 0;
+        for (size_t i = 0; i < need->cap; i++) {
+            const sync_objent *e = &need->slots[i];
+            if (!e->used)
+                continue;
+            if (content_store_has(store, e->id)) {
+                if (attempt == 0)
+                    h->st->objects_present++;
+                continue;
+            }
+            todo[n++] = e;
+            h->total += e->enc_len;
+        }
+        if (attempt == 0)
+            h->st->objects_needed = need->n;
+        if (n == 0) {
+            rc = 0;
+            break;
+        }
+        report(h);
+        rc = 0;
+        size_t i = 0;
+        while (i < n && rc == 0) {
+            if (todo[i]->enc_len > h->opt->large_object) {
+                rc = fetch_large(&f, todo[i]);
+                i++;
+                continue;
+            }
+            if (!use_batch) {
+                rc = fetch_single(&f, todo[i]);
+                i++;
+                continue;
+            }
+            size_t j = i;
+            uint64_t bytes = 0;
+            while (j < n && todo[j]->enc_len <= h->opt->large_object && (j == i || bytes + todo[j]->enc_len <= h->opt->batch_bytes) && j - i < 4096)
+                bytes += todo[j++]->enc_len;
+            rc = fetch_batch(&f, todo + i, j - i);
+            if (rc == CS_EUNSUPPORTED) {
+                use_batch = 0; /* a static server: one GET per object */
+                rc = 0;
+                continue;
+            }
+            h->st->used_batch = 1;
+            i = j;
+        }
+        cs_err ferr;
+        if (content_store_flush(store, rc ? &ferr : err) != 0 && rc == 0)
+            rc = err->code;
+        if (rc == 0 || !retryable(rc) || attempt >= h->opt->retries)
+            break;
+        h->st->retries++;
+        if (h->progress)
+            h->progress(h->pctx, "retrying", (uint64_t)attempt + 1, (uint64_t)h->opt->retries);
+        backoff_sleep(h->opt, attempt);
+    }
+    free(todo);
+    return rc;
+}
+
+/* ---- mirror copy ---- */
+
+static void keep_write(http *h, const char *name, const uint8_t *data, size_t len)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/repo/%s", h->opt->work_dir, name);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = '\0';
+        cs_mkdirs(dir, 0755, NULL);
+    }
+    cs_file_write_atomic(path, data, len, 0644, NULL);
+}
+
+int sync_client_run(content_catalog *cat, content_store *store, const sync_client_options *opt,
+                    sync_progress_cb progress, void *pctx, sync_client_stats *stats, cs_err *err)
+{
+    sync_client_stats st;
+    memset(&st, 0, sizeof st);
+    http h;
+    memset(&h, 0, sizeof h);
+    h.opt = opt;
+    h.st = &st;
+    h.progress = progress;
+    h.pctx = pctx;
+    sync_verified v;
+    memset(&v, 0, sizeof v);
+    sync_objset need = {0};
+    uint8_t *catdata = NULL;
+    size_t catlen = 0;
+    int rc = 0;
+    if (!opt->url || !*opt->url)
+        return cs_err_set(err, CS_ECONFIG, "no hub URL (set hub.url in node.conf or pass --hub URL)");
+    size_t ul = strlen(opt->url);
+    if (ul >= sizeof h.base || (strncmp(opt->url, "http://", 7) != 0 && strncmp(opt->url, "https://", 8) != 0))
+        return cs_err_set(err, CS_ECONFIG, "hub URL \"%s\" must start with http:// or https://", opt->url);
+    memcpy(h.base, opt->url, ul + 1);
+    while (ul > 0 && h.base[ul - 1] == '/')
+        h.base[--ul] = '\0';
+    h.curl = curl_easy_init();
+    if (!h.curl)
+        return cs_err_set(err, CS_ENOMEM, "cannot start libcurl");
+    if (progress)
+        progress(pctx, "checking the hub", 0, 0);
+    int64_t cur = 0;
+    if ((rc = content_catalog_version(cat, &cur, err)) != 0)
+        goto out;
+    st.from_version = st.to_version = cur;
+    /* Metadata: retried on transient failures like everything else. */
+    for (int attempt = 0;; attempt++) {
+        sync_verified_clear(&v);
+        for (int i = 0; i < h.nkeep; i++)
+            free(h.keep[i].data);
+        h.nkeep = 0;
+        rc = sync_verify_metadata(cat, meta_get, &h, &opt->apply, &v, err);
+        if (rc == 0 || rc != CS_ENET || attempt >= opt->retries)
+            break;
+        st.retries++;
+        backoff_sleep(opt, attempt);
+    }
+    if (rc)
+        goto out;
+    if (v.targets_version < cur) {
+        rc = cs_err_set(err, CS_EROLLBACK, "the hub offers version %lld, older than this node's %lld: refused",
+                        (long long)v.targets_version, (long long)cur);
+        goto out;
+    }
+    st.to_version = v.targets_version;
+    if (v.targets_version == cur) {
+        /* Current: still record the newer timestamp (freeze protection). */
+        char num[32];
+        snprintf(num, sizeof num, "%lld", (long long)v.ts_version);
+        if (content_catalog_begin(cat, err) == 0) {
+            if (content_catalog_state_set(cat, "trust.timestamp_version", num, err) == 0 &&
+                (!v.root_text || content_catalog_state_set(cat, "trust.root", v.root_text, err) == 0))
+                rc = content_catalog_commit(cat, err);
+            else
+                content_catalog_rollback(cat);
+        }
+        goto out;
+    }
+    /* The catalogue: the delta from our version if the hub has one. */
+    json_t *catj = json_object_get(v.targets, "catalog");
+    sync_fileref ref;
+    int have_ref = 0;
+    if (cur > 0) {
+        char key[32];
+        snprintf(key, sizeof key, "%lld", (long long)cur);
+        json_t *d = json_object_get(json_object_get(catj, "deltas"), key);
+        have_ref = d && sync_fileref_parse(d, &ref, NULL) == 0;
+    }
+    if (!have_ref && (rc = sync_fileref_parse(json_object_get(catj, "full"), &ref, err)) != 0)
+        goto out;
+    if (ref.length > CATALOG_MAX) {
+        rc = cs_err_set(err, CS_ETOOBIG, "catalogue file of %llu bytes is over the limit", (unsigned long long)ref.length);
+        goto out;
+    }
+    for (int attempt = 0;; attempt++) {
+        rc = meta_get(&h, ref.path, ref.length, &catdata, &catlen, err);
+        if (rc == 0)
+            rc = sync_fileref_check(&ref, catdata, catlen, err);
+        if (rc == 0 || !retryable(rc) || attempt >= opt->retries)
+            break;
+        free(catdata);
+        catdata = NULL;
+        st.retries++;
+        backoff_sleep(opt, attempt);
+    }
+    if (rc)
+        goto out;
+    if ((rc = sync_collect_objects(catdata, catlen, &need, err)) != 0) {
+        cs_err_wrap(err, "hub catalogue");
+        goto out;
+    }
+    if ((rc = fetch_objects(&h, store, &need, err)) != 0)
+        goto out;
+    if (progress)
+        progress(pctx, "applying", 0, 0);
+    if ((rc = sync_commit_version(cat, store, catdata, catlen, &v, err)) != 0)
+        goto out;
+    if (opt->mirror)
+        for (int i = 0; i < h.nkeep; i++)
+            keep_write(&h, h.keep[i].name, h.keep[i].data, h.keep[i].len);
+out:
+    if (stats)
+        *stats = st;
+    for (int i = 0; i < h.nkeep; i++)
+        free(h.keep[i].data);
+    free(need.slots);
+    free(catdata);
+    sync_verified_clear(&v);
+    curl_easy_cleanup(h.curl);
+    return rc;
+}
