@@ -205,23 +205,28 @@ int node_sync(node_data *n, const char *url, sync_progress_cb progress, void *pc
     sync_client_options o;
     sync_client_options_default(&o);
     uint64_t rate = 0, big = 0;
-    int64_t stall = 60, retries = 6, slack = 0, mirror = 0;
+    int64_t stall = 60, retries = 6, slack = 0, mirror = 0, backoff = 1000;
     int rc;
     if ((rc = cs_conf_get_size(n->conf, "sync.max_rate", 0, &rate, err)) != 0 ||
         (rc = cs_conf_get_int(n->conf, "sync.stall_timeout", 60, &stall, err)) != 0 ||
         (rc = cs_conf_get_int(n->conf, "sync.retries", 6, &retries, err)) != 0 ||
         (rc = cs_conf_get_int(n->conf, "trust.clock_slack_hours", 24, &slack, err)) != 0 ||
         (rc = cs_conf_get_int(n->conf, "mirror.enable", 0, &mirror, err)) != 0 ||
-        (rc = cs_conf_get_size(n->conf, "sync.large_object", 4u << 20, &big, err)) != 0)
+        (rc = cs_conf_get_size(n->conf, "sync.large_object", 4u << 20, &big, err)) != 0 ||
+        (rc = cs_conf_get_int(n->conf, "sync.backoff_ms", 1000, &backoff, err)) != 0)
         return rc;
-    if (stall < 1 || retries < 0 || retries > 100 || slack < 0)
-        return cs_err_set(err, CS_ECONFIG, "sync.stall_timeout, sync.retries or trust.clock_slack_hours out of range");
+    if (stall < 1 || retries < 0 || retries > 100 || slack < 0 || backoff < 1 || backoff > 3600000)
+        return cs_err_set(err, CS_ECONFIG,
+                          "sync.stall_timeout, sync.retries, sync.backoff_ms or trust.clock_slack_hours out of range");
     o.url = url ? url : cs_conf_get(n->conf, "hub.url");
     o.work_dir = n->dir;
     o.max_rate = rate;
     o.stall_s = (long)stall;
     o.retries = (int)retries;
     o.large_object = big;
+    o.backoff_base_ms = (long)backoff;
+    if (o.backoff_cap_ms < o.backoff_base_ms)
+        o.backoff_cap_ms = o.backoff_base_ms;
     o.mirror = mirror != 0;
     o.apply.now = cs_time_now();
     o.apply.expiry_slack = slack * 3600;

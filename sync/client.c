@@ -81,6 +81,14 @@ static void url_of(const http *h, const char *path, char *buf, size_t cap)
     snprintf(buf, cap, "%s/%s", h->base, path);
 }
 
+/* Bodies of error responses (a static server's 404 page) are not data. */
+static int status_ok(CURL *c)
+{
+    long code = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    return code == 200 || code == 206;
+}
+
 typedef struct bufsink {
     cs_buf b;
     uint64_t max;
@@ -92,6 +100,8 @@ static size_t buf_write(char *p, size_t sz, size_t n, void *ud)
 {
     bufsink *s = ud;
     size_t len = sz * n;
+    if (!status_ok(s->h->curl))
+        return len;
     if (s->b.len + len > s->max) {
         s->over = 1;
         return 0;
@@ -116,7 +126,7 @@ static int http_result(http *h, CURLcode cc, int over, uint64_t max, const char 
                           h->opt->stall_s);
     if (cc != CURLE_OK)
         return cs_err_set(err, CS_ENET, "%s: %s", what, curl_easy_strerror(cc));
-    if (code == 404 || code == 410)
+    if (code == 404 || code == 410 || code == 403) /* static stores answer 403 for missing names */
         return cs_err_set(err, CS_ENOENT, "%s: not on the hub (HTTP %ld)", what, code);
     if (code != 200 && code != 206)
         return cs_err_set(err, CS_ENET, "%s: the hub answered HTTP %ld", what, code);
@@ -211,6 +221,8 @@ static size_t batch_write(char *p, size_t sz, size_t n, void *ud)
     fetch *f = b->f;
     size_t len = sz * n, used = 0;
     f->h->st->bytes_received += len;
+    if (!status_ok(f->h->curl))
+        return len; /* no batch endpoint here: judged by the status afterwards */
     while (used < len) {
         if (b->hdr_have < sizeof b->hdr) {
             size_t take = sizeof b->hdr - b->hdr_have < len - used ? sizeof b->hdr - b->hdr_have : len - used;
@@ -245,8 +257,12 @@ static size_t batch_write(char *p, size_t sz, size_t n, void *ud)
         used += take;
         if (b->obj_have == b->obj_len) {
             int rc = 0;
-            if (!content_store_has(f->store, b->hdr))
-                rc = content_store_put_encoded(f->store, b->hdr, b->obj, b->obj_len, f->err);
+            if (!content_store_has(f->store, b->hdr) &&
+                (rc = content_store_put_encoded(f->store, b->hdr, b->obj, b->obj_len, f->err)) != 0) {
+                char hex[CS_SHA256_HEX];
+                cs_hex_encode(b->hdr, 32, hex);
+                cs_err_wrap(f->err, "object %.16s… from the hub failed verification", hex);
+            }
             free(b->obj);
             b->obj = NULL;
             if (rc == 0)
@@ -315,8 +331,8 @@ static int fetch_single(fetch *f, const sync_objent *e)
     int rc = http_get(f->h, path, e->enc_len, &data, &len, f->err);
     if (rc == 0 && len != e->enc_len)
         rc = cs_err_set(f->err, CS_ENET, "%s: %zu of %llu bytes received", path, len, (unsigned long long)e->enc_len);
-    if (rc == 0)
-        rc = content_store_put_encoded(f->store, e->id, data, len, f->err);
+    if (rc == 0 && (rc = content_store_put_encoded(f->store, e->id, data, len, f->err)) != 0)
+        cs_err_wrap(f->err, "object %.16s… from the hub failed verification", hex);
     free(data);
     if (rc == 0)
         rc = stored_one(f, len);
@@ -335,6 +351,8 @@ static size_t file_write(char *p, size_t sz, size_t n, void *ud)
 {
     file_sink *s = ud;
     size_t len = sz * n;
+    if (!status_ok(s->h->curl))
+        return len;
     if (s->have + len > s->max) {
         s->over = 1;
         return 0;
@@ -411,6 +429,8 @@ static int fetch_large(fetch *f, const sync_objent *e)
                           (unsigned long long)e->enc_len);
     }
     rc = content_store_put_encoded_fd(f->store, e->id, fd, 0, e->enc_len, f->err);
+    if (rc)
+        cs_err_wrap(f->err, "object %.16s… from the hub failed verification", hex);
     close(fd);
     if (rc == 0 && (rc = content_store_flush(f->store, f->err)) == 0) {
         unlink(part);

@@ -144,3 +144,21 @@ hdr() { # hdr NAME [curl options] URL: value of a response header
     shift
     curl -s -D - -o /dev/null "$@" | tr -d '\r' | sed -n "s/^$name: //Ip" | head -1
 }
+
+# Start `cistern hub serve REPO` on a random loopback port; sets HPID, HUB.
+hub_start() { # hub_start REPO
+    "$CISTERN" hub serve "$1" --listen 127.0.0.1:0 >"$T/hub.out" 2>"$T/hub.err" &
+    HPID=$!
+    local i p=
+    for i in $(seq 1 100); do
+        p=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$T/hub.out")
+        [ -n "$p" ] && break
+        sleep 0.05
+    done
+    [ -n "$p" ] || { echo "hub did not start: $(cat "$T/hub.err")" >&2; return 1; }
+    HUB="http://127.0.0.1:$p"
+}
+hub_stop() {
+    kill -TERM "$HPID" 2>/dev/null || true
+    wait "$HPID" 2>/dev/null || true
+}
