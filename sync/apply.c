@@ -103,12 +103,16 @@ int sync_verify_metadata(content_catalog *cat, sync_meta_get_fn get, void *ctx,
         return rc;
     if (!trusted)
         return cs_err_set(err, CS_ENOTREADY, "this node has no pinned trust root (run `cistern node init --trust`)");
+    char *trusted_copy = trusted;
     rc = sync_root_load(&out->root, trusted, strlen(trusted), err);
-    free(trusted);
     if (rc) {
+        free(trusted);
         cs_err_wrap(err, "pinned trust root");
         return rc;
     }
+    sync_root *pinned = NULL;
+    if ((rc = sync_root_load(&pinned, trusted_copy, strlen(trusted_copy), err)) != 0)
+        goto out;
     for (int step = 0; step < MAX_ROOT_STEPS; step++) {
         char name[64];
         snprintf(name, sizeof name, "%lld.root.json", (long long)(sync_root_version(out->root) + 1));
@@ -132,6 +136,12 @@ int sync_verify_metadata(content_catalog *cat, sync_meta_get_fn get, void *ctx,
     }
     if ((rc = check_expiry("root", sync_root_expires(out->root), opt, err)) != 0)
         goto out;
+    /* New timestamp or snapshot keys: forget the versions seen under the
+     * old ones (TUF's recovery from a fast-forward attack). */
+    out->reset_timestamp = !sync_root_role_same(pinned, out->root, SYNC_TIMESTAMP);
+    out->reset_snapshot = !sync_root_role_same(pinned, out->root, SYNC_SNAPSHOT);
+    int64_t seen_ts = out->reset_timestamp ? 0 : sync_state_int(cat, "trust.timestamp_version");
+    int64_t seen_snap = out->reset_snapshot ? 0 : sync_state_int(cat, "trust.snapshot_version");
 
     int64_t version, expires;
     sync_fileref ref;
@@ -144,9 +154,9 @@ int sync_verify_metadata(content_catalog *cat, sync_meta_get_fn get, void *ctx,
     if (!opt->ignore_timestamp_expiry) {
         if ((rc = check_expiry("timestamp", expires, opt, err)) != 0)
             goto out;
-        if (version < sync_state_int(cat, "trust.timestamp_version")) {
+        if (version < seen_ts) {
             rc = cs_err_set(err, CS_EROLLBACK, "timestamp version %lld is older than the %lld this node has seen",
-                            (long long)version, (long long)sync_state_int(cat, "trust.timestamp_version"));
+                            (long long)version, (long long)seen_ts);
             goto out;
         }
     }
@@ -165,9 +175,9 @@ int sync_verify_metadata(content_catalog *cat, sync_meta_get_fn get, void *ctx,
                         (long long)version, (long long)ref.version);
         goto out;
     }
-    if (version < sync_state_int(cat, "trust.snapshot_version")) {
+    if (version < seen_snap) {
         rc = cs_err_set(err, CS_EROLLBACK, "snapshot version %lld is older than the %lld this node has applied",
-                        (long long)version, (long long)sync_state_int(cat, "trust.snapshot_version"));
+                        (long long)version, (long long)seen_snap);
         goto out;
     }
     if ((rc = check_expiry("snapshot", expires, opt, err)) != 0)
@@ -189,6 +199,8 @@ int sync_verify_metadata(content_catalog *cat, sync_meta_get_fn get, void *ctx,
         goto out;
     out->targets_version = version;
 out:
+    sync_root_free(pinned);
+    free(trusted_copy);
     free(data);
     json_decref(ts);
     json_decref(snap);
@@ -286,7 +298,7 @@ int sync_commit_version(content_catalog *cat, content_store *store, const uint8_
     snprintf(num, sizeof num, "%lld", (long long)v->targets_version);
     if ((rc = content_catalog_state_set(cat, "trust.targets_version", num, err)) != 0)
         goto fail;
-    if (v->ts_version > sync_state_int(cat, "trust.timestamp_version")) {
+    if (v->reset_timestamp || v->ts_version > sync_state_int(cat, "trust.timestamp_version")) {
         snprintf(num, sizeof num, "%lld", (long long)v->ts_version);
         if ((rc = content_catalog_state_set(cat, "trust.timestamp_version", num, err)) != 0)
             goto fail;

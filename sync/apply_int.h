@@ -24,6 +24,7 @@ typedef struct sync_verified {
     char *root_text; /* set if the root rotated */
     json_t *targets; /* the verified targets "signed" object */
     int64_t ts_version, snap_version, targets_version;
+    int reset_timestamp, reset_snapshot; /* the role's keys changed: old versions forgotten */
 } sync_verified;
 
 /* Root chain from the pinned root, then timestamp -> snapshot -> targets,

@@ -77,7 +77,7 @@ static int hub_path(const sync_hub *h, char *buf, size_t cap, const char *fmt, .
     return cs_path_join(buf, cap, h->dir, rel);
 }
 
-static json_t *key_json(cs_key *k, cs_err *err)
+json_t *key_json(cs_key *k, cs_err *err)
 {
     char pem[1024];
     if (cs_key_write_public_pem(k, pem, sizeof pem, err) != 0)

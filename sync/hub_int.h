@@ -22,5 +22,7 @@ struct sync_hub {
 /* Regenerate catalogue files and signed metadata for version v (idempotent). */
 int hub_finish_version(sync_hub *h, int64_t v, cs_err *err);
 int hub_sql(sqlite3 *db, const char *sql, cs_err *err);
+/* {"keytype": "ecdsa-p256", "public": PEM} for a key. */
+json_t *key_json(cs_key *k, cs_err *err);
 
 #endif

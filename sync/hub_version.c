@@ -495,3 +495,102 @@ out:
     json_decref(targets);
     return rc;
 }
+
+/* ---- key rotation ---- */
+
+int sync_hub_rotate_key(sync_hub *h, const char *role_name, int64_t *new_root_version, cs_err *err)
+{
+    int role = -1;
+    for (int r = 0; r < SYNC_NROLES; r++)
+        if (strcmp(role_name, sync_role_name((sync_role)r)) == 0)
+            role = r;
+    if (role < 0)
+        return cs_err_set(err, CS_EINVAL, "unknown role \"%s\" (root, targets, snapshot or timestamp)", role_name);
+    if (!h->keys[SYNC_ROOT])
+        return cs_err_set(err, CS_ECRYPTO, "%s/keys/root.key is not here: bring the offline root key to rotate keys",
+                          h->dir);
+    char path[PATH_MAX], *text = NULL, *out = NULL, pem[2048], kid[CS_KEYID_HEX];
+    size_t len = 0, outlen = 0;
+    cs_key *nk = NULL;
+    json_t *env = NULL;
+    cs_path_join(path, sizeof path, h->dir, "root.json");
+    int rc = cs_file_read_all(path, SYNC_ROOT_MAX, &text, &len, err);
+    if (rc)
+        return rc;
+    env = json_loadb(text, len, 0, NULL);
+    json_t *s = json_deep_copy(json_object_get(env, "signed"));
+    json_int_t v = json_integer_value(json_object_get(s, "version"));
+    if (!s || v < 1) {
+        rc = cs_err_set(err, CS_ECORRUPT, "%s is not valid root metadata", path);
+        goto out;
+    }
+    if ((rc = cs_key_generate(&nk, err)) != 0 || (rc = cs_key_id(nk, kid, err)) != 0 ||
+        (rc = cs_key_write_private_pem(nk, pem, sizeof pem, err)) != 0)
+        goto out;
+    /* The role gets the new key; keys no role uses any more are dropped. */
+    json_t *roles = json_object_get(s, "roles"), *keys = json_object_get(s, "keys");
+    json_object_set_new(roles, role_name, json_pack("{s:[s],s:i}", "keyids", kid, "threshold", 1));
+    json_t *kj = key_json(nk, err);
+    if (!kj) {
+        rc = err ? err->code : CS_ECRYPTO;
+        goto out;
+    }
+    json_object_set_new(keys, kid, kj);
+    const char *k;
+    json_t *kv, *tmp;
+    json_object_foreach_safe(keys, tmp, k, kv)
+    {
+        int used = 0;
+        const char *rn;
+        json_t *rv;
+        json_object_foreach(roles, rn, rv)
+        {
+            size_t i;
+            json_t *id;
+            json_array_foreach(json_object_get(rv, "keyids"), i, id) used |= strcmp(json_string_value(id), k) == 0;
+        }
+        if (!used)
+            json_object_del(keys, k);
+    }
+    char exp[32];
+    cs_time_format(cs_time_now() + h->opt.expire_root, exp, sizeof exp);
+    json_object_set_new(s, "version", json_integer(v + 1));
+    json_object_set_new(s, "expires", json_string(exp));
+    /* Signed by the old root key, and by the new one when it is the root's. */
+    cs_key *signers[2] = {h->keys[SYNC_ROOT], nk};
+    if ((rc = sync_meta_sign(s, signers, role == SYNC_ROOT ? 2 : 1, &out, &outlen, err)) != 0)
+        goto out;
+    char keypath[PATH_MAX], newpath[PATH_MAX], oldpath[PATH_MAX], name[64];
+    snprintf(keypath, sizeof keypath, "%s/keys/%s.key", h->dir, role_name);
+    snprintf(newpath, sizeof newpath, "%s/keys/%s.key.new", h->dir, role_name);
+    snprintf(oldpath, sizeof oldpath, "%s/keys/%s.key.retired-%lld", h->dir, role_name, (long long)v);
+    if ((rc = cs_file_write_atomic(newpath, pem, strlen(pem), 0600, err)) != 0)
+        goto out;
+    snprintf(name, sizeof name, "%lld.root.json", (long long)(v + 1));
+    cs_path_join(path, sizeof path, h->dir, name);
+    if ((rc = cs_file_write_atomic(path, out, outlen, 0644, err)) != 0)
+        goto out;
+    cs_path_join(path, sizeof path, h->dir, "root.json");
+    if ((rc = cs_file_write_atomic(path, out, outlen, 0644, err)) != 0)
+        goto out;
+    if ((cs_path_exists(keypath) && rename(keypath, oldpath) != 0) || rename(newpath, keypath) != 0) {
+        rc = cs_err_errno(err, keypath);
+        goto out;
+    }
+    cs_key_free(h->keys[role]);
+    h->keys[role] = nk;
+    nk = NULL;
+    if (new_root_version)
+        *new_root_version = v + 1;
+    /* Re-sign the current version with the new keys. */
+    if (h->version > 0)
+        rc = hub_finish_version(h, h->version, err);
+out:
+    cs_wipe(pem, sizeof pem);
+    cs_key_free(nk);
+    json_decref(s);
+    json_decref(env);
+    free(text);
+    free(out);
+    return rc;
+}

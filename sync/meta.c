@@ -430,3 +430,18 @@ int sync_fileref_check(const sync_fileref *f, const void *data, size_t len, cs_e
         return cs_err_set(err, CS_EHASH, "%s does not match the hash in signed metadata", f->path);
     return 0;
 }
+
+int sync_root_role_same(const sync_root *a, const sync_root *b, sync_role role)
+{
+    const role_spec *x = &a->roles[role], *y = &b->roles[role];
+    if (x->nkeys != y->nkeys || x->threshold != y->threshold)
+        return 0;
+    for (int i = 0; i < x->nkeys; i++) {
+        int found = 0;
+        for (int j = 0; j < y->nkeys && !found; j++)
+            found = strcmp(x->keyids[i], y->keyids[j]) == 0;
+        if (!found)
+            return 0;
+    }
+    return 1;
+}

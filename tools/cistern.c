@@ -11,6 +11,7 @@ CMD(hub, init)
 CMD(hub, publish)
 CMD(hub, bundle)
 CMD(hub, serve)
+CMD(hub, rotate_key)
 CMD(node, init)
 CMD(node, import)
 CMD(node, sync)
@@ -44,6 +45,12 @@ const cli_command cli_commands[] = {
      "which returns many small objects in one response (one request per object is\n"
      "unusable at 600 ms round trips).  keys/ and hub.db are never served.",
      cmd_hub_serve},
+    {"hub", "rotate-key", "REPO ROLE",
+     "Replace the key of ROLE (root, targets, snapshot or timestamp) after a compromise or\n"
+     "on schedule: writes root version N+1 signed by the current root key (and by the new\n"
+     "one when rotating the root key itself) and re-signs the current version.  Needs\n"
+     "REPO/keys/root.key.  Nodes verify the chain of root versions from the root they pinned.",
+     cmd_hub_rotate_key},
     {"node", "init", "DATA --trust ROOT.json [--hub URL]",
      "Create a node data directory DATA, pinning ROOT.json (a repository's root.json)\n"
      "as the trust root: everything the node accepts must chain to it.",

@@ -54,6 +54,12 @@ typedef struct sync_publish_stats {
 int sync_hub_publish(sync_hub *h, const char *src, sync_progress_cb progress, void *pctx,
                      sync_publish_stats *stats, cs_err *err);
 
+/* Give role ("root", "targets", "snapshot", "timestamp") a new key: root
+ * version N+1 signed by the current root key (and the new one, for the root
+ * role), the old key kept as keys/ROLE.key.retired-N, and the current
+ * version re-signed.  Nodes follow the chain at their next sync or import. */
+int sync_hub_rotate_key(sync_hub *h, const char *role, int64_t *new_root_version, cs_err *err);
+
 /* Write a USB bundle for nodes at version `since` (0 = everything). */
 int sync_hub_bundle(sync_hub *h, int64_t since, const char *out_path, sync_progress_cb progress,
                     void *pctx, cs_err *err);

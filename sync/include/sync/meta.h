@@ -51,6 +51,9 @@ int64_t sync_root_expires(const sync_root *r);
 int sync_root_rotate(const sync_root *cur, const char *text, size_t len, sync_root **out,
                      cs_err *err);
 
+/* 1 if both roots give role the same keys and threshold. */
+int sync_root_role_same(const sync_root *a, const sync_root *b, sync_role role);
+
 /* Verify a role's metadata against root: envelope, _type, spec, threshold
  * of distinct valid signatures from the role's keys.  *signed_out is the
  * "signed" object (a new reference; caller json_decref's). */
