@@ -53,7 +53,7 @@ int content_obj_header_parse(content_obj_header *out, const uint8_t *p, size_t l
 
 uint64_t content_obj_bound(uint64_t raw_len)
 {
-    uint64_t n = (raw_len + CONTENT_OBJ_BLOCK - 1) / CONTENT_OBJ_BLOCK;
+    uint64_t n = (raw_len + 4095) / 4096; /* the smallest legal block size */
     return CONTENT_OBJ_HDR + 8 * n + raw_len;
 }
 

@@ -74,6 +74,11 @@ int node_hub_path_public(const char *p)
     if (n == 8 + 2 + 1 + 64 && strncmp(p, "objects/", 8) == 0 && all_hex(p + 8, 2) && p[10] == '/' &&
         all_hex(p + 11, 64) && strncmp(p + 8, p + 11, 2) == 0)
         return 1;
+    /* deltas/<t2>/<base>-<target>.zst */
+    if (n == 7 + 2 + 1 + 64 + 1 + 64 + 4 && strncmp(p, "deltas/", 7) == 0 && all_hex(p + 7, 2) && p[9] == '/' &&
+        all_hex(p + 10, 64) && p[74] == '-' && all_hex(p + 75, 64) && strcmp(p + 139, ".zst") == 0 &&
+        strncmp(p + 7, p + 75, 2) == 0)
+        return 1;
     return 0;
 }
 
@@ -174,6 +179,7 @@ static MHD_RESULT serve_file(hubsrv *h, struct MHD_Connection *c, const char *re
 
 typedef struct batch_item {
     uint8_t id[32];
+    uint8_t base[32]; /* all zero: the whole object */
     uint64_t len;
 } batch_item;
 
@@ -185,38 +191,52 @@ typedef struct batch_out {
     int fd;
 } batch_out;
 
+static const uint8_t no_base[32];
+
+static void batch_path(const hubsrv *h, const batch_item *it, char *path, size_t cap)
+{
+    char hex[CS_SHA256_HEX], base[CS_SHA256_HEX];
+    cs_hex_encode(it->id, 32, hex);
+    if (memcmp(it->base, no_base, 32) == 0) {
+        snprintf(path, cap, "%s/objects/%.2s/%s", h->repo, hex, hex);
+    } else {
+        cs_hex_encode(it->base, 32, base);
+        snprintf(path, cap, "%s/deltas/%.2s/%s-%s.zst", h->repo, hex, base, hex);
+    }
+}
+
 static ssize_t batch_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     batch_out *o = cls;
     size_t done = 0;
     while (done < max && o->cur < o->n) {
         batch_item *it = &o->items[o->cur];
-        if (o->in_item < 40) {
-            uint8_t hdr[40];
+        if (o->in_item < 72) {
+            uint8_t hdr[72];
             memcpy(hdr, it->id, 32);
-            cs_put_u64(hdr + 32, it->len);
-            size_t take = 40 - o->in_item < max - done ? (size_t)(40 - o->in_item) : max - done;
+            memcpy(hdr + 32, it->base, 32);
+            cs_put_u64(hdr + 64, it->len);
+            size_t take = 72 - o->in_item < max - done ? (size_t)(72 - o->in_item) : max - done;
             memcpy(buf + done, hdr + o->in_item, take);
             o->in_item += take;
             done += take;
             continue;
         }
         if (o->fd < 0) {
-            char hex[CS_SHA256_HEX], path[PATH_MAX];
-            cs_hex_encode(it->id, 32, hex);
-            snprintf(path, sizeof path, "%s/objects/%.2s/%s", o->h->repo, hex, hex);
+            char path[PATH_MAX];
+            batch_path(o->h, it, path, sizeof path);
             o->fd = open(path, O_RDONLY | O_CLOEXEC);
             if (o->fd < 0)
                 return MHD_CONTENT_READER_END_WITH_ERROR;
         }
-        uint64_t off = o->in_item - 40;
+        uint64_t off = o->in_item - 72;
         size_t want = it->len - off < max - done ? (size_t)(it->len - off) : max - done;
         ssize_t got = want ? pread(o->fd, buf + done, want, (off_t)off) : 0;
         if (got < 0 || (want && got == 0))
             return MHD_CONTENT_READER_END_WITH_ERROR;
         o->in_item += (uint64_t)got;
         done += (size_t)got;
-        if (o->in_item == 40 + it->len) {
+        if (o->in_item == 72 + it->len) {
             close(o->fd);
             o->fd = -1;
             o->cur++;
@@ -258,21 +278,32 @@ static MHD_RESULT serve_batch(hubsrv *h, struct MHD_Connection *c, const cs_buf 
         if (ll && p[e - 1] == '\r')
             ll--;
         if (ll) {
-            char hex[65];
-            if (ll != 64 || !all_hex(p + i, 64) || o->n >= HUB_BATCH_MAX_IDS) {
+            /* "TARGET" for a whole object, "BASE:TARGET" for a delta. */
+            int delta = ll == 129 && p[i + 64] == ':';
+            const char *t = p + i + (delta ? 65 : 0);
+            if ((ll != 64 && !delta) || !all_hex(t, 64) || (delta && !all_hex(p + i, 64)) || o->n >= HUB_BATCH_MAX_IDS) {
+                int too_many = o->n >= HUB_BATCH_MAX_IDS;
                 batch_free(o);
-                return plain(c, ll == 64 ? 413 : 400,
-                             ll == 64 ? "too many ids in one batch\n" : "batch body: one 64-digit lowercase hex id a line\n");
+                return plain(c, too_many ? 413 : 400,
+                             too_many ? "too many ids in one batch\n"
+                                      : "batch body: one id (or BASE:TARGET) of 64 hex digits a line\n");
             }
-            memcpy(hex, p + i, 64);
+            char hex[65];
+            memcpy(hex, t, 64);
             hex[64] = '\0';
+            batch_item *it = &o->items[o->n];
+            memset(it, 0, sizeof *it);
+            cs_hex_decode(hex, it->id, 32);
+            if (delta) {
+                memcpy(hex, p + i, 64);
+                cs_hex_decode(hex, it->base, 32);
+            }
             char path[PATH_MAX];
             struct stat st;
-            snprintf(path, sizeof path, "%s/objects/%.2s/%s", h->repo, hex, hex);
+            batch_path(h, it, path, sizeof path);
             if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-                cs_hex_decode(hex, o->items[o->n].id, 32);
-                o->items[o->n].len = (uint64_t)st.st_size;
-                total += 40 + (uint64_t)st.st_size;
+                it->len = (uint64_t)st.st_size;
+                total += 72 + (uint64_t)st.st_size;
                 o->n++;
             }
         }

@@ -244,6 +244,14 @@ int sync_objset_add(sync_objset *s, const uint8_t id[32], uint64_t raw, uint64_t
     return 0;
 }
 
+sync_objent *sync_objset_find(sync_objset *s, const uint8_t id[32])
+{
+    if (!s->cap)
+        return NULL;
+    size_t i = objset_slot(s, id);
+    return s->slots[i].used ? &s->slots[i] : NULL;
+}
+
 const sync_objent *sync_objset_get(const sync_objset *s, const uint8_t id[32])
 {
     if (!s->cap)
@@ -262,9 +270,34 @@ static int collect_record(void *vctx, json_t *rec, cs_err *err)
     int rc = sync_record_to_resource(rec, &r, err);
     if (rc)
         return rc;
-    for (size_t i = 0; i < r->nfiles && rc == 0; i++)
-        if (sync_objset_add(set, r->files[i].object, r->files[i].size, r->files[i].enc_len) != 0)
+    json_t *files = json_object_get(rec, "files");
+    for (size_t i = 0; i < r->nfiles && rc == 0; i++) {
+        if (sync_objset_add(set, r->files[i].object, r->files[i].size, r->files[i].enc_len) != 0) {
             rc = cs_err_set(err, CS_ENOMEM, "out of memory");
+            break;
+        }
+        /* Deltas named for this file (validated by sync_record_to_resource). */
+        json_t *d = json_array_get(json_array_get(files, i), 5);
+        sync_objent *e = sync_objset_find(set, r->files[i].object);
+        size_t k;
+        json_t *de;
+        json_array_foreach(d, k, de)
+        {
+            if (!e || e->ndeltas >= SYNC_OBJ_DELTAS)
+                break;
+            uint8_t b[32];
+            int dup = 0;
+            if (cs_hex_decode(json_string_value(json_array_get(de, 0)), b, 32) != 0)
+                continue;
+            for (int q = 0; q < e->ndeltas && !dup; q++)
+                dup = memcmp(e->delta_base[q], b, 32) == 0;
+            if (!dup) {
+                memcpy(e->delta_base[e->ndeltas], b, 32);
+                e->delta_len[e->ndeltas] = (uint64_t)json_integer_value(json_array_get(de, 1));
+                e->ndeltas++;
+            }
+        }
+    }
     content_resource_free(r);
     return rc;
 }

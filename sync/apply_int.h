@@ -35,10 +35,15 @@ void sync_verified_clear(sync_verified *v);
 int64_t sync_state_int(content_catalog *cat, const char *key);
 
 /* The objects a catalogue file names (id -> raw and encoded lengths). */
+#define SYNC_OBJ_DELTAS 8
+
 typedef struct sync_objent {
     uint8_t id[32];
     uint64_t raw_len, enc_len;
     int used;
+    int ndeltas;                          /* zstd deltas that rebuild it from an older object */
+    uint8_t delta_base[SYNC_OBJ_DELTAS][32];
+    uint64_t delta_len[SYNC_OBJ_DELTAS];
 } sync_objent;
 
 typedef struct sync_objset {
@@ -46,7 +51,9 @@ typedef struct sync_objset {
     size_t cap, n;
 } sync_objset;
 
+/* Add an object (once); returns its entry through *out if out is non-NULL. */
 int sync_objset_add(sync_objset *s, const uint8_t id[32], uint64_t raw, uint64_t enc);
+sync_objent *sync_objset_find(sync_objset *s, const uint8_t id[32]);
 const sync_objent *sync_objset_get(const sync_objset *s, const uint8_t id[32]);
 int sync_collect_objects(const uint8_t *catdata, size_t catlen, sync_objset *set, cs_err *err);
 

@@ -185,6 +185,24 @@ out:
     return rc;
 }
 
+int sync_deltas_valid(const json_t *d)
+{
+    if (!json_is_array(d) || json_array_size(d) == 0 || json_array_size(d) > CATFILE_MAX_DELTAS)
+        return CS_EFORMAT;
+    size_t i;
+    json_t *e;
+    json_array_foreach(d, i, e)
+    {
+        uint8_t id[32];
+        const char *hex = json_string_value(json_array_get(e, 0));
+        json_t *len = json_array_get(e, 1);
+        if (!json_is_array(e) || json_array_size(e) != 2 || !hex || cs_hex_decode(hex, id, 32) != 0 ||
+            !json_is_integer(len) || json_integer_value(len) < 1 || (uint64_t)json_integer_value(len) > CONTENT_OBJ_MAX_RAW)
+            return CS_EFORMAT;
+    }
+    return 0;
+}
+
 int sync_record_to_resource(json_t *rec, content_resource **out, cs_err *err)
 {
     json_t *meta = json_object_get(rec, "resource");
@@ -219,7 +237,9 @@ int sync_record_to_resource(json_t *rec, content_resource **out, cs_err *err)
         const char *hex = json_string_value(json_array_get(f, 3));
         json_t *enc = json_array_get(f, 4);
         content_file *cf = &r->files[r->nfiles];
-        if (!json_is_array(f) || json_array_size(f) != 5 || !path || !content_path_valid(path) ||
+        if (!json_is_array(f) || (json_array_size(f) != 5 && json_array_size(f) != 6) ||
+            (json_array_size(f) == 6 && sync_deltas_valid(json_array_get(f, 5)) != 0) || !path ||
+            !content_path_valid(path) ||
             !json_is_integer(size) || json_integer_value(size) < 0 || !mime || strlen(mime) > 255 ||
             !hex || cs_hex_decode(hex, cf->object, 32) != 0 || !json_is_integer(enc)) {
             rc = cs_err_set(err, CS_EFORMAT, "resource %s: file entry %zu is malformed", r->id, i);
@@ -260,13 +280,22 @@ fail:
 
 int sync_resource_to_record(const content_resource *r, char **out, size_t *len, cs_err *err)
 {
+    return sync_resource_to_record_ex(r, NULL, out, len, err);
+}
+
+int sync_resource_to_record_ex(const content_resource *r, const json_t *deltas, char **out, size_t *len,
+                               cs_err *err)
+{
     json_t *files = json_array();
     for (size_t i = 0; i < r->nfiles; i++) {
         const content_file *f = &r->files[i];
         char hex[CS_SHA256_HEX];
         cs_hex_encode(f->object, 32, hex);
-        json_array_append_new(files, json_pack("[s,I,s,s,I]", f->path, (json_int_t)f->size, f->mime,
-                                               hex, (json_int_t)f->enc_len));
+        json_t *fe = json_pack("[s,I,s,s,I]", f->path, (json_int_t)f->size, f->mime, hex, (json_int_t)f->enc_len);
+        json_t *d = deltas ? json_object_get(deltas, f->path) : NULL;
+        if (fe && d && json_array_size(d) > 0)
+            json_array_append(fe, d);
+        json_array_append_new(files, fe);
     }
     json_t *rec = json_pack("{s:s,s:O,s:o}", "op", "put", "resource", r->meta, "files", files);
     if (!rec)

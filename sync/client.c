@@ -4,6 +4,7 @@
 #include "sync/client.h"
 
 #include <curl/curl.h>
+#include <zstd.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "apply_int.h"
+#include "content/object.h"
 #include "platform/buf.h"
 #include "platform/crypto.h"
 #include "platform/file.h"
@@ -185,7 +187,7 @@ static void report(http *h)
 typedef struct fetch {
     http *h;
     content_store *store;
-    const sync_objset *need;
+    sync_objset *need;
     int64_t last_flush_ms;
     cs_err *err;
     int rc;
@@ -204,16 +206,59 @@ static int stored_one(fetch *f, uint64_t len)
     return 0;
 }
 
-/* Batch response: records of [id 32][length u64 LE][encoded object]. */
+/* Rebuild an object from a delta against a base the store holds; the
+ * result is hashed before it is stored.  Failure marks the delta unusable
+ * (the whole object is fetched instead). */
+static int apply_delta(fetch *f, const sync_objent *e, const uint8_t base[32], const uint8_t *delta, size_t dlen)
+{
+    content_obj_info bi;
+    cs_err tmp;
+    uint8_t *old = NULL, *raw = NULL;
+    int rc = content_store_stat(f->store, base, &bi, &tmp);
+    if (rc == 0 && (bi.raw_len > (64ULL << 20) || e->raw_len > (64ULL << 20)))
+        rc = CS_ETOOBIG;
+    size_t got = 0;
+    if (rc == 0) {
+        old = malloc(bi.raw_len ? bi.raw_len : 1);
+        raw = malloc(e->raw_len ? e->raw_len : 1);
+        if (!old || !raw)
+            rc = CS_ENOMEM;
+    }
+    if (rc == 0 && (rc = content_store_read(f->store, base, 0, old, bi.raw_len, &got, &tmp)) == 0 && got != bi.raw_len)
+        rc = CS_ECORRUPT;
+    if (rc == 0) {
+        ZSTD_DCtx *dc = ZSTD_createDCtx();
+        ZSTD_DCtx_setParameter(dc, ZSTD_d_windowLogMax, 27);
+        ZSTD_DCtx_refPrefix(dc, old, bi.raw_len);
+        size_t n = dc ? ZSTD_decompressDCtx(dc, raw, e->raw_len, delta, dlen) : 0;
+        ZSTD_freeDCtx(dc);
+        uint8_t id[32];
+        if (!dc || ZSTD_isError(n) || n != e->raw_len)
+            rc = CS_EFORMAT;
+        else if (cs_sha256_buf(raw, n, id), memcmp(id, e->id, 32) != 0)
+            rc = CS_EHASH;
+        else
+            rc = content_store_put_buf(f->store, raw, n, id, f->err);
+    }
+    free(old);
+    free(raw);
+    return rc;
+}
+
+/* Batch response: records of [object id 32][base id 32, zero for a whole
+ * object][length u64 LE][encoded object, or zstd delta from the base]. */
 typedef struct batch_rx {
     fetch *f;
-    uint8_t hdr[40];
+    uint8_t hdr[72];
     size_t hdr_have;
     uint8_t *obj;
     uint64_t obj_len, obj_have;
     const sync_objent *ent;
+    int is_delta;
     int failed;
 } batch_rx;
+
+static const uint8_t zero_id[32];
 
 static size_t batch_write(char *p, size_t sz, size_t n, void *ud)
 {
@@ -232,14 +277,20 @@ static size_t batch_write(char *p, size_t sz, size_t n, void *ud)
             if (b->hdr_have < sizeof b->hdr)
                 break;
             b->ent = sync_objset_get(f->need, b->hdr);
-            b->obj_len = cs_get_u64(b->hdr + 32);
-            if (!b->ent || b->obj_len != b->ent->enc_len) {
+            b->obj_len = cs_get_u64(b->hdr + 64);
+            b->is_delta = memcmp(b->hdr + 32, zero_id, 32) != 0;
+            int len_ok = 0;
+            if (b->ent && !b->is_delta)
+                len_ok = b->obj_len == b->ent->enc_len;
+            for (int k = 0; b->ent && b->is_delta && k < b->ent->ndeltas; k++)
+                len_ok |= memcmp(b->ent->delta_base[k], b->hdr + 32, 32) == 0 && b->obj_len == b->ent->delta_len[k];
+            if (!b->ent || !len_ok) {
                 char hex[CS_SHA256_HEX];
                 cs_hex_encode(b->hdr, 32, hex);
                 f->rc = cs_err_set(f->err, CS_EHASH,
-                                   b->ent ? "hub sent object %.16s… with a length the signed catalogue does not give"
-                                          : "hub sent object %.16s…, which the signed catalogue does not name",
-                                   hex);
+                                   b->ent ? "hub sent %s %.16s… with a length the signed catalogue does not give"
+                                          : "hub sent %s %.16s…, which the signed catalogue does not name",
+                                   b->is_delta ? "a delta for" : "object", hex);
                 b->failed = 1;
                 return 0;
             }
@@ -257,10 +308,19 @@ static size_t batch_write(char *p, size_t sz, size_t n, void *ud)
         used += take;
         if (b->obj_have == b->obj_len) {
             int rc = 0;
-            if (!content_store_has(f->store, b->hdr) &&
-                (rc = content_store_put_encoded(f->store, b->hdr, b->obj, b->obj_len, f->err)) != 0) {
-                char hex[CS_SHA256_HEX];
-                cs_hex_encode(b->hdr, 32, hex);
+            char hex[CS_SHA256_HEX];
+            cs_hex_encode(b->hdr, 32, hex);
+            if (content_store_has(f->store, b->hdr)) {
+                rc = 0;
+            } else if (b->is_delta) {
+                if (apply_delta(f, b->ent, b->hdr + 32, b->obj, b->obj_len) != 0) {
+                    /* A bad delta: drop it; the whole object comes next round. */
+                    sync_objent *e = sync_objset_find(f->need, b->hdr);
+                    if (e)
+                        e->ndeltas = 0;
+                    rc = cs_err_set(f->err, CS_EHASH, "delta for object %.16s… did not rebuild it", hex);
+                }
+            } else if ((rc = content_store_put_encoded(f->store, b->hdr, b->obj, b->obj_len, f->err)) != 0) {
                 cs_err_wrap(f->err, "object %.16s… from the hub failed verification", hex);
             }
             free(b->obj);
@@ -278,6 +338,24 @@ static size_t batch_write(char *p, size_t sz, size_t n, void *ud)
     return len;
 }
 
+/* The delta to use for an object: the smallest whose base the store holds
+ * and that is smaller than the whole object; -1 if none. */
+static int pick_delta(fetch *f, const sync_objent *e)
+{
+    int best = -1;
+    for (int k = 0; k < e->ndeltas; k++)
+        if (e->delta_len[k] < e->enc_len && (best < 0 || e->delta_len[k] < e->delta_len[best]) &&
+            content_store_has(f->store, e->delta_base[k]))
+            best = k;
+    return best;
+}
+
+static uint64_t wire_len(fetch *f, const sync_objent *e)
+{
+    int k = pick_delta(f, e);
+    return k >= 0 ? e->delta_len[k] : e->enc_len;
+}
+
 /* One batch request for ids[0..n).  CS_EUNSUPPORTED if the hub has no
  * batch endpoint (a static server). */
 static int fetch_batch(fetch *f, const sync_objent *const *ids, size_t n)
@@ -286,9 +364,15 @@ static int fetch_batch(fetch *f, const sync_objent *const *ids, size_t n)
     cs_buf body;
     cs_buf_init(&body, 16 << 20);
     for (size_t i = 0; i < n; i++) {
-        char hex[CS_SHA256_HEX];
+        char hex[CS_SHA256_HEX], base[CS_SHA256_HEX];
         cs_hex_encode(ids[i]->id, 32, hex);
-        cs_buf_printf(&body, "%s\n", hex);
+        int k = pick_delta(f, ids[i]);
+        if (k >= 0) {
+            cs_hex_encode(ids[i]->delta_base[k], 32, base);
+            cs_buf_printf(&body, "%s:%s\n", base, hex);
+        } else {
+            cs_buf_printf(&body, "%s\n", hex);
+        }
     }
     char url[4096];
     url_of(h, "batch", url, sizeof url);
@@ -320,11 +404,30 @@ static int fetch_batch(fetch *f, const sync_objent *const *ids, size_t n)
     return rc;
 }
 
-/* One object by a plain GET (static servers). */
+/* One object by a plain GET (static servers), as a delta if one fits. */
 static int fetch_single(fetch *f, const sync_objent *e)
 {
-    char hex[CS_SHA256_HEX], path[128];
+    char hex[CS_SHA256_HEX], path[256];
     cs_hex_encode(e->id, 32, hex);
+    int k = pick_delta(f, e);
+    if (k >= 0) {
+        char base[CS_SHA256_HEX];
+        cs_hex_encode(e->delta_base[k], 32, base);
+        snprintf(path, sizeof path, "deltas/%.2s/%s-%s.zst", hex, base, hex);
+        uint8_t *d = NULL;
+        size_t dl = 0;
+        int rc = http_get(f->h, path, e->delta_len[k], &d, &dl, f->err);
+        if (rc == 0 && dl == e->delta_len[k] && apply_delta(f, e, e->delta_base[k], d, dl) == 0) {
+            free(d);
+            return stored_one(f, dl);
+        }
+        free(d);
+        if (rc == CS_ENET)
+            return rc;
+        sync_objent *me = sync_objset_find(f->need, e->id);
+        if (me)
+            me->ndeltas = 0; /* missing or bad delta: the whole object instead */
+    }
     snprintf(path, sizeof path, "objects/%.2s/%s", hex, hex);
     uint8_t *data = NULL;
     size_t len = 0;
@@ -461,7 +564,7 @@ static void backoff_sleep(const sync_client_options *o, int attempt)
     nanosleep(&ts, NULL);
 }
 
-static int fetch_objects(http *h, content_store *store, const sync_objset *need, cs_err *err)
+static int fetch_objects(http *h, content_store *store, sync_objset *need, cs_err *err)
 {
     fetch f = {h, store, need, cs_time_mono_ms(), err, 0};
     const sync_objent **todo = malloc((need->n ? need->n : 1) * sizeof *todo);
@@ -481,7 +584,7 @@ static int fetch_objects(http *h, content_store *store, const sync_objset *need,
                 continue;
             }
             todo[n++] = e;
-            h->total += e->enc_len;
+            h->total += wire_len(&f, e);
         }
         if (attempt == 0)
             h->st->objects_needed = need->n;
@@ -505,8 +608,9 @@ static int fetch_objects(http *h, content_store *store, const sync_objset *need,
             }
             size_t j = i;
             uint64_t bytes = 0;
-            while (j < n && todo[j]->enc_len <= h->opt->large_object && (j == i || bytes + todo[j]->enc_len <= h->opt->batch_bytes) && j - i < 4096)
-                bytes += todo[j++]->enc_len;
+            while (j < n && todo[j]->enc_len <= h->opt->large_object &&
+                   (j == i || bytes + wire_len(&f, todo[j]) <= h->opt->batch_bytes) && j - i < 4096)
+                bytes += wire_len(&f, todo[j++]);
             rc = fetch_batch(&f, todo + i, j - i);
             if (rc == CS_EUNSUPPORTED) {
                 use_batch = 0; /* a static server: one GET per object */

@@ -742,6 +742,20 @@ int sync_hub_publish(sync_hub *h, const char *src, sync_progress_cb progress, vo
         sqlite3_reset(get);
         if (same)
             continue;
+        /* Changed or (re)added: deltas against what its files were lately.
+         * The digest stays that of the record without deltas. */
+        json_t *deltas = NULL;
+        if ((rc = hub_deltas_for(h, v, &res[i], src, &deltas, err)) != 0)
+            break;
+        if (deltas) {
+            free(records[i]);
+            records[i] = NULL;
+            rc = sync_resource_to_record_ex(&res[i], deltas, &records[i], &len, err);
+            json_decref(deltas);
+            if (rc)
+                break;
+            s.deltas++;
+        }
         if (existed) {
             sqlite3_bind_int64(close_st, 1, v - 1);
             sqlite3_bind_text(close_st, 2, res[i].id, -1, SQLITE_STATIC);

@@ -22,6 +22,11 @@ struct sync_hub {
 /* Regenerate catalogue files and signed metadata for version v (idempotent). */
 int hub_finish_version(sync_hub *h, int64_t v, cs_err *err);
 int hub_sql(sqlite3 *db, const char *sql, cs_err *err);
+/* Deltas for the files of r that changed within the last K versions:
+ * *out = {path: [[base hex, delta length], ...]} or NULL if none. */
+struct content_resource;
+int hub_deltas_for(sync_hub *h, int64_t v, const struct content_resource *r, const char *src, json_t **out,
+                   cs_err *err);
 /* {"keytype": "ecdsa-p256", "public": PEM} for a key. */
 json_t *key_json(cs_key *k, cs_err *err);
 

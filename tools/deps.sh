@@ -3,7 +3,7 @@
 # packages.  Installs only what is missing; safe to run again.
 set -euo pipefail
 PKGS=(build-essential cmake ninja-build pkg-config
-      libsqlite3-dev liblz4-dev libzstd-dev libjansson-dev libmbedtls-dev
+      libsqlite3-dev liblz4-dev libzstd-dev libjansson-dev libmbedtls-dev libssl-dev
       libmicrohttpd-dev libcurl4-openssl-dev sqlite3 clang curl wrk libxml2-utils nginx-light)
 missing=()
 for p in "${PKGS[@]}"; do

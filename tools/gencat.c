@@ -760,8 +760,8 @@ static size_t html_page(char *buf, size_t cap, size_t want, rng *r, const char *
         len = app_html(buf, cap, len, en);
         len = app(buf, cap, len, "</p>\n");
     }
-    while (len + 40 < want && len + 40 < cap)
-        len = app(buf, cap, len, "<!-- %08x -->\n", (unsigned)rng_next(r));
+    for (unsigned q = 1; len + 60 < want && len + 60 < cap; q++)
+        len = app(buf, cap, len, "<p class=\"q\">练习 %u：第 %u 题</p>\n", q, 1 + rng_below(r, 50));
     len = app(buf, cap, len, "</body>\n</html>\n");
     return len;
 }

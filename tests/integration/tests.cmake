@@ -1,11 +1,4 @@
-# Integration tests: bash scripts that drive the real `cistern` binary.
-function(cs_integration_test name)
-  add_test(NAME integ.${name}
-           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/${name}.sh $<TARGET_FILE:cistern>
-                   ${PROJECT_SOURCE_DIR})
-  set_tests_properties(integ.${name} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
-endfunction()
-
+# Integration tests (cs_integration_test is defined in tests/CMakeLists.txt).
 cs_integration_test(roundtrip)
 cs_integration_test(badsource)
 cs_integration_test(tamper)

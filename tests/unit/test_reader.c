@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "content/catalog.h"
+#include "content/object.h"
 #include "content/store.h"
 #include "test.h"
 
@@ -30,7 +31,8 @@ static void test_reader_ranges(void)
     char sdir[300];
     snprintf(sdir, sizeof sdir, "%s/s1", dir);
     REQUIRE(content_store_open(&w, sdir, 0, &err) == 0);
-    size_t n = 3 * 65536 + 123;
+    const uint64_t B = CONTENT_OBJ_BLOCK;
+    size_t n = 3 * B + 123;
     uint8_t *data = malloc(n), *got = malloc(n);
     fill(data, n, 7);
     uint8_t id[32];
@@ -42,7 +44,7 @@ static void test_reader_ranges(void)
     CHECK_EQ_INT(content_reader_size(rd), n);
     /* The reader outlives the handle it came from. */
     content_store_free(r);
-    static const uint64_t offs[] = {0, 1, 65535, 65536, 65537, 131071, 196608, 196700};
+    const uint64_t offs[] = {0, 1, B - 1, B, B + 1, 2 * B - 1, 3 * B, 3 * B + 92};
     for (size_t i = 0; i < sizeof offs / sizeof offs[0]; i++) {
         size_t want = 70000, out = 0;
         CHECK(content_reader_read(rd, offs[i], got, want, &out, &err) == 0);

@@ -4,7 +4,7 @@
  * recompressed.
  *
  * An object is addressed by the SHA-256 of its raw (uncompressed) bytes.  Its
- * raw bytes are cut into blocks of block_size (64 KiB); each block is stored
+ * raw bytes are cut into blocks of block_size (128 KiB); each block is stored
  * LZ4-compressed if that is strictly smaller, else raw.  A table of block end
  * offsets lets any byte range be read by decoding only the blocks it touches.
  *
@@ -35,7 +35,7 @@
 
 #define CONTENT_OBJ_MAGIC "CSO1"
 #define CONTENT_OBJ_HDR 56
-#define CONTENT_OBJ_BLOCK (64 * 1024)
+#define CONTENT_OBJ_BLOCK (128 * 1024) /* what our encoder writes; decoders take any valid size */
 #define CONTENT_OBJ_MAX_RAW (64ULL << 30) /* 64 GiB: cap on any one object */
 
 typedef struct content_obj_header {
@@ -77,7 +77,8 @@ int content_obj_encode_fd(int fd, uint64_t raw_len, content_obj_sink sink, void 
 int content_obj_verify_buf(const uint8_t *enc, size_t enc_len, const uint8_t expect_id[32],
                            uint8_t *raw, size_t raw_cap, cs_err *err);
 
-/* Worst-case encoded size for raw_len bytes. */
+/* Worst-case encoded size for raw_len bytes from any valid encoder (the
+ * smallest legal block size, 4 KiB, has the largest table). */
 uint64_t content_obj_bound(uint64_t raw_len);
 
 #endif

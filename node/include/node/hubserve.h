@@ -5,9 +5,12 @@
  * would (GET/HEAD, single Range requests, keep-alive, immutable caching of
  * hash-named files), and one extra endpoint:
  *
- *   POST /batch   body: object ids, one 64-digit hex id a line (at most
- *                 4096 ids, 1 MiB); response: for each id the hub has, in
- *                 request order, [id 32 bytes][length u64 LE][encoded object]
+ *   POST /batch   body: one request a line (at most 4096 lines, 1 MiB):
+ *                 TARGET (64 hex digits) for a whole object, or
+ *                 BASE:TARGET for the zstd delta rebuilding TARGET from BASE;
+ *                 response: for each one the hub has, in request order,
+ *                 [target id 32][base id 32, zero for a whole object]
+ *                 [length u64 LE][encoded object or delta]
  *
  * so a node on a 600 ms link fetches a thousand small objects in one round
  * trip.  Only names of the repository layout are served (never keys/ or

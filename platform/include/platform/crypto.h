@@ -1,5 +1,6 @@
 /*
- * crypto.h - SHA-256, ECDSA P-256 and secure randomness over mbedtls 2.28.
+ * crypto.h - SHA-256 (OpenSSL libcrypto, hardware-accelerated), ECDSA P-256 and
+ * secure randomness (mbedtls 2.28).
  *
  * Key files are PEM (private: SEC1/PKCS#8 "EC PRIVATE KEY"; public: SPKI).
  * A key id is the lowercase hex SHA-256 of the public key's DER encoding.

@@ -14,7 +14,10 @@
  *
  * The payload is UTF-8 JSON Lines, one record a line, sorted by id:
  *   {"op":"put","resource":{...resource.json...},
- *    "files":[["path",size,"mime","object-hex",encoded_len],...]}
+ *    "files":[["path",size,"mime","object-hex",encoded_len(,deltas)],...]}
+ * where the optional deltas are [["base-object-hex",delta_len],...] (at
+ * most CATFILE_MAX_DELTAS): zstd patch-from deltas that rebuild this object
+ * from an older one, at deltas/<first 2 hex of object>/<base>-<object>.zst.
  *   {"op":"del","id":"..."}
  * A catalogue file is trusted through its length and SHA-256 in signed
  * targets metadata.  Limits: CATFILE_MAX_PAYLOAD decompressed bytes,
@@ -37,6 +40,7 @@
 #define CATFILE_MAX_PAYLOAD (4ULL << 30)
 #define CATFILE_MAX_LINE (64u << 20)
 #define CATFILE_MAX_RECORDS 10000000u
+#define CATFILE_MAX_DELTAS 8
 
 typedef struct sync_catfile_header {
     uint32_t format;
@@ -69,6 +73,11 @@ int sync_catfile_read(const uint8_t *data, size_t len, sync_catfile_header *hdr,
  * and a resource into a "put" record line (canonical JSON, caller frees). */
 int sync_record_to_resource(json_t *rec, content_resource **out, cs_err *err);
 int sync_resource_to_record(const content_resource *r, char **out, size_t *len, cs_err *err);
+/* The same with deltas: an object mapping a file path to its deltas array. */
+int sync_resource_to_record_ex(const content_resource *r, const json_t *deltas, char **out, size_t *len,
+                               cs_err *err);
+/* 0 if d is a well-formed deltas array. */
+int sync_deltas_valid(const json_t *d);
 
 /* Apply a catalogue file to a catalogue inside the caller's transaction.
  * A full file clears the catalogue first.  file_cb, if set, is called for

@@ -46,6 +46,7 @@ typedef struct sync_publish_stats {
     int64_t version;
     uint64_t resources, added, changed, removed;
     uint64_t files, bytes_raw, objects_new, bytes_new_encoded;
+    uint64_t deltas; /* resources whose changed files got deltas */
 } sync_publish_stats;
 
 /* Validate every resource in src (nothing is published if any is invalid),
