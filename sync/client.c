@@ -54,6 +54,9 @@ typedef struct http {
     sync_client_stats *st;
     kept keep[MAX_KEPT];
     int nkeep;
+    /* verified progress: retries and backoff count only attempts without it */
+    uint64_t part_bytes; /* bytes added to part files of large objects */
+    int bad_data;        /* bytes failed verification in this attempt */
     /* progress */
     sync_progress_cb progress;
     void *pctx;
@@ -464,6 +467,7 @@ static size_t file_write(char *p, size_t sz, size_t n, void *ud)
         return 0;
     s->have += len;
     s->h->st->bytes_received += len;
+    s->h->part_bytes += len;
     s->h->done += len;
     int64_t now = cs_time_mono_ms();
     if (now - s->last_sync_ms >= FLUSH_MS) {
@@ -541,6 +545,7 @@ static int fetch_large(fetch *f, const sync_objent *e)
         report(f->h);
     } else if (rc == CS_EHASH || rc == CS_EFORMAT || rc == CS_ECORRUPT) {
         unlink(part); /* bad bytes: fetch it again from scratch */
+        f->h->bad_data = 1;
     }
     return rc;
 }
@@ -570,8 +575,10 @@ static int fetch_objects(http *h, content_store *store, sync_objset *need, cs_er
     const sync_objent **todo = malloc((need->n ? need->n : 1) * sizeof *todo);
     if (!todo)
         return cs_err_set(err, CS_ENOMEM, "out of memory");
-    int use_batch = 1, rc = 0;
+    int use_batch = 1, rc = 0, stale = 0;
     for (int attempt = 0;; attempt++) {
+        uint64_t before = h->st->objects_fetched + h->part_bytes;
+        h->bad_data = 0;
         size_t n = 0;
         h->total = h->done = 0;
         for (size_t i = 0; i < need->cap; i++) {
@@ -623,12 +630,20 @@ static int fetch_objects(http *h, content_store *store, sync_objset *need, cs_er
         cs_err ferr;
         if (content_store_flush(store, rc ? &ferr : err) != 0 && rc == 0)
             rc = err->code;
-        if (rc == 0 || !retryable(rc) || attempt >= h->opt->retries)
+        if (rc == 0 || !retryable(rc))
+            break;
+        /* A cut after progress starts the count again: only attempts that
+         * verified nothing new use up retries and lengthen the backoff. */
+        if (h->st->objects_fetched + h->part_bytes > before && !h->bad_data && rc != CS_EHASH)
+            stale = 0;
+        else
+            stale++;
+        if (stale > h->opt->retries)
             break;
         h->st->retries++;
         if (h->progress)
-            h->progress(h->pctx, "retrying", (uint64_t)attempt + 1, (uint64_t)h->opt->retries);
-        backoff_sleep(h->opt, attempt);
+            h->progress(h->pctx, "retrying", (uint64_t)stale, (uint64_t)h->opt->retries);
+        backoff_sleep(h->opt, stale > 0 ? stale - 1 : 0);
     }
     free(todo);
     return rc;

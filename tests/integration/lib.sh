@@ -162,3 +162,27 @@ hub_stop() {
     kill -TERM "$HPID" 2>/dev/null || true
     wait "$HPID" 2>/dev/null || true
 }
+
+# The fault proxy next to the build: build/tools/cistern -> build/tests/tools/.
+FAULTPROXY=$(cd "$(dirname "$CISTERN")/.." && pwd)/tests/tools/cistern-faultproxy
+# Start the proxy in front of TARGET_URL with fault options; sets PX, PXPID.
+proxy_start() { # proxy_start TARGET_PORT [options...]
+    local target=$1
+    shift
+    "$FAULTPROXY" --listen 127.0.0.1:0 --target "127.0.0.1:$target" --stats "$T/proxy.stats" "$@" \
+        >"$T/proxy.out" 2>"$T/proxy.err" &
+    PXPID=$!
+    local i p=
+    for i in $(seq 1 100); do
+        p=$(sed -n 's|.*127.0.0.1:\([0-9]*\).*|\1|p' "$T/proxy.out")
+        [ -n "$p" ] && break
+        sleep 0.05
+    done
+    [ -n "$p" ] || { echo "proxy did not start: $(cat "$T/proxy.err")" >&2; return 1; }
+    PX="http://127.0.0.1:$p"
+}
+proxy_stop() {
+    kill -TERM "$PXPID" 2>/dev/null || true
+    wait "$PXPID" 2>/dev/null || true
+}
+proxy_stat() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" "$T/proxy.stats"; }

@@ -27,7 +27,7 @@ typedef struct sync_client_options {
     uint64_t max_rate;       /* bytes/s, 0 = unlimited (sync.max_rate) */
     long stall_s;            /* abort a transfer that moves nothing for this long (60) */
     long connect_timeout_s;  /* (30) */
-    int retries;             /* transient failures retried within one run (6) */
+    int retries;             /* consecutive attempts that verified nothing new before giving up (6) */
     long backoff_base_ms;    /* full-jitter exponential backoff base (1000) and cap (60000) */
     long backoff_cap_ms;
     uint64_t batch_bytes;    /* objects up to this much per batch request (8 MiB) */

@@ -1,0 +1,88 @@
+#!/bin/bash
+# Sync over a bad link made by our loopback proxy: connections cut every
+# second, truncated mid-response, stalled, corrupted; a hub answering 500.
+# The sync completes where the link allows it, never applies bad bytes, and
+# a cut never costs verified bytes again.
+source "$(dirname "$0")/lib.sh"
+[ -x "$FAULTPROXY" ] || { echo "missing $FAULTPROXY (build tests/tools)"; exit 1; }
+
+make_tree "$T/src" 12 150 21
+mkdir -p "$T/src/big"
+head -c 1500000 /dev/urandom >"$T/src/big/film.mp4"
+printf '{"id":"big","title":{"en":"A film"},"language":"en","type":"video","entry":"film.mp4"}\n' >"$T/src/big/resource.json"
+size=$(du -sb "$T/src" | cut -f1)
+cs hub init "$T/repo" >/dev/null
+cs hub publish "$T/repo" "$T/src" >/dev/null
+hub_start "$T/repo"
+HPORT=${HUB##*:}
+node() { # node DIR: a fresh node with patient sync settings
+    cs node init "$1" --trust "$T/repo/root.json" >/dev/null
+    printf 'sync.retries = 60\nsync.backoff_ms = 20\nsync.stall_timeout = 2\nsync.large_object = 64k\n' >>"$1/node.conf"
+}
+
+# Cut every 0.7 s at 500 KB/s: many cuts during a ~4 s transfer.
+proxy_start "$HPORT" --rate 500000 --cut-every 0.7
+node "$T/a"
+out=$(cs node sync "$T/a" --hub "$PX" 2>&1) || bad "sync through cuts failed: $out"
+proxy_stop
+check "sync through cuts completes ($out)" [ "$(node_version "$T/a")" = 1 ]
+check "files intact" same_as_tree "$T/a" "$T/src"
+down=$(proxy_stat bytes_down)
+cuts=$(proxy_stat cut)
+echo "cuts: $cuts, bytes through the proxy: $down for $size bytes of content"
+check "the link was cut several times ($cuts)" [ "${cuts:-0}" -ge 3 ]
+check "cuts did not cost verified bytes again (down $down <= 1.6 x $size)" [ "$down" -le $((size * 16 / 10)) ]
+
+# Every response truncated after 40 KB: resumable pieces still get through.
+proxy_start "$HPORT" --cut-after-bytes 40000
+node "$T/b"
+out=$(cs node sync "$T/b" --hub "$PX" 2>&1) || bad "sync through truncations failed: $out"
+proxy_stop
+check "sync through truncated responses completes" [ "$(node_version "$T/b")" = 1 ]
+check "files intact after truncations" same_as_tree "$T/b" "$T/src"
+
+# Stalls: after 400 KB a connection goes silent; stall detection moves on.
+proxy_start "$HPORT" --stall-after-bytes 400000
+node "$T/c"
+t0=$(date +%s)
+out=$(timeout 120 "$CISTERN" node sync "$T/c" --hub "$PX" 2>&1) || true
+proxy_stop
+check "sync through stalls completes ($(($(date +%s) - t0)) s)" [ "$(node_version "$T/c")" = 1 ]
+
+# Garbage on the wire: refused every time, nothing applied, clear message.
+proxy_start "$HPORT" --garbage-after-bytes 2000
+node "$T/d"
+printf 'sync.retries = 2\n' >>"$T/d/node.conf"
+check_fails "corrupted transfer refused" "" "$CISTERN" node sync "$T/d" --hub "$PX"
+proxy_stop
+check "nothing applied from garbage" [ "$(node_version "$T/d")" = 0 ]
+check "the failure is in status" grep -q '"last_error":"' <<<"$(cs node status "$T/d" --json)"
+check "store sound after garbage" cs node verify "$T/d"
+out=$(cs node sync "$T/d" --hub "$HUB" 2>&1) || bad "clean sync after garbage failed: $out"
+check "a clean link then completes" [ "$(node_version "$T/d")" = 1 ]
+
+# A hub answering 500.
+if command -v nginx >/dev/null; then
+    NPORT=$((20000 + RANDOM % 20000))
+    mkdir -p "$T/ngx"
+    cat >"$T/ngx/nginx.conf" <<NGX
+daemon off;
+user root;
+pid $T/ngx/nginx.pid;
+error_log $T/ngx/error.log;
+events { worker_connections 16; }
+http { access_log off; client_body_temp_path $T/ngx;
+       server { listen 127.0.0.1:$NPORT; location / { return 500; } } }
+NGX
+    nginx -c "$T/ngx/nginx.conf" -p "$T/ngx" &
+    NGPID=$!
+    sleep 0.4
+    node "$T/e"
+    printf 'sync.retries = 2\n' >>"$T/e/node.conf"
+    check_fails "hub answering 500" "HTTP 500" "$CISTERN" node sync "$T/e" --hub "http://127.0.0.1:$NPORT"
+    check "status shows the 500" grep -q 'HTTP 500' <<<"$(cs node status "$T/e" --json)"
+    kill "$NGPID" 2>/dev/null || true
+    wait "$NGPID" 2>/dev/null || true
+fi
+hub_stop
+finish
