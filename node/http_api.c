@@ -209,8 +209,22 @@ static MHD_RESULT api_status(srv *s, struct MHD_Connection *c, srv_req *rq)
     }
     json_t *storage = json_object_get(st, "storage");
     json_object_set_new(storage, "used_bytes", json_integer(json_integer_value(json_object_get(storage, "disk_bytes"))));
-    json_object_set_new(st, "sync", json_pack("{s:O,s:n,s:s,s:O}", "last", json_object_get(st, "last_import"), "next",
-                                              "state", "idle", "error", json_object_get(st, "last_error")));
+    /* sync: the daemon's or `node sync`'s state, plus the last USB import. */
+    json_t *sy = json_object_get(st, "sync");
+    if (!json_is_object(sy)) {
+        sy = json_object();
+        json_object_set_new(st, "sync", sy);
+    }
+    json_t *last = json_object_get(sy, "last_success");
+    json_t *imp = json_object_get(st, "last_import");
+    if (json_is_string(imp) && (!json_is_string(last) || strcmp(json_string_value(imp), json_string_value(last)) > 0))
+        last = imp;
+    json_object_set(sy, "last", last ? last : json_null());
+    if (!json_object_get(sy, "next"))
+        json_object_set_new(sy, "next", json_null());
+    if (!json_object_get(sy, "state"))
+        json_object_set_new(sy, "state", json_string("idle"));
+    json_object_set_new(sy, "running", json_boolean(atomic_load(&s->sync_running)));
     return srv_json(c, rq, 200, st);
 }
 

@@ -202,6 +202,12 @@ static void node_sync_progress(void *ctx, const char *phase, uint64_t done, uint
 int node_sync(node_data *n, const char *url, sync_progress_cb progress, void *pctx, sync_client_stats *stats,
               cs_err *err)
 {
+    return node_sync_cancellable(n, url, NULL, progress, pctx, stats, err);
+}
+
+int node_sync_cancellable(node_data *n, const char *url, const volatile int *cancel, sync_progress_cb progress,
+                          void *pctx, sync_client_stats *stats, cs_err *err)
+{
     sync_client_options o;
     sync_client_options_default(&o);
     uint64_t rate = 0, big = 0;
@@ -228,6 +234,7 @@ int node_sync(node_data *n, const char *url, sync_progress_cb progress, void *pc
     if (o.backoff_cap_ms < o.backoff_base_ms)
         o.backoff_cap_ms = o.backoff_base_ms;
     o.mirror = mirror != 0;
+    o.cancel = cancel;
     o.apply.now = cs_time_now();
     o.apply.expiry_slack = slack * 3600;
     o.apply.ignore_timestamp_expiry = 0;

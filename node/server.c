@@ -14,6 +14,10 @@
 #include <unistd.h>
 
 #include "node/node.h"
+#include "node/schedule.h"
+#include "platform/crypto.h"
+#include "platform/file.h"
+#include "sync/client.h"
 #include "platform/buf.h"
 #include "platform/time.h"
 #include "server_int.h"
@@ -128,6 +132,14 @@ static void snapshot_refresh(srv *s, srv_handles *h, int64_t now)
         return;
     }
     h->snap_ms = now;
+    int64_t v = 0;
+    content_catalog_version(h->cat, &v, NULL);
+    h->snap_version = v;
+    /* Reads are monotonic: once a request has seen version v, no later
+     * request is answered from an older snapshot (see srv_handles_get). */
+    int64_t seen = atomic_load(&s->seen_version);
+    while (v > seen && !atomic_compare_exchange_weak(&s->seen_version, &seen, v))
+        ;
 }
 
 srv_handles *srv_handles_get(srv *s)
@@ -146,7 +158,7 @@ srv_handles *srv_handles_get(srv *s)
     }
     pthread_mutex_unlock(&s->lock);
     int64_t now = cs_time_mono_ms();
-    if (now - h->snap_ms > SNAPSHOT_MS)
+    if (now - h->snap_ms > SNAPSHOT_MS || h->snap_version < atomic_load(&s->seen_version))
         snapshot_refresh(s, h, now);
     return h;
 }
@@ -519,6 +531,97 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *uri)
     return (size_t)(w - uri);
 }
 
+/* ---- background sync ---- */
+
+static void sync_note_next(srv *s, int64_t next, const char *why)
+{
+    char p[PATH_MAX], when[32];
+    snprintf(p, sizeof p, "%s/sync-state.json", s->data_dir);
+    json_t *o = json_load_file(p, 0, NULL);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        o = json_object();
+    }
+    cs_time_format(next, when, sizeof when);
+    json_object_set_new(o, "next", next ? json_string(when) : json_null());
+    json_object_set_new(o, "schedule", json_string(why));
+    char *txt = json_dumps(o, JSON_COMPACT);
+    if (txt)
+        cs_file_write_atomic(p, txt, strlen(txt), 0600, NULL);
+    free(txt);
+    json_decref(o);
+}
+
+/* Sync when the hub is configured, every sync.interval seconds inside
+ * sync.window, backing off (full jitter) after failures.  The writable
+ * handles are opened only for the sync itself, so `cistern node import`
+ * and `node sync` can run between. */
+static void *sync_main(void *arg)
+{
+    srv *s = arg;
+    int64_t next = cs_time_now() + 5, failures = 0;
+    int64_t last_note = 0;
+    while (!s->sync_stop) {
+        sleep(1);
+        if (s->sync_stop)
+            break;
+        char p[PATH_MAX];
+        cs_conf *conf = NULL;
+        snprintf(p, sizeof p, "%s/node.conf", s->data_dir);
+        if (cs_conf_load(&conf, p, NULL) != 0)
+            continue;
+        const char *url = cs_conf_get(conf, "hub.url");
+        int64_t interval = 3600;
+        int ws = -1, we = -1;
+        cs_conf_get_int(conf, "sync.interval", 3600, &interval, NULL);
+        int bad_window = node_window_parse(cs_conf_get(conf, "sync.window"), &ws, &we) != 0;
+        int64_t now = cs_time_now();
+        int open_now = !bad_window && node_window_open(ws, we, node_local_minute(now));
+        cs_conf_free(conf);
+        if (!url || !*url || bad_window) {
+            if (now - last_note > 60) {
+                sync_note_next(s, 0, bad_window ? "sync.window is malformed (HH:MM-HH:MM)" : "no hub.url: sync by USB bundle only");
+                last_note = now;
+            }
+            continue;
+        }
+        if (now < next || !open_now) {
+            if (now - last_note > 60) {
+                sync_note_next(s, now < next ? next : 0, open_now ? "waiting" : "outside sync.window");
+                last_note = now;
+            }
+            continue;
+        }
+        node_data *n = NULL;
+        cs_err err = {0};
+        sync_client_stats st;
+        int rc = node_open(&n, s->data_dir, 0, &err);
+        if (rc == 0) {
+            atomic_store(&s->sync_running, 1);
+            rc = node_sync_cancellable(n, NULL, &s->sync_stop, NULL, NULL, &st, &err);
+            atomic_store(&s->sync_running, 0);
+            node_close(n);
+        }
+        if (s->sync_stop)
+            break;
+        if (rc == 0) {
+            failures = 0;
+            next = cs_time_now() + (interval > 5 ? interval : 5);
+            if (st.to_version != st.from_version)
+                cs_log_info(&s->log, "sync: now at version %lld (was %lld)", (long long)st.to_version,
+                            (long long)st.from_version);
+        } else {
+            uint32_t r = 0;
+            cs_random(&r, sizeof r, NULL);
+            next = cs_time_now() + node_backoff_s((int)failures++, 60, 6 * 3600, r);
+            cs_log_warn(&s->log, "sync: %s (next try in %lld s)", err.msg, (long long)(next - cs_time_now()));
+        }
+        sync_note_next(s, next, rc == 0 ? "waiting" : "backing off after a failure");
+        last_note = cs_time_now();
+    }
+    return NULL;
+}
+
 static void reload_config(srv *s)
 {
     char p[PATH_MAX];
@@ -606,6 +709,8 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
            port);
     fflush(stdout);
     cs_log_info(&s->log, "listening on %s port %u with %u threads", s->opt.host, port, s->opt.threads);
+    if (pthread_create(&s->sync_thread, NULL, sync_main, s) == 0)
+        s->sync_started = 1;
     while (!got_term) {
         usleep(100000);
         pool_release_idle(s);
@@ -622,10 +727,19 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
         usleep(100000);
     MHD_stop_daemon(s->mhd);
     s->mhd = NULL;
+    /* A sync in progress stops at once; what it verified stays for next time. */
+    s->sync_stop = 1;
+    if (s->sync_started)
+        pthread_join(s->sync_thread, NULL);
+    s->sync_started = 0;
     cs_log_info(&s->log, "stopped");
 out:
     if (s->mhd)
         MHD_stop_daemon(s->mhd);
+    if (s->sync_started) {
+        s->sync_stop = 1;
+        pthread_join(s->sync_thread, NULL);
+    }
     pool_close(s);
     free(s->index_html);
     pthread_mutex_destroy(&s->lock);

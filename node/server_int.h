@@ -27,7 +27,8 @@ typedef struct srv_handles {
     content_catalog *cat;
     content_store *store;
     int busy;
-    int64_t snap_ms; /* when the handles' read snapshot began; 0 = none */
+    int64_t snap_ms;     /* when the handles' read snapshot began; 0 = none */
+    int64_t snap_version; /* catalogue version that snapshot sees */
 } srv_handles;
 
 /* Snapshots are refreshed when older than this, so an import's commit shows
@@ -54,6 +55,7 @@ typedef struct srv {
     pthread_cond_t cond;
     srv_handles *pool;
     size_t npool;
+    _Atomic int64_t seen_version; /* highest catalogue version any request has seen */
     struct MHD_Daemon *mhd;
     int64_t started;
     /* metrics (counters only grow) */
@@ -62,6 +64,11 @@ typedef struct srv {
     _Atomic uint64_t lat_bucket[ROUTE_COUNT][LAT_BUCKETS + 1];
     _Atomic uint64_t lat_sum_us[ROUTE_COUNT];
     _Atomic uint64_t active;
+    /* background sync */
+    pthread_t sync_thread;
+    int sync_started;
+    _Atomic int sync_running;
+    volatile int sync_stop; /* set at shutdown: the sync thread and its transfer stop */
     /* the UI: index.html with versioned asset URLs */
     char *index_html;
     size_t index_len;

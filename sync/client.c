@@ -63,6 +63,12 @@ typedef struct http {
     uint64_t done, total;
 } http;
 
+static int xfer_cancel(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    const http *h = ud;
+    return h->opt->cancel && *h->opt->cancel ? 1 : 0;
+}
+
 static void http_setup(http *h, const char *url)
 {
     CURL *c = h->curl;
@@ -79,6 +85,11 @@ static void http_setup(http *h, const char *url)
     curl_easy_setopt(c, CURLOPT_USERAGENT, "cistern-node/1");
     if (h->opt->max_rate)
         curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)h->opt->max_rate);
+    if (h->opt->cancel) {
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, xfer_cancel);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
+    }
 }
 
 static void url_of(const http *h, const char *path, char *buf, size_t cap)
@@ -126,6 +137,8 @@ static int http_result(http *h, CURLcode cc, int over, uint64_t max, const char 
     if (cc == CURLE_WRITE_ERROR && over)
         return cs_err_set(err, CS_ETOOBIG, "%s: the hub sent more than the %llu bytes signed metadata allows",
                           what, (unsigned long long)max);
+    if (cc == CURLE_ABORTED_BY_CALLBACK)
+        return cs_err_set(err, CS_EINTERRUPTED, "%s: sync stopped", what);
     if (cc == CURLE_OPERATION_TIMEDOUT)
         return cs_err_set(err, CS_ENET, "%s: transfer stalled (nothing received for %ld s)", what,
                           h->opt->stall_s);
@@ -565,8 +578,13 @@ static void backoff_sleep(const sync_client_options *o, int attempt)
     uint32_t r = 0;
     cs_random(&r, sizeof r, NULL);
     long ms = cap > 0 ? (long)(r % (uint32_t)cap) : 0; /* full jitter: uniform in [0, cap) */
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    /* Sleep in slices so a stop request is seen within 100 ms. */
+    while (ms > 0 && !(o->cancel && *o->cancel)) {
+        long slice = ms > 100 ? 100 : ms;
+        struct timespec ts = {0, slice * 1000000L};
+        nanosleep(&ts, NULL);
+        ms -= slice;
+    }
 }
 
 static int fetch_objects(http *h, content_store *store, sync_objset *need, cs_err *err)

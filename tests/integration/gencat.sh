@@ -15,10 +15,10 @@ check "generate $N" gencat "$T/src" $N --seed 7 --queries "$T/q.txt"
 check "$N resource folders" [ "$(find "$T/src" -mindepth 1 -maxdepth 1 -type d | wc -l)" = $N ]
 check "every folder has resource.json" [ "$(find "$T/src" -name resource.json | wc -l)" = $N ]
 check "every folder has index.html" [ "$(find "$T/src" -name index.html | wc -l)" = $N ]
-size=$(stat -c %s "$(find "$T/src" -name index.html | head -1)")
+size=$(stat -c %s "$(find "$T/src" -name index.html | awk 'NR == 1')")
 check "index.html is about 2 KiB ($size bytes)" [ "$size" -ge 1500 -a "$size" -le 4096 ]
 gencat "$T/small" 3 --seed 7 --files-kb 20
-size=$(stat -c %s "$(find "$T/small" -name index.html | head -1)")
+size=$(stat -c %s "$(find "$T/small" -name index.html | awk 'NR == 1')")
 check "--files-kb 20 gives about 20 KiB ($size bytes)" [ "$size" -ge 18000 -a "$size" -le 24000 ]
 nq=$(wc -l <"$T/q.txt")
 check "about 200 queries ($nq)" [ "$nq" -ge 150 -a "$nq" -le 250 ]
@@ -30,8 +30,8 @@ check "queries include English prefixes" grep -qxE '[a-z]{3,5}\*' "$T/q.txt"
 # The content is what it claims: 13 subjects, Chinese and English titles.
 subjects=$(cat "$T"/src/*/resource.json | sed -n 's/^ "subject": "\(.*\)",$/\1/p' | sort -u | wc -l)
 check "at least 10 subjects in $N resources ($subjects)" [ "$subjects" -ge 10 ]
-check "titles in Chinese" grep -q '"zh": "[^"]*课时' "$(find "$T/src" -name resource.json | head -1)"
-check "titles in English" grep -q '"en": "[^"]*Lesson' "$(find "$T/src" -name resource.json | head -1)"
+check "titles in Chinese" grep -q '"zh": "[^"]*课时' "$(find "$T/src" -name resource.json | awk 'NR == 1')"
+check "titles in English" grep -q '"en": "[^"]*Lesson' "$(find "$T/src" -name resource.json | awk 'NR == 1')"
 missing=0
 # Ids only stand alone on a line inside "prerequisites" (indent-1 JSON).
 for p in $(cat "$T"/src/*/resource.json | tr -d ' ,"' | grep -E '^[a-z]+-g[0-9]+-' || true); do
@@ -70,7 +70,7 @@ check "search lesson finds every resource ($got)" [ "$got" = $N ]
 got=$(total "$URL/api/v1/catalog" --data-urlencode q=grammar)
 want=$(grep -l '"en": ".*Grammar' "$T"/src/*/resource.json | wc -l)
 check "search grammar finds $want ($got)" [ "$want" -gt 0 -a "$got" = "$want" ]
-id=$(basename "$(find "$T/src" -mindepth 1 -maxdepth 1 -type d | sort | head -1)")
+id=$(basename "$(find "$T/src" -mindepth 1 -maxdepth 1 -type d | sort | awk 'NR == 1')")
 check "a generated page is served" cmp <(curl -s "$URL/r/$id/index.html") "$T/src/$id/index.html"
 # Most generated queries find something even in a small catalogue.
 hits=0

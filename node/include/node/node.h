@@ -43,6 +43,9 @@ int node_import(node_data *n, const char *bundle, sync_progress_cb progress, voi
 struct sync_client_stats;
 int node_sync(node_data *n, const char *url, sync_progress_cb progress, void *pctx,
               struct sync_client_stats *stats, cs_err *err);
+/* The same, stopping early (CS_EINTERRUPTED) once *cancel becomes non-zero. */
+int node_sync_cancellable(node_data *n, const char *url, const volatile int *cancel, sync_progress_cb progress,
+                          void *pctx, struct sync_client_stats *stats, cs_err *err);
 
 /* Status as one JSON object (caller json_decref's). */
 int node_status(node_data *n, json_t **out, cs_err *err);

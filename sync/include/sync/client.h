@@ -33,6 +33,7 @@ typedef struct sync_client_options {
     uint64_t batch_bytes;    /* objects up to this much per batch request (8 MiB) */
     uint64_t large_object;   /* objects larger than this travel alone, resumable (4 MiB) */
     int mirror;              /* keep a servable copy of the metadata and catalogues */
+    const volatile int *cancel; /* if set and non-zero, the run stops (CS_EINTERRUPTED) */
     sync_apply_options apply;
 } sync_client_options;
 
