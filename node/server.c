@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "node/hubserve.h"
 #include "node/node.h"
 #include "node/schedule.h"
 #include "platform/crypto.h"
@@ -318,7 +319,7 @@ const char *srv_title(const json_t *meta, const char *lang)
 /* ---- metrics ---- */
 
 static const double lat_bounds[LAT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5};
-static const char *route_names[ROUTE_COUNT] = {"ui", "content", "api", "opds", "metrics", "health", "other"};
+static const char *route_names[ROUTE_COUNT] = {"ui", "content", "api", "opds", "metrics", "health", "other", "mirror"};
 
 MHD_RESULT srv_metrics(srv *s, struct MHD_Connection *c, srv_req *rq)
 {
@@ -408,6 +409,8 @@ static int route_of(const char *url)
         return ROUTE_METRICS;
     if (strcmp(url, "/healthz") == 0)
         return ROUTE_HEALTH;
+    if (strncmp(url, "/repo/", 6) == 0)
+        return ROUTE_MIRROR;
     if (strcmp(url, "/") == 0 || strncmp(url, "/ui/", 4) == 0 || strcmp(url, "/favicon.ico") == 0)
         return ROUTE_UI;
     return ROUTE_OTHER;
@@ -425,15 +428,24 @@ static MHD_RESULT handler(void *cls, struct MHD_Connection *c, const char *url, 
             return MHD_NO;
         rq->start_us = now_us();
         rq->route = route_of(url);
+        cs_buf_init(&rq->body, HUB_BATCH_MAX_BODY);
         *con_cls = rq;
         /* Answer on the next call, once MHD has the whole request: queueing
          * a response from the first call makes MHD close the connection. */
         return MHD_YES;
     }
+    int batch = rq->route == ROUTE_MIRROR && strcmp(url, "/repo/batch") == 0 &&
+                strcmp(method, MHD_HTTP_METHOD_POST) == 0;
     if (*upload_data_size) {
-        *upload_data_size = 0; /* no endpoint takes a body yet: discard it */
+        /* Only a mirror's batch takes a body; any other is discarded. */
+        if (batch && cs_buf_append(&rq->body, upload_data, *upload_data_size) != 0)
+            rq->too_big = 1;
+        *upload_data_size = 0;
         return MHD_YES;
     }
+    if (batch)
+        return rq->too_big ? srv_text(c, rq, 413, "text/plain; charset=utf-8", "batch body over 1 MiB\n")
+                           : srv_mirror_batch(s, c, rq, &rq->body);
     int head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     if (!head && strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
         struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -456,6 +468,8 @@ static MHD_RESULT handler(void *cls, struct MHD_Connection *c, const char *url, 
         return srv_text(c, rq, 200, "text/plain; charset=utf-8", "ok\n");
     case ROUTE_UI:
         return srv_ui(s, c, rq, url);
+    case ROUTE_MIRROR:
+        return srv_mirror(s, c, rq, url);
     default:
         return srv_text(c, rq, 404, "text/plain; charset=utf-8", "not found\n");
     }
@@ -475,8 +489,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
     while (b < LAT_BUCKETS && (double)us / 1e6 > lat_bounds[b])
         b++;
     atomic_fetch_add(&s->lat_bucket[r][b], 1);
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-    (void)ci;
+    cs_buf_free(&rq->body);
     free(rq);
     *con_cls = NULL;
 }

@@ -14,6 +14,7 @@
 #include "content/catalog.h"
 #include "content/store.h"
 #include "node/server.h"
+#include "platform/buf.h"
 #include "platform/log.h"
 
 #if MHD_VERSION < 0x00097002
@@ -35,7 +36,7 @@ typedef struct srv_handles {
  * within a second and WAL checkpoints are never held back for long. */
 #define SNAPSHOT_MS 1000
 
-enum { ROUTE_UI, ROUTE_CONTENT, ROUTE_API, ROUTE_OPDS, ROUTE_METRICS, ROUTE_HEALTH, ROUTE_OTHER, ROUTE_COUNT };
+enum { ROUTE_UI, ROUTE_CONTENT, ROUTE_API, ROUTE_OPDS, ROUTE_METRICS, ROUTE_HEALTH, ROUTE_OTHER, ROUTE_MIRROR, ROUTE_COUNT };
 
 #define LAT_BUCKETS 10
 
@@ -80,6 +81,8 @@ typedef struct srv_req {
     int64_t start_us;
     int route;
     unsigned status;
+    cs_buf body;  /* POST /repo/batch only, capped */
+    int too_big;
 } srv_req;
 
 srv_handles *srv_handles_get(srv *s);
@@ -102,6 +105,8 @@ MHD_RESULT srv_opds(srv *s, struct MHD_Connection *c, srv_req *rq, const char *u
 MHD_RESULT srv_ui(srv *s, struct MHD_Connection *c, srv_req *rq, const char *url);
 int srv_ui_init(srv *s, cs_err *err);
 MHD_RESULT srv_metrics(srv *s, struct MHD_Connection *c, srv_req *rq);
+MHD_RESULT srv_mirror(srv *s, struct MHD_Connection *c, srv_req *rq, const char *url);
+MHD_RESULT srv_mirror_batch(srv *s, struct MHD_Connection *c, srv_req *rq, const cs_buf *body);
 
 /* Query-string helpers. */
 const char *srv_arg(struct MHD_Connection *c, const char *name);

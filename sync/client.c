@@ -642,12 +642,28 @@ static int fetch_objects(http *h, content_store *store, sync_objset *need, cs_er
                 rc = 0;
                 continue;
             }
+            /* Deltas the server did not have (mirrors keep none): whole
+             * objects next round. */
+            for (size_t k = i; rc == 0 && k < j; k++)
+                if (!content_store_has(store, todo[k]->id) && pick_delta(&f, todo[k]) >= 0) {
+                    sync_objent *me = sync_objset_find(need, todo[k]->id);
+                    if (me)
+                        me->ndeltas = 0;
+                }
             h->st->used_batch = 1;
             i = j;
         }
         cs_err ferr;
         if (content_store_flush(store, rc ? &ferr : err) != 0 && rc == 0)
             rc = err->code;
+        if (rc == 0) {
+            /* A server may leave out what it does not have: incomplete. */
+            size_t missing = 0;
+            for (size_t k = 0; k < n; k++)
+                missing += !content_store_has(store, todo[k]->id);
+            if (missing)
+                rc = cs_err_set(err, CS_ENET, "the hub did not send %zu of the objects asked for", missing);
+        }
         if (rc == 0 || !retryable(rc))
             break;
         /* A cut after progress starts the count again: only attempts that
@@ -699,7 +715,9 @@ int sync_client_run(content_catalog *cat, content_store *store, const sync_clien
     sync_objset need = {0};
     uint8_t *catdata = NULL;
     size_t catlen = 0;
-    int rc = 0;
+    int rc = 0, have_ref = 0;
+    json_t *catj = NULL;
+    sync_fileref ref;
     if (!opt->url || !*opt->url)
         return cs_err_set(err, CS_ECONFIG, "no hub URL (set hub.url in node.conf or pass --hub URL)");
     size_t ul = strlen(opt->url);
@@ -748,12 +766,15 @@ int sync_client_run(content_catalog *cat, content_store *store, const sync_clien
             else
                 content_catalog_rollback(cat);
         }
+        if (rc == 0 && opt->mirror) {
+            have_ref = 0;
+            catj = NULL;
+            goto mirror; /* a fresh timestamp (and any new root) for downstream nodes */
+        }
         goto out;
     }
     /* The catalogue: the delta from our version if the hub has one. */
-    json_t *catj = json_object_get(v.targets, "catalog");
-    sync_fileref ref;
-    int have_ref = 0;
+    catj = json_object_get(v.targets, "catalog");
     if (cur > 0) {
         char key[32];
         snprintf(key, sizeof key, "%lld", (long long)cur);
@@ -768,6 +789,12 @@ int sync_client_run(content_catalog *cat, content_store *store, const sync_clien
     }
     for (int attempt = 0;; attempt++) {
         rc = meta_get(&h, ref.path, ref.length, &catdata, &catlen, err);
+        if (rc == CS_ENOENT && have_ref) {
+            /* A mirror may hold only the full catalogue. */
+            have_ref = 0;
+            if ((rc = sync_fileref_parse(json_object_get(catj, "full"), &ref, err)) == 0)
+                rc = meta_get(&h, ref.path, ref.length, &catdata, &catlen, err);
+        }
         if (rc == 0)
             rc = sync_fileref_check(&ref, catdata, catlen, err);
         if (rc == 0 || !retryable(rc) || attempt >= opt->retries)
@@ -789,9 +816,29 @@ int sync_client_run(content_catalog *cat, content_store *store, const sync_clien
         progress(pctx, "applying", 0, 0);
     if ((rc = sync_commit_version(cat, store, catdata, catlen, &v, err)) != 0)
         goto out;
-    if (opt->mirror)
+mirror:
+    if (opt->mirror) {
+        /* Nodes downstream of this one need the full catalogue too. */
+        sync_fileref full;
+        if (have_ref && sync_fileref_parse(json_object_get(catj, "full"), &full, NULL) == 0) {
+            uint8_t *fd = NULL;
+            size_t fl = 0;
+            int before = h.nkeep;
+            if (meta_get(&h, full.path, full.length, &fd, &fl, NULL) == 0 &&
+                sync_fileref_check(&full, fd, fl, NULL) != 0 && h.nkeep > before) {
+                free(h.keep[h.nkeep - 1].data); /* not what targets names: not kept */
+                h.nkeep = before;
+            }
+            free(fd);
+        }
+        /* Everything but the timestamp first: it must never name missing files. */
         for (int i = 0; i < h.nkeep; i++)
-            keep_write(&h, h.keep[i].name, h.keep[i].data, h.keep[i].len);
+            if (strcmp(h.keep[i].name, "timestamp.json") != 0)
+                keep_write(&h, h.keep[i].name, h.keep[i].data, h.keep[i].len);
+        for (int i = 0; i < h.nkeep; i++)
+            if (strcmp(h.keep[i].name, "timestamp.json") == 0)
+                keep_write(&h, h.keep[i].name, h.keep[i].data, h.keep[i].len);
+    }
 out:
     if (stats)
         *stats = st;
