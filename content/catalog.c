@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "content/catalog.h"
+#include "fts_int.h"
 
 #define CATALOG_FORMAT 1
 #define BUSY_TIMEOUT_MS 5000
@@ -190,28 +191,11 @@ static char *dup_column(sqlite3_stmt *st, int col)
 
 /* ---- open and close ----------------------------------------------------- */
 
-static int fts5_api_of(sqlite3 *db, fts5_api **out)
-{
-    fts5_api *api = NULL;
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", NULL);
-        sqlite3_step(st);
-        rc = sqlite3_finalize(st);
-    }
-    if (rc == SQLITE_OK && !api)
-        rc = SQLITE_ERROR;
-    if (rc == SQLITE_OK)
-        *out = api;
-    return rc;
-}
-
 static int open_tokenizer(content_catalog *c, cs_err *err)
 {
     fts5_api *api = NULL;
     void *user = NULL;
-    int rc = fts5_api_of(c->db, &api);
+    int rc = content_fts5_api(c->db, &api);
     if (rc == SQLITE_OK)
         rc = api->xFindTokenizer(api, "cistern", &user, &c->tok);
     if (rc == SQLITE_OK)

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "content/catalog.h"
+#include "fts_int.h"
 
 typedef struct cs_fts_tok {
     fts5_tokenizer u61;   /* unicode61's methods */
@@ -241,7 +242,7 @@ static void cs_delete(Fts5Tokenizer *p)
     free(tk);
 }
 
-static int fts5_api_get(sqlite3 *db, fts5_api **out)
+int content_fts5_api(sqlite3 *db, fts5_api **out)
 {
     fts5_api *api = NULL;
     sqlite3_stmt *st = NULL;
@@ -262,7 +263,7 @@ int content_fts_register(struct sqlite3 *db, cs_err *err)
 {
     static const fts5_tokenizer methods = {cs_create, cs_delete, cs_tokenize};
     fts5_api *api = NULL;
-    int rc = fts5_api_get(db, &api);
+    int rc = content_fts5_api(db, &api);
     if (rc != SQLITE_OK)
         return cs_err_set(err, CS_EDB, "fts5 is not available: %s", sqlite3_errmsg(db));
     /* The api pointer lives as long as the connection, as does the tokenizer. */
@@ -300,7 +301,7 @@ int content_fts_tokenize(const char *text, int len, int query, content_token_cb 
     if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY, NULL) !=
         SQLITE_OK)
         goto out;
-    if (content_fts_register(db, NULL) != 0 || fts5_api_get(db, &api) != SQLITE_OK)
+    if (content_fts_register(db, NULL) != 0 || content_fts5_api(db, &api) != SQLITE_OK)
         goto out;
     if (api->xFindTokenizer(api, "cistern", &user, &methods) != SQLITE_OK)
         goto out;

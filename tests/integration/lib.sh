@@ -120,17 +120,24 @@ corpus_tree() {
     rm -rf "$T/.loose"
 }
 
+# The port a server we started printed on its first line ("...127.0.0.1:PORT"),
+# waited for up to 5 s.  wait_port OUTFILE ERRFILE WHAT
+wait_port() {
+    local i p=
+    for i in $(seq 1 100); do
+        p=$(sed -n 's|.*127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$1" | head -1)
+        [ -n "$p" ] && break
+        sleep 0.05
+    done
+    [ -n "$p" ] || { echo "$3 did not start: $(cat "$2")" >&2; return 1; }
+    echo "$p"
+}
+
 # Start `cistern node serve DATA` on a random loopback port; sets PORT, SPID, URL.
 serve_start() { # serve_start DATA
     "$CISTERN" node serve "$1" --listen 127.0.0.1:0 >"$T/serve.out" 2>"$T/serve.err" &
     SPID=$!
-    local i
-    for i in $(seq 1 100); do
-        PORT=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$T/serve.out")
-        [ -n "$PORT" ] && break
-        sleep 0.05
-    done
-    [ -n "$PORT" ] || { echo "server did not start: $(cat "$T/serve.err")" >&2; return 1; }
+    PORT=$(wait_port "$T/serve.out" "$T/serve.err" server)
     URL="http://127.0.0.1:$PORT"
 }
 serve_stop() {
@@ -149,14 +156,7 @@ hdr() { # hdr NAME [curl options] URL: value of a response header
 hub_start() { # hub_start REPO
     "$CISTERN" hub serve "$1" --listen 127.0.0.1:0 >"$T/hub.out" 2>"$T/hub.err" &
     HPID=$!
-    local i p=
-    for i in $(seq 1 100); do
-        p=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$T/hub.out")
-        [ -n "$p" ] && break
-        sleep 0.05
-    done
-    [ -n "$p" ] || { echo "hub did not start: $(cat "$T/hub.err")" >&2; return 1; }
-    HUB="http://127.0.0.1:$p"
+    HUB="http://127.0.0.1:$(wait_port "$T/hub.out" "$T/hub.err" hub)"
 }
 hub_stop() {
     kill -TERM "$HPID" 2>/dev/null || true
@@ -172,14 +172,7 @@ proxy_start() { # proxy_start TARGET_PORT [options...]
     "$FAULTPROXY" --listen 127.0.0.1:0 --target "127.0.0.1:$target" --stats "$T/proxy.stats" "$@" \
         >"$T/proxy.out" 2>"$T/proxy.err" &
     PXPID=$!
-    local i p=
-    for i in $(seq 1 100); do
-        p=$(sed -n 's|.*127.0.0.1:\([0-9]*\).*|\1|p' "$T/proxy.out")
-        [ -n "$p" ] && break
-        sleep 0.05
-    done
-    [ -n "$p" ] || { echo "proxy did not start: $(cat "$T/proxy.err")" >&2; return 1; }
-    PX="http://127.0.0.1:$p"
+    PX="http://127.0.0.1:$(wait_port "$T/proxy.out" "$T/proxy.err" proxy)"
 }
 proxy_stop() {
     kill -TERM "$PXPID" 2>/dev/null || true
