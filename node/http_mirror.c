@@ -113,7 +113,7 @@ static MHD_RESULT mirror_object(srv *s, struct MHD_Connection *c, srv_req *rq, c
     content_obj_info info;
     if (cs_hex_decode(hex, id, 32) != 0)
         return srv_text(c, rq, 404, "text/plain; charset=utf-8", "not found\n");
-    srv_handles *h = srv_handles_get(s);
+    srv_handles *h = srv_handles_get_fresh(s);
     int rc = content_store_stat(h->store, id, &info, NULL);
     srv_handles_put(s, h);
     if (rc)
@@ -184,7 +184,7 @@ MHD_RESULT srv_mirror_batch(srv *s, struct MHD_Connection *c, srv_req *rq, const
     uint64_t total = 0;
     const char *p = body->data ? (const char *)body->data : "";
     size_t len = body->len, i = 0;
-    srv_handles *h = srv_handles_get(s);
+    srv_handles *h = srv_handles_get_fresh(s);
     int bad = 0;
     while (i < len && !bad) {
         size_t end = i;

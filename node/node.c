@@ -142,6 +142,111 @@ int node_import(node_data *n, const char *bundle, sync_progress_cb progress, voi
     return rc;
 }
 
+/* ---- what this node keeps ---- */
+
+typedef struct keep_ctx {
+    const cs_conf *conf;
+    content_catalog *cat;
+} keep_ctx;
+
+/* Is value in the comma-separated list? */
+static int in_list(const char *list, const char *value)
+{
+    if (!value)
+        return 0;
+    size_t vl = strlen(value);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *e = p;
+        while (*e && *e != ',')
+            e++;
+        const char *t = e;
+        while (t > p && t[-1] == ' ')
+            t--;
+        if ((size_t)(t - p) == vl && strncmp(p, value, vl) == 0)
+            return 1;
+        p = e;
+    }
+    return 0;
+}
+
+/* keep.grades = 1-6 or 3,4,5: does any grade of the resource match? */
+static int grade_match(const char *spec, const json_t *grades)
+{
+    size_t i;
+    json_t *g;
+    json_array_foreach(grades, i, g)
+    {
+        long v = (long)json_integer_value(g);
+        for (const char *p = spec; *p;) {
+            while (*p == ' ' || *p == ',')
+                p++;
+            char *e;
+            long a = strtol(p, &e, 10), b = a;
+            if (e == p)
+                break;
+            if (*e == '-')
+                b = strtol(e + 1, &e, 10);
+            if (v >= a && v <= b)
+                return 1;
+            p = e;
+        }
+    }
+    return 0;
+}
+
+static int requested(keep_ctx *k, const char *id)
+{
+    char key[CONTENT_ID_MAX + 16], *v = NULL;
+    snprintf(key, sizeof key, "request.%s", id);
+    content_catalog_state_get(k->cat, key, &v, NULL);
+    int r = v != NULL;
+    free(v);
+    return r;
+}
+
+static int keep_resource(void *ctx, const content_resource *r)
+{
+    keep_ctx *k = ctx;
+    const char *subjects = cs_conf_get(k->conf, "keep.subjects");
+    const char *grades = cs_conf_get(k->conf, "keep.grades");
+    const char *langs = cs_conf_get(k->conf, "keep.languages");
+    if (subjects && *subjects && !in_list(subjects, json_string_value(json_object_get(r->meta, "subject"))))
+        return requested(k, r->id);
+    if (grades && *grades && !grade_match(grades, json_object_get(r->meta, "grades")))
+        return requested(k, r->id);
+    if (langs && *langs && !in_list(langs, json_string_value(json_object_get(r->meta, "language"))))
+        return requested(k, r->id);
+    return 1;
+}
+
+static int priority_of(void *ctx, const content_resource *r)
+{
+    return requested(ctx, r->id) ? 1 : 0; /* a teacher's request goes first */
+}
+
+int node_request(node_data *n, const char *id, cs_err *err)
+{
+    content_resource *r = NULL;
+    int rc = content_catalog_get(n->cat, id, &r, err);
+    if (rc)
+        return rc;
+    int cached = r->cached;
+    content_resource_free(r);
+    if (cached)
+        return cs_err_set(err, CS_EEXIST, "%s is already cached on this node", id);
+    char key[CONTENT_ID_MAX + 16], when[32];
+    snprintf(key, sizeof key, "request.%s", id);
+    cs_time_format(cs_time_now(), when, sizeof when);
+    if ((rc = content_catalog_begin(n->cat, err)) != 0)
+        return rc;
+    if ((rc = content_catalog_state_set(n->cat, key, when, err)) == 0)
+        return content_catalog_commit(n->cat, err);
+    content_catalog_rollback(n->cat);
+    return rc;
+}
+
 /* ---- network sync ---- */
 
 typedef struct sync_progress_ctx {
@@ -235,6 +340,12 @@ int node_sync_cancellable(node_data *n, const char *url, const volatile int *can
         o.backoff_cap_ms = o.backoff_base_ms;
     o.mirror = mirror != 0;
     o.cancel = cancel;
+    uint64_t quota = 0;
+    if ((rc = cs_conf_get_size(n->conf, "storage.quota", 0, &quota, err)) != 0)
+        return rc;
+    keep_ctx kc = {n->conf, n->cat};
+    sync_select sel = {keep_resource, priority_of, &kc, quota};
+    o.select = &sel;
     o.apply.now = cs_time_now();
     o.apply.expiry_slack = slack * 3600;
     o.apply.ignore_timestamp_expiry = 0;
@@ -245,6 +356,12 @@ int node_sync_cancellable(node_data *n, const char *url, const volatile int *can
     pc.uctx = pctx;
     sync_client_stats st;
     rc = sync_client_run(n->cat, n->store, &o, node_sync_progress, &pc, &st, err);
+    if (rc == 0 && quota) {
+        /* Under a quota, what the new version no longer needs goes now. */
+        uint64_t fo = 0, fb = 0;
+        cs_err gerr;
+        node_gc(n, &fo, &fb, &gerr);
+    }
     json_t *s = sync_state_read(n);
     char when[32];
     cs_time_format(cs_time_now(), when, sizeof when);

@@ -164,6 +164,15 @@ srv_handles *srv_handles_get(srv *s)
     return h;
 }
 
+srv_handles *srv_handles_get_fresh(srv *s)
+{
+    srv_handles *h = srv_handles_get(s);
+    int64_t now = cs_time_mono_ms();
+    if (h->snap_ms != now)
+        snapshot_refresh(s, h, now);
+    return h;
+}
+
 /* Main loop: end the snapshots of idle handles, so a quiet server holds no
  * old read transaction open while an import writes. */
 static void pool_release_idle(srv *s)

@@ -86,6 +86,9 @@ typedef struct srv_req {
 } srv_req;
 
 srv_handles *srv_handles_get(srv *s);
+/* The same with a snapshot taken now (mirror requests must not lag the
+ * metadata files they are served beside). */
+srv_handles *srv_handles_get_fresh(srv *s);
 void srv_handles_put(srv *s, srv_handles *h);
 
 /* Queue a response and record its status; takes ownership of r. */

@@ -260,7 +260,7 @@ const sync_objent *sync_objset_get(const sync_objset *s, const uint8_t id[32])
     return s->slots[i].used ? &s->slots[i] : NULL;
 }
 
-static int collect_record(void *vctx, json_t *rec, cs_err *err)
+int sync_collect_record(void *vctx, json_t *rec, cs_err *err)
 {
     sync_objset *set = vctx;
     const char *op = json_string_value(json_object_get(rec, "op"));
@@ -309,7 +309,7 @@ static int file_present(void *ctx, const content_resource *r, const content_file
 
 int sync_collect_objects(const uint8_t *catdata, size_t catlen, sync_objset *set, cs_err *err)
 {
-    return sync_catfile_read(catdata, catlen, NULL, collect_record, set, err);
+    return sync_catfile_read(catdata, catlen, NULL, sync_collect_record, set, err);
 }
 
 int sync_commit_version(content_catalog *cat, content_store *store, const uint8_t *catdata, size_t catlen,

@@ -56,6 +56,8 @@ int sync_objset_add(sync_objset *s, const uint8_t id[32], uint64_t raw, uint64_t
 sync_objent *sync_objset_find(sync_objset *s, const uint8_t id[32]);
 const sync_objent *sync_objset_get(const sync_objset *s, const uint8_t id[32]);
 int sync_collect_objects(const uint8_t *catdata, size_t catlen, sync_objset *set, cs_err *err);
+/* Add the objects (and their deltas) of one "put" record to set (a sync_objset *). */
+int sync_collect_record(void *set, json_t *rec, cs_err *err);
 
 /* One transaction: catalogue changes, version, trust state. */
 int sync_commit_version(content_catalog *cat, content_store *store, const uint8_t *catdata, size_t catlen,

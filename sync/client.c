@@ -683,6 +683,146 @@ static int fetch_objects(http *h, content_store *store, sync_objset *need, cs_er
     return rc;
 }
 
+
+/* ---- what to keep ---- */
+
+typedef struct cand_obj {
+    uint8_t id[32];
+    uint64_t raw, enc;
+} cand_obj;
+
+typedef struct cand {
+    int prio;
+    char *id;
+    uint64_t bytes; /* encoded bytes the store lacks */
+    json_t *rec;    /* the catalogue record (update) or NULL (fill) */
+    cand_obj *objs; /* fill: the resource's objects */
+    size_t nobjs;
+    int chosen;
+} cand;
+
+typedef struct candlist {
+    cand *v;
+    size_t n, cap;
+    const sync_select *sel;
+    content_store *store;
+    int fill; /* only resources not cached yet */
+    uint64_t skipped;
+} candlist;
+
+static void candlist_free(candlist *cl)
+{
+    for (size_t i = 0; i < cl->n; i++) {
+        free(cl->v[i].id);
+        json_decref(cl->v[i].rec);
+        free(cl->v[i].objs);
+    }
+    free(cl->v);
+    cl->v = NULL;
+    cl->n = cl->cap = 0;
+}
+
+static int cand_cmp(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    if (x->prio != y->prio)
+        return x->prio > y->prio ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+/* Consider one resource: skipped if not kept, else a candidate. */
+static int cand_add(candlist *cl, const content_resource *r, json_t *rec, cs_err *err)
+{
+    const sync_select *sel = cl->sel;
+    if (sel && sel->keep && !sel->keep(sel->ctx, r)) {
+        cl->skipped++;
+        return 0;
+    }
+    if (cl->n == cl->cap) {
+        cl->cap = cl->cap ? cl->cap * 2 : 256;
+        cand *nv = realloc(cl->v, cl->cap * sizeof *nv);
+        if (!nv)
+            return cs_err_set(err, CS_ENOMEM, "out of memory");
+        cl->v = nv;
+    }
+    cand *c = &cl->v[cl->n];
+    memset(c, 0, sizeof *c);
+    c->prio = sel && sel->priority ? sel->priority(sel->ctx, r) : 0;
+    c->id = strdup(r->id);
+    c->objs = calloc(r->nfiles ? r->nfiles : 1, sizeof *c->objs);
+    if (!c->id || !c->objs) {
+        free(c->id);
+        free(c->objs);
+        return cs_err_set(err, CS_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < r->nfiles; i++) {
+        memcpy(c->objs[i].id, r->files[i].object, 32);
+        c->objs[i].raw = r->files[i].size;
+        c->objs[i].enc = r->files[i].enc_len;
+        if (!content_store_has(cl->store, r->files[i].object))
+            c->bytes += r->files[i].enc_len;
+    }
+    c->nobjs = r->nfiles;
+    c->rec = rec ? json_incref(rec) : NULL;
+    cl->n++;
+    return 0;
+}
+
+static int cand_record(void *vctx, json_t *rec, cs_err *err)
+{
+    const char *op = json_string_value(json_object_get(rec, "op"));
+    if (!op || strcmp(op, "put") != 0)
+        return 0;
+    content_resource *r = NULL;
+    int rc = sync_record_to_resource(rec, &r, err);
+    if (rc == 0)
+        rc = cand_add(vctx, r, rec, err);
+    content_resource_free(r);
+    return rc;
+}
+
+static int cand_resource(void *vctx, const content_resource *r)
+{
+    candlist *cl = vctx;
+    if (r->cached)
+        return 0;
+    return cand_add(cl, r, NULL, NULL) ? 1 : 0;
+}
+
+/* Highest priority first, while the quota lasts; the objects of the chosen
+ * go into need. */
+static int cand_choose(candlist *cl, sync_objset *need, cs_err *err)
+{
+    uint64_t budget = UINT64_MAX;
+    if (cl->sel && cl->sel->quota) {
+        content_store_stats ss;
+        if (content_store_stats_get(cl->store, &ss, err) != 0)
+            return err ? err->code : CS_EIO;
+        budget = ss.enc_bytes >= cl->sel->quota ? 0 : cl->sel->quota - ss.enc_bytes;
+    }
+    if (cl->n)
+        qsort(cl->v, cl->n, sizeof *cl->v, cand_cmp);
+    for (size_t i = 0; i < cl->n; i++) {
+        cand *c = &cl->v[i];
+        if (c->bytes > budget) {
+            cl->skipped++;
+            continue;
+        }
+        budget -= c->bytes;
+        c->chosen = 1;
+        int rc = 0;
+        if (c->rec)
+            rc = sync_collect_record(need, c->rec, err);
+        else
+            for (size_t k = 0; k < c->nobjs && rc == 0; k++)
+                if (sync_objset_add(need, c->objs[k].id, c->objs[k].raw, c->objs[k].enc) != 0)
+                    rc = cs_err_set(err, CS_ENOMEM, "out of memory");
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* ---- mirror copy ---- */
 
 static void keep_write(http *h, const char *name, const uint8_t *data, size_t len)
@@ -697,6 +837,68 @@ static void keep_write(http *h, const char *name, const uint8_t *data, size_t le
         cs_mkdirs(dir, 0755, NULL);
     }
     cs_file_write_atomic(path, data, len, 0644, NULL);
+}
+
+
+/* Listed-only resources that are kept or requested: fetch, mark cached. */
+static int fill(http *h, content_catalog *cat, content_store *store, cs_err *err)
+{
+    candlist cl = {NULL, 0, 0, h->opt->select, store, 1, 0};
+    sync_objset need = {0};
+    int rc = content_catalog_foreach_resource(cat, cand_resource, &cl, err);
+    if (rc == 0)
+        rc = cand_choose(&cl, &need, err);
+    size_t chosen = 0;
+    for (size_t i = 0; i < cl.n; i++)
+        chosen += cl.v[i].chosen;
+    if (rc == 0 && chosen) {
+        if (h->progress)
+            h->progress(h->pctx, "fetching listed resources", 0, 0);
+        rc = fetch_objects(h, store, &need, err);
+    }
+    if (rc == 0 && chosen && (rc = content_catalog_begin(cat, err)) == 0) {
+        for (size_t i = 0; i < cl.n && rc == 0; i++) {
+            int all = cl.v[i].chosen;
+            for (size_t k = 0; all && k < cl.v[i].nobjs; k++)
+                all = content_store_has(store, cl.v[i].objs[k].id);
+            if (all) {
+                rc = content_catalog_set_cached(cat, cl.v[i].id, 1, err);
+                h->st->resources_filled++;
+            }
+        }
+        if (rc == 0)
+            rc = content_catalog_commit(cat, err);
+        else
+            content_catalog_rollback(cat);
+    }
+    free(need.slots);
+    candlist_free(&cl);
+    return rc;
+}
+
+int sync_client_fill(content_catalog *cat, content_store *store, const sync_client_options *opt,
+                     sync_progress_cb progress, void *pctx, sync_client_stats *stats, cs_err *err)
+{
+    sync_client_stats st;
+    memset(&st, 0, sizeof st);
+    http h;
+    memset(&h, 0, sizeof h);
+    h.opt = opt;
+    h.st = &st;
+    h.progress = progress;
+    h.pctx = pctx;
+    snprintf(h.base, sizeof h.base, "%s", opt->url ? opt->url : "");
+    size_t ul = strlen(h.base);
+    while (ul > 0 && h.base[ul - 1] == '/')
+        h.base[--ul] = '\0';
+    h.curl = curl_easy_init();
+    if (!h.curl)
+        return cs_err_set(err, CS_ENOMEM, "cannot start libcurl");
+    int rc = fill(&h, cat, store, err);
+    curl_easy_cleanup(h.curl);
+    if (stats)
+        *stats = st;
+    return rc;
 }
 
 int sync_client_run(content_catalog *cat, content_store *store, const sync_client_options *opt,
@@ -766,6 +968,8 @@ int sync_client_run(content_catalog *cat, content_store *store, const sync_clien
             else
                 content_catalog_rollback(cat);
         }
+        if (rc == 0 && opt->select)
+            rc = fill(&h, cat, store, err);
         if (rc == 0 && opt->mirror) {
             have_ref = 0;
             catj = NULL;
@@ -806,7 +1010,17 @@ int sync_client_run(content_catalog *cat, content_store *store, const sync_clien
     }
     if (rc)
         goto out;
-    if ((rc = sync_collect_objects(catdata, catlen, &need, err)) != 0) {
+    if (opt->select) {
+        candlist cl = {NULL, 0, 0, opt->select, store, 0, 0};
+        rc = sync_catfile_read(catdata, catlen, NULL, cand_record, &cl, err);
+        if (rc == 0)
+            rc = cand_choose(&cl, &need, err);
+        st.resources_skipped = cl.skipped;
+        candlist_free(&cl);
+    } else {
+        rc = sync_collect_objects(catdata, catlen, &need, err);
+    }
+    if (rc) {
         cs_err_wrap(err, "hub catalogue");
         goto out;
     }
@@ -815,6 +1029,10 @@ int sync_client_run(content_catalog *cat, content_store *store, const sync_clien
     if (progress)
         progress(pctx, "applying", 0, 0);
     if ((rc = sync_commit_version(cat, store, catdata, catlen, &v, err)) != 0)
+        goto out;
+    /* Kept or requested resources still listed only (a changed filter, a
+     * teacher's request, a quota freed): fetched now. */
+    if (opt->select && (rc = fill(&h, cat, store, err)) != 0)
         goto out;
 mirror:
     if (opt->mirror) {

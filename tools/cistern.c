@@ -15,6 +15,7 @@ CMD(hub, rotate_key)
 CMD(node, init)
 CMD(node, import)
 CMD(node, sync)
+CMD(node, request)
 CMD(node, status)
 CMD(node, cat)
 CMD(node, verify)
@@ -68,6 +69,10 @@ const cli_command cli_commands[] = {
      "node.conf: hub.url, sync.max_rate (e.g. 256k bytes/s), sync.stall_timeout,\n"
      "sync.retries, trust.clock_slack_hours.",
      cmd_node_sync},
+    {"node", "request", "DATA RESOURCE_ID",
+     "Ask for a resource that is listed but not cached: it is kept whatever the keep.*\n"
+     "filters say, and fetched first at the next sync.",
+     cmd_node_request},
     {"node", "status", "DATA [--json]",
      "Show the catalogue version applied, storage use, trust root and last import.",
      cmd_node_status},

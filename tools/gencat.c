@@ -53,10 +53,16 @@ static uint64_t rng_next(rng *r)
 }
 
 /* Uniform in [0, n); n > 0.  The tiny modulo bias is irrelevant here. */
-static unsigned rng_below(rng *r, unsigned n) { return (unsigned)(rng_next(r) % n); }
+static unsigned rng_below(rng *r, unsigned n)
+{
+    return (unsigned)(rng_next(r) % n);
+}
 
 /* 1 with probability pct/100. */
-static int rng_pct(rng *r, unsigned pct) { return rng_below(r, 100) < pct; }
+static int rng_pct(rng *r, unsigned pct)
+{
+    return rng_below(r, 100) < pct;
+}
 
 /* ---- vocabulary ------------------------------------------------------------ */
 
@@ -486,9 +492,8 @@ static const term english_topics[] = {
 };
 
 static const term aspects_general[] = {
-    {"新授课", "New Lesson"},         {"重点难点", "Key Points"},
-    {"例题精讲", "Worked Examples"},   {"课堂练习", "Class Practice"},
-    {"单元复习", "Unit Review"},       {"知识梳理", "Summary"},
+    {"新授课", "New Lesson"},          {"重点难点", "Key Points"},  {"例题精讲", "Worked Examples"},
+    {"课堂练习", "Class Practice"},    {"单元复习", "Unit Review"}, {"知识梳理", "Summary"},
     {"易错题分析", "Common Mistakes"}, {"拓展提升", "Extension"},
 };
 static const term aspects_science[] = {
@@ -498,18 +503,24 @@ static const term aspects_science[] = {
     {"演示实验", "Demonstration"},  {"生活中的应用", "Everyday Applications"},
 };
 static const term aspects_chinese[] = {
-    {"朗读", "Reading Aloud"},         {"生字词", "New Characters and Words"},
-    {"课文赏析", "Text Appreciation"}, {"背景介绍", "Background"},
-    {"写作指导", "Writing Guidance"},  {"课后练习", "Exercises"},
+    {"朗读", "Reading Aloud"},
+    {"生字词", "New Characters and Words"},
+    {"课文赏析", "Text Appreciation"},
+    {"背景介绍", "Background"},
+    {"写作指导", "Writing Guidance"},
+    {"课后练习", "Exercises"},
     {"古诗词鉴赏", "Poetry Appreciation"},
 };
 static const term aspects_english[] = {
-    {"听说", "Listening and Speaking"}, {"读写", "Reading and Writing"},
-    {"语法", "Grammar"},                {"词汇", "Vocabulary"},
-    {"语音", "Pronunciation"},          {"单元复习", "Unit Review"},
+    {"听说", "Listening and Speaking"},
+    {"读写", "Reading and Writing"},
+    {"语法", "Grammar"},
+    {"词汇", "Vocabulary"},
+    {"语音", "Pronunciation"},
+    {"单元复习", "Unit Review"},
 };
 static const term aspects_arts[] = {
-    {"欣赏", "Appreciation"}, {"创作", "Creating"}, {"新授课", "New Lesson"},
+    {"欣赏", "Appreciation"}, {"创作", "Creating"},  {"新授课", "New Lesson"},
     {"表演", "Performance"},  {"拓展", "Extension"},
 };
 
@@ -527,19 +538,30 @@ typedef struct {
 
 #define TOPICS(a) a, N_OF(a)
 static const subject subjects[] = {
-    {"chinese", "语文", "Chinese", 1, 12, 0, 16, "317", TOPICS(chinese_topics), TOPICS(aspects_chinese)},
-    {"math", "数学", "Math", 1, 12, 1, 18, "01245678", TOPICS(math_topics), TOPICS(aspects_general)},
-    {"english", "英语", "English", 3, 12, 0, 14, "0514", TOPICS(english_topics), TOPICS(aspects_english)},
-    {"physics", "物理", "Physics", 8, 12, 1, 7, "0148", TOPICS(physics_topics), TOPICS(aspects_science)},
-    {"chemistry", "化学", "Chemistry", 9, 12, 1, 6, "0248", TOPICS(chemistry_topics), TOPICS(aspects_science)},
-    {"biology", "生物", "Biology", 7, 12, 1, 6, "0126", TOPICS(biology_topics), TOPICS(aspects_science)},
-    {"history", "历史", "History", 7, 12, 0, 5, "3", TOPICS(history_topics), TOPICS(aspects_general)},
-    {"geography", "地理", "Geography", 7, 12, 0, 5, "067", TOPICS(geography_topics), TOPICS(aspects_general)},
-    {"morality", "道德与法治", "Morality and Law", 1, 12, 0, 5, "3", TOPICS(morality_topics), TOPICS(aspects_general)},
-    {"science", "科学", "Science", 1, 6, 0, 5, "01278", TOPICS(science_topics), TOPICS(aspects_science)},
+    {"chinese", "语文", "Chinese", 1, 12, 0, 16, "317", TOPICS(chinese_topics),
+     TOPICS(aspects_chinese)},
+    {"math", "数学", "Math", 1, 12, 1, 18, "01245678", TOPICS(math_topics),
+     TOPICS(aspects_general)},
+    {"english", "英语", "English", 3, 12, 0, 14, "0514", TOPICS(english_topics),
+     TOPICS(aspects_english)},
+    {"physics", "物理", "Physics", 8, 12, 1, 7, "0148", TOPICS(physics_topics),
+     TOPICS(aspects_science)},
+    {"chemistry", "化学", "Chemistry", 9, 12, 1, 6, "0248", TOPICS(chemistry_topics),
+     TOPICS(aspects_science)},
+    {"biology", "生物", "Biology", 7, 12, 1, 6, "0126", TOPICS(biology_topics),
+     TOPICS(aspects_science)},
+    {"history", "历史", "History", 7, 12, 0, 5, "3", TOPICS(history_topics),
+     TOPICS(aspects_general)},
+    {"geography", "地理", "Geography", 7, 12, 0, 5, "067", TOPICS(geography_topics),
+     TOPICS(aspects_general)},
+    {"morality", "道德与法治", "Morality and Law", 1, 12, 0, 5, "3", TOPICS(morality_topics),
+     TOPICS(aspects_general)},
+    {"science", "科学", "Science", 1, 6, 0, 5, "01278", TOPICS(science_topics),
+     TOPICS(aspects_science)},
     {"music", "音乐", "Music", 1, 9, 0, 3, "0648", TOPICS(music_topics), TOPICS(aspects_arts)},
     {"art", "美术", "Art", 1, 9, 0, 3, "0678", TOPICS(art_topics), TOPICS(aspects_arts)},
-    {"it", "信息技术", "Information Technology", 3, 12, 0, 4, "0278", TOPICS(it_topics), TOPICS(aspects_general)},
+    {"it", "信息技术", "Information Technology", 3, 12, 0, 4, "0278", TOPICS(it_topics),
+     TOPICS(aspects_general)},
 };
 #define NSUBJECTS N_OF(subjects)
 
@@ -560,10 +582,11 @@ static const edition editions[] = {
 };
 #define NEDITIONS N_OF(editions)
 
-static const char *const grade_zh[] = {"",     "一年级", "二年级", "三年级", "四年级",
+static const char *const grade_zh[] = {"",       "一年级", "二年级", "三年级", "四年级",
                                        "五年级", "六年级", "七年级", "八年级", "九年级",
-                                       "高一", "高二",   "高三"};
-static const char *const num_zh[] = {"零", "一", "二", "三", "四", "五", "六", "七", "八", "九", "十"};
+                                       "高一",   "高二",   "高三"};
+static const char *const num_zh[] = {"零", "一", "二", "三", "四", "五",
+                                     "六", "七", "八", "九", "十"};
 
 typedef struct {
     const char *code, *zh, *en, *desc_zh, *desc_en;
@@ -573,14 +596,16 @@ typedef struct {
 static const rtype rtypes[] = {
     {"video", "微课视频", "Video", "微课视频，时长%d分钟", "a %d-minute video lesson", 30},
     {"document", "课件", "Slides", "课件与教案，共%d页", "slides and a lesson plan, %d pages", 24},
-    {"html", "互动课件", "Interactive Lesson", "互动课件，约%d分钟完成", "an interactive lesson of about %d minutes", 15},
+    {"html", "互动课件", "Interactive Lesson", "互动课件，约%d分钟完成",
+     "an interactive lesson of about %d minutes", 15},
     {"exercise", "同步练习", "Exercises", "同步练习，共%d题", "a set of %d exercises", 16},
     {"audio", "音频", "Audio", "音频，时长%d分钟", "a %d-minute recording", 8},
     {"image", "挂图", "Wall Chart", "教学挂图%d幅", "%d wall charts", 7},
 };
 
-static const char *const provinces[] = {"四川省", "云南省", "贵州省", "甘肃省", "青海省",
-                                        "西藏自治区", "新疆维吾尔自治区", "广西壮族自治区"};
+static const char *const provinces[] = {"四川省",           "云南省",        "贵州省",
+                                        "甘肃省",           "青海省",        "西藏自治区",
+                                        "新疆维吾尔自治区", "广西壮族自治区"};
 
 /* A few words in the minority-language titles (Tibetan, Uyghur). */
 static const char *const bo_lesson = "སློབ་ཚན།";
@@ -621,11 +646,21 @@ static size_t app_html(char *buf, size_t cap, size_t len, const char *s)
 {
     for (; *s && len + 7 < cap; s++) {
         switch (*s) {
-        case '&': len = app(buf, cap, len, "&amp;"); break;
-        case '<': len = app(buf, cap, len, "&lt;"); break;
-        case '>': len = app(buf, cap, len, "&gt;"); break;
-        case '"': len = app(buf, cap, len, "&quot;"); break;
-        default: buf[len++] = *s; buf[len] = '\0';
+        case '&':
+            len = app(buf, cap, len, "&amp;");
+            break;
+        case '<':
+            len = app(buf, cap, len, "&lt;");
+            break;
+        case '>':
+            len = app(buf, cap, len, "&gt;");
+            break;
+        case '"':
+            len = app(buf, cap, len, "&quot;");
+            break;
+        default:
+            buf[len++] = *s;
+            buf[len] = '\0';
         }
     }
     return len;
@@ -691,8 +726,9 @@ static int chapter_no(const subject *s, int grade, int vol, int unit)
 
 /* Group = (subject, grade, edition, volume, unit): the first and the latest
  * resource index in it, -1 if none yet. */
-#define GROUP_INDEX(su, g, ed, v, u) \
-    (((((size_t)(su) * 13 + (size_t)(g)) * NEDITIONS + (size_t)(ed)) * 2 + (size_t)((v) - 1)) * 9 + (size_t)(u))
+#define GROUP_INDEX(su, g, ed, v, u)                                                               \
+    (((((size_t)(su)*13 + (size_t)(g)) * NEDITIONS + (size_t)(ed)) * 2 + (size_t)((v)-1)) * 9 +    \
+     (size_t)(u))
 #define NGROUPS (NSUBJECTS * 13 * NEDITIONS * 2 * 9)
 
 typedef struct {
@@ -703,8 +739,8 @@ typedef struct {
     size_t files_bytes;
 } gen;
 
-static void make_id(char *buf, size_t cap, const subject *s, int grade, unsigned ed, int vol, int unit,
-                    long i)
+static void make_id(char *buf, size_t cap, const subject *s, int grade, unsigned ed, int vol,
+                    int unit, long i)
 {
     snprintf(buf, cap, "%s-g%d-%s-v%d-u%d-%06ld", s->code, grade, editions[ed].code, vol, unit, i);
 }
@@ -733,7 +769,8 @@ static size_t html_page(char *buf, size_t cap, size_t want, rng *r, const char *
         "教师提示：讲解%s时，可先复习上一课的内容，再引入新知识。",
     };
     static const char *const para_en[] = {
-        "In this lesson we study %s. Read the textbook section first, then try the questions below.",
+        "In this lesson we study %s. Read the textbook section first, then try the questions "
+        "below.",
         "%s is a key idea of this unit; make sure you understand both the concept and the method.",
         "Work in pairs: write one question about %s and explain your answer to your partner.",
         "After class, review the main points of %s and finish the related exercises.",
@@ -741,8 +778,10 @@ static size_t html_page(char *buf, size_t cap, size_t want, rng *r, const char *
     };
     size_t len = 0;
     buf[0] = '\0';
-    len = app(buf, cap, len, "<!doctype html>\n<html lang=\"%s\">\n<head><meta charset=\"utf-8\">"
-                             "<meta name=\"viewport\" content=\"width=device-width\">\n<title>", lang);
+    len = app(buf, cap, len,
+              "<!doctype html>\n<html lang=\"%s\">\n<head><meta charset=\"utf-8\">"
+              "<meta name=\"viewport\" content=\"width=device-width\">\n<title>",
+              lang);
     len = app_html(buf, cap, len, title_zh);
     len = app(buf, cap, len, "</title></head>\n<body>\n<h1>");
     len = app_html(buf, cap, len, title_zh);
@@ -774,7 +813,8 @@ static void write_file(int dirfd, const char *dir, const char *name, const char 
     int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         die("%s/%s: %s", dir, name, strerror(errno));
-    if (cs_write_full(fd, data, len, &err) != 0 || (tail && cs_write_full(fd, tail, strlen(tail), &err) != 0))
+    if (cs_write_full(fd, data, len, &err) != 0 ||
+        (tail && cs_write_full(fd, tail, strlen(tail), &err) != 0))
         die("%s/%s: %s", dir, name, err.msg);
     if (close(fd) != 0)
         die("%s/%s: %s", dir, name, strerror(errno));
@@ -803,8 +843,7 @@ static void gen_one(gen *G, const char *out, int outfd, long i, uint64_t seed, s
     int ch = chapter_no(s, grade, vol, unit);
     int english = strcmp(s->code, "english") == 0;
 
-    char id[ID_BUF], tzh[1024], ten[1024], dzh[2048], den[2048], gen_[32], unit_zh[64],
-        unit_en[64];
+    char id[ID_BUF], tzh[1024], ten[1024], dzh[2048], den[2048], gen_[32], unit_zh[64], unit_en[64];
     make_id(id, sizeof id, s, grade, ed, vol, unit, i);
     grade_en(gen_, sizeof gen_, grade);
     if (english) {
@@ -821,44 +860,51 @@ static void gen_one(gen *G, const char *out, int outfd, long i, uint64_t seed, s
 
     /* Titles. */
     if (english)
-        snprintf(tzh, sizeof tzh, "%s %s %s%s %s %s（%s） 第%d课时 %s（%s）", e->zh, s->zh, grade_zh[grade],
-                 vol_zh, unit_zh, topic->en, topic->zh, lesson, aspect->zh, t->zh);
+        snprintf(tzh, sizeof tzh, "%s %s %s%s %s %s（%s） 第%d课时 %s（%s）", e->zh, s->zh,
+                 grade_zh[grade], vol_zh, unit_zh, topic->en, topic->zh, lesson, aspect->zh, t->zh);
     else
-        snprintf(tzh, sizeof tzh, "%s %s %s%s %s %s 第%d课时 %s（%s）", e->zh, s->zh, grade_zh[grade],
-                 vol_zh, unit_zh, topic->zh, lesson, aspect->zh, t->zh);
-    snprintf(ten, sizeof ten, "%s %s Vol. %d %s %s, Lesson %d: %s (%s, %s)", s->en, gen_, vol, unit_en,
-             topic->en, lesson, aspect->en, t->en, e->en);
+        snprintf(tzh, sizeof tzh, "%s %s %s%s %s %s 第%d课时 %s（%s）", e->zh, s->zh,
+                 grade_zh[grade], vol_zh, unit_zh, topic->zh, lesson, aspect->zh, t->zh);
+    snprintf(ten, sizeof ten, "%s %s Vol. %d %s %s, Lesson %d: %s (%s, %s)", s->en, gen_, vol,
+             unit_en, topic->en, lesson, aspect->en, t->en, e->en);
 
     /* Descriptions. */
-    int amount = ty == 3 ? 5 + (int)rng_below(&r, 26) : ty == 5 ? 1 + (int)rng_below(&r, 8)
-                                                    : ty == 1   ? 8 + (int)rng_below(&r, 30)
-                                                                : 5 + (int)rng_below(&r, 20);
+    int amount = ty == 3   ? 5 + (int)rng_below(&r, 26)
+                 : ty == 5 ? 1 + (int)rng_below(&r, 8)
+                 : ty == 1 ? 8 + (int)rng_below(&r, 30)
+                           : 5 + (int)rng_below(&r, 20);
     char what_zh[256], what_en[256];
     snprintf(what_zh, sizeof what_zh, t->desc_zh, amount);
     snprintf(what_en, sizeof what_en, t->desc_en, amount);
     switch (rng_below(&r, 4)) {
     case 0:
-        snprintf(dzh, sizeof dzh, "本课时围绕“%s”展开（%s），适用于%s%s%s%s。%s。", topic->zh, aspect->zh, e->zh,
-                 grade_zh[grade], vol_zh, unit_zh, what_zh);
-        snprintf(den, sizeof den, "This lesson is about %s (%s), for %s %s Vol. %d %s. It comes with %s.",
-                 topic->en, aspect->en, e->en, gen_, vol, unit_en, what_en);
+        snprintf(dzh, sizeof dzh, "本课时围绕“%s”展开（%s），适用于%s%s%s%s。%s。", topic->zh,
+                 aspect->zh, e->zh, grade_zh[grade], vol_zh, unit_zh, what_zh);
+        snprintf(den, sizeof den,
+                 "This lesson is about %s (%s), for %s %s Vol. %d %s. It comes with %s.", topic->en,
+                 aspect->en, e->en, gen_, vol, unit_en, what_en);
         break;
     case 1:
-        snprintf(dzh, sizeof dzh, "%s：%s。帮助学生理解%s的基本概念和方法，配套%s%s教材。", what_zh, topic->zh,
-                 topic->zh, e->zh, s->zh);
-        snprintf(den, sizeof den, "%s on %s, helping students grasp the basic ideas and methods; matches the %s %s textbook.",
+        snprintf(dzh, sizeof dzh, "%s：%s。帮助学生理解%s的基本概念和方法，配套%s%s教材。", what_zh,
+                 topic->zh, topic->zh, e->zh, s->zh);
+        snprintf(den, sizeof den,
+                 "%s on %s, helping students grasp the basic ideas and methods; matches the %s %s "
+                 "textbook.",
                  what_en, topic->en, e->en, s->en);
         break;
     case 2:
-        snprintf(dzh, sizeof dzh, "%s%s%s“%s”第%d课时%s，%s。可用于课前预习、课堂教学和课后复习。", grade_zh[grade],
-                 s->zh, vol_zh, topic->zh, lesson, aspect->zh, what_zh);
-        snprintf(den, sizeof den, "%s %s, Vol. %d, \"%s\", lesson %d (%s): %s. Use it to prepare, in class or to review.",
-                 gen_, s->en, vol, topic->en, lesson, aspect->en, what_en);
+        snprintf(dzh, sizeof dzh, "%s%s%s“%s”第%d课时%s，%s。可用于课前预习、课堂教学和课后复习。",
+                 grade_zh[grade], s->zh, vol_zh, topic->zh, lesson, aspect->zh, what_zh);
+        snprintf(
+            den, sizeof den,
+            "%s %s, Vol. %d, \"%s\", lesson %d (%s): %s. Use it to prepare, in class or to review.",
+            gen_, s->en, vol, topic->en, lesson, aspect->en, what_en);
         break;
     default:
-        snprintf(dzh, sizeof dzh, "由%s提供的%s资源：%s（%s）。%s。", e->publisher, s->zh, topic->zh, aspect->zh,
-                 what_zh);
-        snprintf(den, sizeof den, "A %s resource on %s (%s): %s.", s->en, topic->en, aspect->en, what_en);
+        snprintf(dzh, sizeof dzh, "由%s提供的%s资源：%s（%s）。%s。", e->publisher, s->zh,
+                 topic->zh, aspect->zh, what_zh);
+        snprintf(den, sizeof den, "A %s resource on %s (%s): %s.", s->en, topic->en, aspect->en,
+                 what_en);
         break;
     }
 
@@ -898,9 +944,9 @@ static void gen_one(gen *G, const char *out, int outfd, long i, uint64_t seed, s
     json_object_set_new(meta, "unit", json_integer(unit));
     json_object_set_new(meta, "type", json_string(t->code));
     json_object_set_new(meta, "entry", json_string("index.html"));
-    static const char *const licenses[] = {"CC-BY-NC-SA-4.0", "CC-BY-NC-SA-4.0", "CC-BY-NC-SA-4.0",
-                                           "CC-BY-4.0",       "CC-BY-4.0",       "CC0-1.0",
-                                           "LicenseRef-edu-use"};
+    static const char *const licenses[] = {
+        "CC-BY-NC-SA-4.0", "CC-BY-NC-SA-4.0", "CC-BY-NC-SA-4.0",   "CC-BY-4.0",
+        "CC-BY-4.0",       "CC0-1.0",         "LicenseRef-edu-use"};
     json_object_set_new(meta, "license", json_string(licenses[rng_below(&r, N_OF(licenses))]));
     char pub[128];
     unsigned pr = rng_below(&r, 100);
@@ -913,7 +959,8 @@ static void gen_one(gen *G, const char *out, int outfd, long i, uint64_t seed, s
     json_object_set_new(meta, "publisher", json_string(pub));
 
     /* Keywords: 2-6 distinct picks from a pool. */
-    const char *pool[8] = {s->zh, topic->zh, topic->en, grade_zh[grade], e->zh, aspect->zh, t->zh, s->en};
+    const char *pool[8] = {s->zh, topic->zh,  topic->en, grade_zh[grade],
+                           e->zh, aspect->zh, t->zh,     s->en};
     unsigned nk = 2 + rng_below(&r, 5);
     json_t *kw = json_array();
     json_array_append_new(kw, json_string(pool[1])); /* the topic always */
@@ -941,7 +988,8 @@ static void gen_one(gen *G, const char *out, int outfd, long i, uint64_t seed, s
         }
     }
     if (G->last[gi] >= 0) {
-        ref rf = {G->last[gi], (uint16_t)su, (uint16_t)grade, (uint16_t)ed, (uint16_t)vol, (uint16_t)unit};
+        ref rf = {G->last[gi],  (uint16_t)su,  (uint16_t)grade,
+                  (uint16_t)ed, (uint16_t)vol, (uint16_t)unit};
         char pid[ID_BUF];
         ref_id(pid, sizeof pid, &rf);
         json_array_append_new(pre, json_string(pid));
@@ -1027,7 +1075,8 @@ static const term *random_topic(rng *r)
 /* A lower-case English word of topic->en with at least minlen letters. */
 static int english_word(rng *r, const term *t, char *buf, size_t cap, size_t minlen)
 {
-    static const char *const stop[] = {"the", "and", "with", "from", "their", "about", "into", "over", "for"};
+    static const char *const stop[] = {"the",   "and",  "with", "from", "their",
+                                       "about", "into", "over", "for"};
     const char *words[16];
     size_t lens[16];
     int nw = 0;
@@ -1063,10 +1112,10 @@ static int english_word(rng *r, const term *t, char *buf, size_t cap, size_t min
 
 static void write_queries(const char *path, uint64_t seed)
 {
-    static const char *const single[] = {"水", "光", "力", "电", "圆", "春", "诗", "热", "声", "酸",
-                                         "碱", "盐", "磁", "角", "线", "鹅", "柳", "雪", "河", "山",
-                                         "史", "法", "歌", "画", "词", "字", "数", "形", "秋", "桥",
-                                         "船", "树", "鱼", "花", "风", "月"};
+    static const char *const single[] = {"水", "光", "力", "电", "圆", "春", "诗", "热", "声",
+                                         "酸", "碱", "盐", "磁", "角", "线", "鹅", "柳", "雪",
+                                         "河", "山", "史", "法", "歌", "画", "词", "字", "数",
+                                         "形", "秋", "桥", "船", "树", "鱼", "花", "风", "月"};
     qlist *Q = calloc(1, sizeof *Q);
     if (!Q)
         die("out of memory");
@@ -1108,9 +1157,12 @@ static void write_queries(const char *path, uint64_t seed)
     for (guard = 0; Q->n < target && guard < 10000; guard++) {
         const subject *s = &subjects[rng_below(&r, NSUBJECTS)];
         switch (rng_below(&r, 3)) {
-        case 0: qlist_add(Q, s->zh, strlen(s->zh)); break;
+        case 0:
+            qlist_add(Q, s->zh, strlen(s->zh));
+            break;
         case 1:
-            snprintf(buf, sizeof buf, "%s %s", s->zh, grade_zh[s->gmin + (int)rng_below(&r, (unsigned)(s->gmax - s->gmin + 1))]);
+            snprintf(buf, sizeof buf, "%s %s", s->zh,
+                     grade_zh[s->gmin + (int)rng_below(&r, (unsigned)(s->gmax - s->gmin + 1))]);
             qlist_add(Q, buf, strlen(buf));
             break;
         default: {

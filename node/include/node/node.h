@@ -47,6 +47,10 @@ int node_sync(node_data *n, const char *url, sync_progress_cb progress, void *pc
 int node_sync_cancellable(node_data *n, const char *url, const volatile int *cancel, sync_progress_cb progress,
                           void *pctx, struct sync_client_stats *stats, cs_err *err);
 
+/* A teacher asks for a listed resource: it is kept whatever the keep.*
+ * filters say and goes first at the next sync (CS_EEXIST if cached). */
+int node_request(node_data *n, const char *id, cs_err *err);
+
 /* Status as one JSON object (caller json_decref's). */
 int node_status(node_data *n, json_t **out, cs_err *err);
 

@@ -21,6 +21,16 @@
 #include "platform/error.h"
 #include "sync/apply.h"
 
+/* What this node keeps: a resource is fetched if keep() says so, highest
+ * priority() first, while the store's encoded bytes stay within quota.
+ * The rest is listed in the catalogue but not cached. */
+typedef struct sync_select {
+    int (*keep)(void *ctx, const content_resource *r);     /* 1 keep, 0 list only */
+    int (*priority)(void *ctx, const content_resource *r); /* higher first; ties by id */
+    void *ctx;
+    uint64_t quota; /* bytes of stored (encoded) objects; 0 = no limit */
+} sync_select;
+
 typedef struct sync_client_options {
     const char *url;         /* repository base URL (no trailing slash needed) */
     const char *work_dir;    /* DATA: incoming/ part files, repo/ mirror copy, sync-state.json */
@@ -34,6 +44,7 @@ typedef struct sync_client_options {
     uint64_t large_object;   /* objects larger than this travel alone, resumable (4 MiB) */
     int mirror;              /* keep a servable copy of the metadata and catalogues */
     const volatile int *cancel; /* if set and non-zero, the run stops (CS_EINTERRUPTED) */
+    const sync_select *select;  /* NULL: keep everything */
     sync_apply_options apply;
 } sync_client_options;
 
@@ -43,8 +54,16 @@ typedef struct sync_client_stats {
     int64_t from_version, to_version;
     uint64_t objects_needed, objects_fetched, objects_present;
     uint64_t bytes_received, requests, retries;
+    uint64_t resources_skipped; /* listed but not fetched: not kept, or over the quota */
+    uint64_t resources_filled;  /* listed-only resources fetched by the fill pass */
     int used_batch;
 } sync_client_stats;
+
+/* Fetch kept (or requested) resources that are listed but not cached, within
+ * the quota, and mark them cached.  sync_client_run does this after every
+ * run; it is also how a teacher's request is served between versions. */
+int sync_client_fill(content_catalog *cat, content_store *store, const sync_client_options *opt,
+                     sync_progress_cb progress, void *pctx, sync_client_stats *stats, cs_err *err);
 
 /* One sync now.  Returns 0 also when already current (stats->to_version ==
  * from_version). */
