@@ -113,6 +113,8 @@ static const char schema_sql[] =
     "CREATE INDEX IF NOT EXISTS files_object ON files(object);"
     "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(title, keywords, description,"
     " tokenize = 'cistern', prefix = '2 3');"
+    /* ORDER BY rank: title, then keywords, then description. */
+    "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(10.0, 5.0, 1.0)');"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('format', '1');"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('version', '0');";
 
@@ -1035,7 +1037,15 @@ static int search_stmt(content_catalog *c, int text, int filters, int count, sql
         n += snprintf(sql + n, sizeof sql - n,
                       "SELECT count(*) FROM fts CROSS JOIN resources r ON r.rid = fts.rowid "
                       "WHERE fts MATCH :q");
-    else if (text) /* fts drives the join; the sort keeps only the page */
+    else if (text && !filters) {
+        /* Rank inside FTS5 and join only the page: a query matching 30,000
+         * resources must not look each of them up in resources. */
+        n += snprintf(sql + n, sizeof sql - n,
+                      "SELECT r.id, t.s FROM (SELECT rowid AS rid, rank AS s FROM fts WHERE fts MATCH :q "
+                      "ORDER BY rank LIMIT :limit OFFSET :offset) t CROSS JOIN resources r ON r.rid = t.rid "
+                      "ORDER BY t.s, r.id");
+        goto prepare;
+    } else if (text) /* fts drives the join; the sort keeps only the page */
         n += snprintf(sql + n, sizeof sql - n,
                       "SELECT r.id, bm25(fts, 10.0, 5.0, 1.0) AS s "
                       "FROM fts CROSS JOIN resources r ON r.rid = fts.rowid WHERE fts MATCH :q");
@@ -1056,6 +1066,7 @@ static int search_stmt(content_catalog *c, int text, int filters, int count, sql
     if (!count)
         n += snprintf(sql + n, sizeof sql - n, "%s LIMIT :limit OFFSET :offset",
                       text ? " ORDER BY s, r.id" : " ORDER BY r.id");
+prepare:
     rc = sqlite3_prepare_v3(c->db, sql, (int)n, SQLITE_PREPARE_PERSISTENT, slot, NULL);
     if (rc != SQLITE_OK)
         return db_fail(c, rc, err, "prepare search");

@@ -38,6 +38,80 @@ static MHD_RESULT bad_arg(struct MHD_Connection *c, srv_req *rq, const char *nam
     return srv_error(c, rq, 400, "bad_request", "query parameter \"%s\" is out of range or malformed", name);
 }
 
+/* ---- a small cache of answers, keyed by the catalogue version ---- */
+
+static uint64_t fnv1a(const char *s, uint64_t h)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* The cache key of a search: version and every parameter, canonically. */
+static void cache_key(char *buf, size_t cap, int64_t version, int suggest, const content_query *q)
+{
+    snprintf(buf, cap, "%lld|%d|%s|%s|%s|%s|%d|%d|%u|%u", (long long)version, suggest, q->q ? q->q : "",
+             q->subject ? q->subject : "", q->language ? q->language : "", q->type ? q->type : "", q->grade,
+             q->prefix, q->limit, q->offset);
+}
+
+static char *cache_get(srv *s, const char *key)
+{
+    uint64_t h = fnv1a(key, 1469598103934665603ULL);
+    srv_cache_entry *e = &s->cache[h % SRV_CACHE_SLOTS];
+    char *out = NULL;
+    pthread_mutex_lock(&s->cache_lock);
+    if (e->key && strcmp(e->key, key) == 0)
+        out = strdup(e->body);
+    pthread_mutex_unlock(&s->cache_lock);
+    return out;
+}
+
+static void cache_put(srv *s, const char *key, const char *body)
+{
+    if (strlen(body) > SRV_CACHE_MAX_BODY)
+        return;
+    uint64_t h = fnv1a(key, 1469598103934665603ULL);
+    srv_cache_entry *e = &s->cache[h % SRV_CACHE_SLOTS];
+    char *k = strdup(key), *b = strdup(body);
+    if (!k || !b) {
+        free(k);
+        free(b);
+        return;
+    }
+    size_t add = strlen(k) + strlen(b);
+    pthread_mutex_lock(&s->cache_lock);
+    if (s->cache_bytes + add > SRV_CACHE_BUDGET) {
+        for (size_t i = 0; i < SRV_CACHE_SLOTS; i++) {
+            free(s->cache[i].key);
+            free(s->cache[i].body);
+            s->cache[i].key = s->cache[i].body = NULL;
+        }
+        s->cache_bytes = 0;
+    }
+    if (e->key)
+        s->cache_bytes -= strlen(e->key) + strlen(e->body);
+    free(e->key);
+    free(e->body);
+    e->key = k;
+    e->body = b;
+    s->cache_bytes += add;
+    pthread_mutex_unlock(&s->cache_lock);
+}
+
+static MHD_RESULT json_text(struct MHD_Connection *c, srv_req *rq, char *body)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    srv_common_headers(r);
+    return srv_respond(c, rq, 200, r);
+}
+
 static MHD_RESULT api_catalog(srv *s, struct MHD_Connection *c, srv_req *rq, int suggest)
 {
     content_query q;
@@ -72,6 +146,14 @@ static MHD_RESULT api_catalog(srv *s, struct MHD_Connection *c, srv_req *rq, int
     content_hits hits = {0};
     cs_err err = {0};
     srv_handles *h = srv_handles_get(s);
+    /* The same question about the same catalogue version: the same answer. */
+    char key[1024];
+    cache_key(key, sizeof key, h->snap_version, suggest, &q);
+    char *cached = cache_get(s, key);
+    if (cached) {
+        srv_handles_put(s, h);
+        return json_text(c, rq, cached);
+    }
     int rc = content_catalog_search(h->cat, &q, &hits, &err);
     if (rc) {
         srv_handles_put(s, h);
@@ -94,10 +176,15 @@ static MHD_RESULT api_catalog(srv *s, struct MHD_Connection *c, srv_req *rq, int
     srv_handles_put(s, h);
     uint64_t total = hits.total;
     content_hits_clear(&hits);
-    if (suggest)
-        return srv_json(c, rq, 200, json_pack("{s:o}", "suggestions", arr));
-    return srv_json(c, rq, 200, json_pack("{s:I,s:i,s:i,s:o}", "total", (json_int_t)total, "offset", (int)offset,
-                                          "limit", (int)limit, "results", arr));
+    json_t *o = suggest ? json_pack("{s:o}", "suggestions", arr)
+                        : json_pack("{s:I,s:i,s:i,s:o}", "total", (json_int_t)total, "offset", (int)offset, "limit",
+                                    (int)limit, "results", arr);
+    char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!body)
+        return srv_error(c, rq, 500, "internal", "out of memory");
+    cache_put(s, key, body);
+    return json_text(c, rq, body);
 }
 
 static int facet_add(void *ctx, const char *value, uint64_t count)

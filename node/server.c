@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "node/hubserve.h"
 #include "node/node.h"
 #include "node/schedule.h"
@@ -593,6 +595,7 @@ static void *sync_main(void *arg)
         if (cs_conf_load(&conf, p, NULL) != 0)
             continue;
         const char *url = cs_conf_get(conf, "hub.url");
+        int have_url = url && *url; /* url points into conf, freed below */
         int64_t interval = 3600;
         int ws = -1, we = -1;
         cs_conf_get_int(conf, "sync.interval", 3600, &interval, NULL);
@@ -600,7 +603,7 @@ static void *sync_main(void *arg)
         int64_t now = cs_time_now();
         int open_now = !bad_window && node_window_open(ws, we, node_local_minute(now));
         cs_conf_free(conf);
-        if (!url || !*url || bad_window) {
+        if (!have_url || bad_window) {
             if (now - last_note > 60) {
                 sync_note_next(s, 0, bad_window ? "sync.window is malformed (HH:MM-HH:MM)" : "no hub.url: sync by USB bundle only");
                 last_note = now;
@@ -669,6 +672,13 @@ static void reload_config(srv *s)
 
 int node_server_run(const char *data_dir, const node_server_options *opt, cs_err *err)
 {
+    /* Each pooled connection is used by one thread at a time: SQLite's
+     * per-connection and memory-statistics mutexes only cost contention.
+     * (Before any other SQLite call; harmless if SQLite is already up.) */
+    sqlite3_shutdown(); /* no connection is open yet: settings can still change */
+    sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    sqlite3_initialize();
     srv *s = calloc(1, sizeof *s);
     int rc = 0;
     if (!s)
@@ -680,6 +690,7 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
     s->started = cs_time_now();
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
+    pthread_mutex_init(&s->cache_lock, NULL);
     if ((rc = pool_open(s, err)) != 0 || (rc = srv_ui_init(s, err)) != 0)
         goto out;
 
@@ -764,6 +775,11 @@ out:
     }
     pool_close(s);
     free(s->index_html);
+    for (size_t i = 0; i < SRV_CACHE_SLOTS; i++) {
+        free(s->cache[i].key);
+        free(s->cache[i].body);
+    }
+    pthread_mutex_destroy(&s->cache_lock);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     free(s);

@@ -48,6 +48,16 @@ typedef struct srv_asset {
     char etag[24];
 } srv_asset;
 
+/* Search answers (JSON bodies) by catalogue version and parameters:
+ * a classroom asks the same words again and again. */
+#define SRV_CACHE_SLOTS 8192
+#define SRV_CACHE_MAX_BODY (64 * 1024)
+#define SRV_CACHE_BUDGET (16u << 20) /* bytes of cached bodies in all; over it, the cache starts afresh */
+typedef struct srv_cache_entry {
+    char *key;
+    char *body;
+} srv_cache_entry;
+
 typedef struct srv {
     char data_dir[4096];
     node_server_options opt;
@@ -65,6 +75,9 @@ typedef struct srv {
     _Atomic uint64_t lat_bucket[ROUTE_COUNT][LAT_BUCKETS + 1];
     _Atomic uint64_t lat_sum_us[ROUTE_COUNT];
     _Atomic uint64_t active;
+    pthread_mutex_t cache_lock;
+    srv_cache_entry cache[SRV_CACHE_SLOTS];
+    size_t cache_bytes;
     /* background sync */
     pthread_t sync_thread;
     int sync_started;
