@@ -99,7 +99,10 @@ void cli_progress_cb(void *ctx, const char *phase, uint64_t done, uint64_t total
             cli_bytes(done, a, sizeof a);
             cli_bytes(total, b, sizeof b);
             cli_bytes((uint64_t)rate, r, sizeof r);
-            snprintf(line, sizeof line, "%s: %s of %s (%d%%), %s/s, ETA %.0fs", phase, a, b, pct, r, eta);
+            if (rate > 0 && done < total)
+                snprintf(line, sizeof line, "%s: %s of %s (%d%%), %s/s, ETA %.0fs", phase, a, b, pct, r, eta);
+            else
+                snprintf(line, sizeof line, "%s: %s of %s (%d%%)", phase, a, b, pct);
         } else {
             snprintf(line, sizeof line, "%s: %llu of %llu (%d%%)", phase, (unsigned long long)done,
                      (unsigned long long)total, pct);

@@ -1,8 +1,9 @@
 #!/bin/bash
 # demo.sh - from nothing to a working node: install dependencies, build, make
-# a demo hub repository from the project's sample content, bring a node up to
-# date from it with a USB bundle, and serve it on http://127.0.0.1:8080/
-# (Ctrl-C stops it).  Everything lands in ./demo/.
+# a demo hub repository from the project's sample content, serve it, sync a
+# node from it over HTTP (and a second one from a USB bundle), and serve the
+# node on http://127.0.0.1:8080/ (Ctrl-C stops it).  Everything lands in
+# ./demo/.  HUB_PORT (8081) picks the hub's port.
 #   PORT=9000 tools/demo.sh     another port
 #   DEMO_SERVE=0 tools/demo.sh  set up only, do not serve
 set -euo pipefail
@@ -19,14 +20,26 @@ echo
 echo "== hub: a repository with signing keys, and version 1 from samples/v1"
 $C hub init "$D/hub"
 $C hub publish "$D/hub" samples/v1
-echo "== hub: version 2 (an erratum, a new map, one resource added, one removed)"
-$C hub publish "$D/hub" samples/v2
-$C hub bundle "$D/hub" --since 0 -o "$D/usb-full.bundle"
+echo "== hub: serving the repository on http://127.0.0.1:${HUB_PORT:-8081}/ (stopped when this script ends)"
+$C hub serve "$D/hub" --listen "127.0.0.1:${HUB_PORT:-8081}" >"$D/hub.log" 2>&1 &
+HUB_PID=$!
+trap 'kill $HUB_PID 2>/dev/null || true' EXIT
+sleep 0.5
 echo
-echo "== node: pin the hub's root of trust and import the USB bundle"
-$C node init "$D/node" --trust "$D/hub/root.json"
-$C node import "$D/node" "$D/usb-full.bundle"
+echo "== node: pin the hub's root of trust and sync version 1 over HTTP"
+$C node init "$D/node" --trust "$D/hub/root.json" --hub "http://127.0.0.1:${HUB_PORT:-8081}"
+$C node sync "$D/node"
+echo
+echo "== hub: version 2 (an erratum, a redrawn map, one resource added, one removed)"
+$C hub publish "$D/hub" samples/v2
+echo "== node: sync again: only the changes travel (binary deltas)"
+$C node sync "$D/node"
 $C node status "$D/node"
+echo
+echo "== the USB path: a bundle for schools with no link, imported into a second node"
+$C hub bundle "$D/hub" --since 0 -o "$D/usb-full.bundle"
+$C node init "$D/usb-node" --trust "$D/hub/root.json"
+$C node import "$D/usb-node" "$D/usb-full.bundle"
 echo
 echo "== node: search in Chinese and English"
 $C node search "$D/node" 勾股定理
@@ -41,5 +54,5 @@ echo "Demo ready in $D.  Try: $C node search $D/node 分数"
 if [ "${DEMO_SERVE:-1}" != 0 ]; then
     echo
     echo "== node: serving the school LAN (here: localhost) — open http://127.0.0.1:${PORT:-8080}/  (Ctrl-C stops)"
-    exec $C node serve "$D/node" --listen "127.0.0.1:${PORT:-8080}"
+    $C node serve "$D/node" --listen "127.0.0.1:${PORT:-8080}"
 fi
