@@ -1,0 +1,1 @@
+cs_unit_test(test_schedule cs_node)
