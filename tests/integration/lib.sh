@@ -6,7 +6,16 @@ CISTERN=${1:?usage: test.sh CISTERN_BINARY SOURCE_ROOT}
 SRCROOT=${2:?usage: test.sh CISTERN_BINARY SOURCE_ROOT}
 export CISTERN_QUIET=1
 T=$(mktemp -d "${TMPDIR:-/tmp}/cistern-test.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+SPID= HPID= PXPID=
+# However a test ends, the servers it started stop and its files go.
+cleanup() {
+    local p
+    for p in $SPID $HPID $PXPID; do
+        kill -TERM "$p" 2>/dev/null || true
+    done
+    rm -rf "$T"
+}
+trap cleanup EXIT
 CHECKS=0
 FAILS=0
 
