@@ -215,7 +215,7 @@ rss_sampler() {
 
 # --- content --------------------------------------------------------------------
 echo "lan.sh: $N resources, ${BIG_MB} MiB file, $RUNS runs x ${DURATION}s, wrk -t2, $(nproc) cores" \
-    "($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)), $(free -m | awk '/^Mem:/ {print $2}') MB RAM"
+    "($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | awk 'NR == 1')), $(free -m | awk '/^Mem:/ {print $2}') MB RAM"
 echo "note: wrk runs on the same cores as the server it loads; every server pays that equally"
 echo "note: load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 t=$(now_ms)
@@ -227,7 +227,8 @@ head -c $((BIG_MB * 1048576)) /dev/urandom >"$W/src/bench-big/big.bin"
 printf '{"id": "bench-big", "title": {"en": "Benchmark file", "zh": "测试文件"}, "language": "en", "type": "video", "entry": "big.bin", "license": "CC0-1.0"}\n' \
     >"$W/src/bench-big/resource.json"
 # The page everyone serves: the first math lesson (a typical ~2 KiB page).
-page_id=$(cd "$W/src" && ls -d math-* | sort | head -1)
+# (awk, not head: head would leave sort a SIGPIPE, fatal under pipefail)
+page_id=$(find "$W/src" -mindepth 1 -maxdepth 1 -name 'math-*' -printf '%f\n' | sort | awk 'NR == 1')
 [[ -n $page_id ]] || die "no math resource generated"
 page="$page_id/index.html"
 
