@@ -49,6 +49,7 @@
     X(ST_FILE_ONE, "SELECT f.path, f.size, f.mime, f.object, f.enc_len FROM resources r "          \
                    "JOIN files f ON f.resource = r.rid WHERE r.id = ?1 AND f.path = ?2")           \
     X(ST_REFERENCES, "SELECT 1 FROM files WHERE object = ?1 LIMIT 1")                              \
+    X(ST_ENTRY, "SELECT entry FROM resources WHERE id = ?1")                                       \
     X(ST_COUNT_RESOURCES, "SELECT count(*) FROM resources")                                        \
     X(ST_COUNT_FILES, "SELECT count(*), coalesce(sum(size), 0) FROM files")
 
@@ -74,7 +75,6 @@ struct content_catalog {
     sqlite3_stmt *st[ST_COUNT];
     sqlite3_stmt *page[2][F_ALL];  /* [has text][filters] */
     sqlite3_stmt *count[2][F_ALL]; /* same, count only */
-    sqlite3_stmt *entry_st;        /* content_catalog_entry */
     fts5_tokenizer tok;            /* "cistern", to drop query terms with no tokens */
     Fts5Tokenizer *tok_inst;
 };
@@ -293,7 +293,6 @@ void content_catalog_free(content_catalog *c)
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(c->st[i]);
-    sqlite3_finalize(c->entry_st);
     for (int t = 0; t < 2; t++)
         for (int f = 0; f < F_ALL; f++) {
             sqlite3_finalize(c->page[t][f]);
@@ -1255,32 +1254,25 @@ void content_catalog_snapshot_end(content_catalog *c)
 
 int content_catalog_entry(content_catalog *c, const char *id, char *buf, size_t cap, cs_err *err)
 {
-    sqlite3_stmt *st = c->entry_st;
-    int rc;
-    if (!st) {
-        rc = sqlite3_prepare_v3(c->db, "SELECT entry FROM resources WHERE id = ?", -1,
-                                SQLITE_PREPARE_PERSISTENT, &c->entry_st, NULL);
-        if (rc != SQLITE_OK)
-            return db_fail(c, rc, err, "prepare");
-        st = c->entry_st;
-    }
+    sqlite3_stmt *st = NULL;
+    int rc = prep(c, ST_ENTRY, &st, err);
+    if (rc)
+        return rc;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    int ret = 0;
-    if (rc == SQLITE_ROW) {
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
         const char *e = (const char *)sqlite3_column_text(st, 0);
         if (!e || strlen(e) >= cap)
-            ret = cs_err_set(err, CS_ETOOBIG, "entry of %s too long", id);
+            rc = cs_err_set(err, CS_ETOOBIG, "entry of %s too long", id);
         else
             memcpy(buf, e, strlen(e) + 1);
-    } else if (rc == SQLITE_DONE) {
-        ret = cs_err_set(err, CS_ENOENT, "no resource \"%s\"", id);
+    } else if (step == SQLITE_DONE) {
+        rc = cs_err_set(err, CS_ENOENT, "no resource \"%s\"", id);
     } else {
-        ret = db_fail(c, rc, err, "entry");
+        rc = db_fail(c, step, err, "entry");
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return ret;
+    release(st);
+    return rc;
 }
 
 int content_catalog_integrity(content_catalog *c, cs_err *err)

@@ -876,31 +876,6 @@ static int fill(http *h, content_catalog *cat, content_store *store, cs_err *err
     return rc;
 }
 
-int sync_client_fill(content_catalog *cat, content_store *store, const sync_client_options *opt,
-                     sync_progress_cb progress, void *pctx, sync_client_stats *stats, cs_err *err)
-{
-    sync_client_stats st;
-    memset(&st, 0, sizeof st);
-    http h;
-    memset(&h, 0, sizeof h);
-    h.opt = opt;
-    h.st = &st;
-    h.progress = progress;
-    h.pctx = pctx;
-    snprintf(h.base, sizeof h.base, "%s", opt->url ? opt->url : "");
-    size_t ul = strlen(h.base);
-    while (ul > 0 && h.base[ul - 1] == '/')
-        h.base[--ul] = '\0';
-    h.curl = curl_easy_init();
-    if (!h.curl)
-        return cs_err_set(err, CS_ENOMEM, "cannot start libcurl");
-    int rc = fill(&h, cat, store, err);
-    curl_easy_cleanup(h.curl);
-    if (stats)
-        *stats = st;
-    return rc;
-}
-
 int sync_client_run(content_catalog *cat, content_store *store, const sync_client_options *opt,
                     sync_progress_cb progress, void *pctx, sync_client_stats *stats, cs_err *err)
 {

@@ -53,6 +53,11 @@ for i in $(seq 1 50); do
 done
 check "a background sync is running" grep -q '"running":true' <<<"$(curl -s "$URL/api/v1/status")"
 check "status shows progress bytes" grep -q '"total_bytes":[1-9]' <<<"$(curl -s "$URL/api/v1/status")"
+# Stop once a few objects (400 KB each, at 200 KB/s) have been verified.
+for i in $(seq 1 100); do
+    grep -qE '"done_bytes":[0-9]{7,}' <<<"$(curl -s "$URL/api/v1/status")" && break
+    sleep 0.2
+done
 t0=$(date +%s%N)
 serve_stop
 ms=$((($(date +%s%N) - t0) / 1000000))

@@ -59,12 +59,6 @@ typedef struct sync_client_stats {
     int used_batch;
 } sync_client_stats;
 
-/* Fetch kept (or requested) resources that are listed but not cached, within
- * the quota, and mark them cached.  sync_client_run does this after every
- * run; it is also how a teacher's request is served between versions. */
-int sync_client_fill(content_catalog *cat, content_store *store, const sync_client_options *opt,
-                     sync_progress_cb progress, void *pctx, sync_client_stats *stats, cs_err *err);
-
 /* One sync now.  Returns 0 also when already current (stats->to_version ==
  * from_version). */
 int sync_client_run(content_catalog *cat, content_store *store, const sync_client_options *opt,
