@@ -31,6 +31,7 @@ BIG="$T/src/big-doc/big.pdf"
 # proxy_start [options...]: proxy to the node on a free port; sets PXPID, PURL.
 PXPID=
 proxy_start() {
+    : >"$T/px.out" # here, not in the child: a stale line would name the previous proxy's port
     "$PROXY" --listen 127.0.0.1:0 --target "127.0.0.1:$PORT" "$@" >"$T/px.out" 2>>"$T/px.err" &
     PXPID=$!
     local i pport=
@@ -192,6 +193,7 @@ check "drop 50%: some refused, some served ($d1 of 20)" [ "$d1" -gt 0 -a "$d1" -
 check "drop 50%: same seed, same drops ($d1, $d2)" [ "$d1" = "$d2" ]
 
 # An unreachable target: the client is reset, the failure counted.
+: >"$T/px.out"
 "$PROXY" --listen 127.0.0.1:0 --target 127.0.0.1:1 --stats "$T/fail.json" >"$T/px.out" 2>>"$T/px.err" &
 PXPID=$!
 sleep 0.3

@@ -131,6 +131,9 @@ corpus_tree() {
 
 # The port a server we started printed on its first line ("...127.0.0.1:PORT"),
 # waited for up to 5 s.  wait_port OUTFILE ERRFILE WHAT
+# Callers empty OUTFILE before starting the server: the shell truncates a
+# redirection in the child, after `&` returns, so a stale line from a
+# previous server could otherwise be read as this one's port.
 wait_port() {
     local i p=
     for i in $(seq 1 100); do
@@ -144,6 +147,7 @@ wait_port() {
 
 # Start `cistern node serve DATA` on a random loopback port; sets PORT, SPID, URL.
 serve_start() { # serve_start DATA
+    : >"$T/serve.out"
     "$CISTERN" node serve "$1" --listen 127.0.0.1:0 >"$T/serve.out" 2>"$T/serve.err" &
     SPID=$!
     PORT=$(wait_port "$T/serve.out" "$T/serve.err" server)
@@ -163,6 +167,7 @@ hdr() { # hdr NAME [curl options] URL: value of a response header
 
 # Start `cistern hub serve REPO` on a random loopback port; sets HPID, HUB.
 hub_start() { # hub_start REPO
+    : >"$T/hub.out"
     "$CISTERN" hub serve "$1" --listen 127.0.0.1:0 >"$T/hub.out" 2>"$T/hub.err" &
     HPID=$!
     HUB="http://127.0.0.1:$(wait_port "$T/hub.out" "$T/hub.err" hub)"
@@ -178,6 +183,7 @@ FAULTPROXY=$(cd "$(dirname "$CISTERN")/.." && pwd)/tests/tools/cistern-faultprox
 proxy_start() { # proxy_start TARGET_PORT [options...]
     local target=$1
     shift
+    : >"$T/proxy.out"
     "$FAULTPROXY" --listen 127.0.0.1:0 --target "127.0.0.1:$target" --stats "$T/proxy.stats" "$@" \
         >"$T/proxy.out" 2>"$T/proxy.err" &
     PXPID=$!
