@@ -52,6 +52,11 @@ for i in $(seq 1 50); do
     sleep 0.2
 done
 check "a background sync is running" grep -q '"running":true' <<<"$(curl -s "$URL/api/v1/status")"
+# total_bytes is known once the metadata is verified, a moment after start.
+for i in $(seq 1 50); do
+    grep -q '"total_bytes":[1-9]' <<<"$(curl -s "$URL/api/v1/status")" && break
+    sleep 0.2
+done
 check "status shows progress bytes" grep -q '"total_bytes":[1-9]' <<<"$(curl -s "$URL/api/v1/status")"
 # Stop once a few objects (400 KB each, at 200 KB/s) have been verified.
 for i in $(seq 1 100); do
