@@ -10,9 +10,13 @@
 #include <mbedtls/ecdsa.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/entropy.h>
+#include <mbedtls/gcm.h>
+#include <mbedtls/md.h>
+#include <mbedtls/pkcs5.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/platform_util.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "platform/file.h"
 
@@ -351,4 +355,55 @@ void cs_key_free(cs_key *k)
     mbedtls_pk_free(&k->pk); /* mbedtls zeroizes the private scalar */
     cs_wipe(k, sizeof *k);
     free(k);
+}
+
+void cs_hmac_sha256(const void *key, size_t klen, const void *msg, size_t len, uint8_t out[CS_SHA256_LEN])
+{
+    unsigned int n = CS_SHA256_LEN;
+    HMAC(EVP_sha256(), key, (int)klen, msg, len, out, &n);
+}
+
+int cs_pbkdf2_sha256(const void *pw, size_t pwlen, const uint8_t *salt, size_t saltlen, unsigned iterations,
+                     uint8_t *out, size_t out_len, cs_err *err)
+{
+    mbedtls_md_context_t md;
+    int rc;
+    mbedtls_md_init(&md);
+    rc = mbedtls_md_setup(&md, mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), 1);
+    if (rc == 0)
+        rc = mbedtls_pkcs5_pbkdf2_hmac(&md, pw, pwlen, salt, saltlen, iterations, (uint32_t)out_len, out);
+    mbedtls_md_free(&md);
+    return rc ? cs_err_set(err, CS_ECRYPTO, "PBKDF2 failed (mbedtls -0x%04x)", (unsigned)-rc) : 0;
+}
+
+int cs_aead_seal(const uint8_t key[CS_AEAD_KEY], const void *aad, size_t aad_len, const void *in, size_t len,
+                 uint8_t *out, cs_err *err)
+{
+    mbedtls_gcm_context g;
+    int rc;
+    if ((rc = cs_random(out, 12, err)) != 0)
+        return rc;
+    mbedtls_gcm_init(&g);
+    rc = mbedtls_gcm_setkey(&g, MBEDTLS_CIPHER_ID_AES, key, 256);
+    if (rc == 0)
+        rc = mbedtls_gcm_crypt_and_tag(&g, MBEDTLS_GCM_ENCRYPT, len, out, 12, aad, aad_len, in, out + 12, 16,
+                                       out + 12 + len);
+    mbedtls_gcm_free(&g);
+    return rc ? cs_err_set(err, CS_ECRYPTO, "AES-GCM sealing failed (mbedtls -0x%04x)", (unsigned)-rc) : 0;
+}
+
+int cs_aead_open(const uint8_t key[CS_AEAD_KEY], const void *aad, size_t aad_len, const uint8_t *in, size_t len,
+                 uint8_t *out, cs_err *err)
+{
+    mbedtls_gcm_context g;
+    int rc;
+    if (len < CS_AEAD_OVERHEAD)
+        return cs_err_set(err, CS_ECRYPTO, "sealed box too short");
+    mbedtls_gcm_init(&g);
+    rc = mbedtls_gcm_setkey(&g, MBEDTLS_CIPHER_ID_AES, key, 256);
+    if (rc == 0)
+        rc = mbedtls_gcm_auth_decrypt(&g, len - CS_AEAD_OVERHEAD, in, 12, aad, aad_len, in + len - 16, 16, in + 12,
+                                      out);
+    mbedtls_gcm_free(&g);
+    return rc ? cs_err_set(err, CS_ECRYPTO, "sealed data altered or wrong key") : 0;
 }

@@ -935,6 +935,39 @@ static void test_fake_now(void)
     CHECK(n >= real && n <= real + 5);
 }
 
+static void test_kdf_mac_aead(void)
+{
+    uint8_t out[64], mac[32];
+    char hex[129];
+    /* RFC 7914 section 11 */
+    CHECK(cs_pbkdf2_sha256("passwd", 6, (const uint8_t *)"salt", 4, 1, out, 64, NULL) == 0);
+    cs_hex_encode(out, 64, hex);
+    CHECK_STR(hex, "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"
+                   "49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783");
+    /* RFC 4231 test case 2 */
+    cs_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, mac);
+    cs_hex_encode(mac, 32, hex);
+    CHECK_STR(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+
+    uint8_t key[32], box[64 + CS_AEAD_OVERHEAD], back[64], box2[sizeof box];
+    memset(key, 7, sizeof key);
+    const char *msg = "Li Xiaoming";
+    size_t n = strlen(msg);
+    CHECK(cs_aead_seal(key, "name", 4, msg, n, box, NULL) == 0);
+    CHECK(memmem(box, n + CS_AEAD_OVERHEAD, "Xiaoming", 8) == NULL);
+    CHECK(cs_aead_open(key, "name", 4, box, n + CS_AEAD_OVERHEAD, back, NULL) == 0);
+    CHECK(memcmp(back, msg, n) == 0);
+    CHECK(cs_aead_seal(key, "name", 4, msg, n, box2, NULL) == 0);
+    CHECK(memcmp(box, box2, n + CS_AEAD_OVERHEAD) != 0); /* fresh nonce each time */
+    CHECK(cs_aead_open(key, "other", 5, box, n + CS_AEAD_OVERHEAD, back, NULL) == CS_ECRYPTO);
+    box[14] ^= 1;
+    CHECK(cs_aead_open(key, "name", 4, box, n + CS_AEAD_OVERHEAD, back, NULL) == CS_ECRYPTO);
+    box[14] ^= 1;
+    key[0] ^= 1;
+    CHECK(cs_aead_open(key, "name", 4, box, n + CS_AEAD_OVERHEAD, back, NULL) == CS_ECRYPTO);
+    CHECK(cs_aead_open(key, "name", 4, box, 10, back, NULL) == CS_ECRYPTO);
+}
+
 int main(void)
 {
     tmp_init();
@@ -953,6 +986,7 @@ int main(void)
     RUN(test_time);
     RUN(test_time_impossible_dates);
     RUN(test_fake_now);
+    RUN(test_kdf_mac_aead);
     tmp_cleanup();
     return TEST_SUMMARY();
 }

@@ -56,6 +56,24 @@ int cs_key_verify(const cs_key *k, const void *msg, size_t len, const uint8_t *s
                   cs_err *err);
 void cs_key_free(cs_key *k);
 
+/* HMAC-SHA256 (one shot). */
+void cs_hmac_sha256(const void *key, size_t klen, const void *msg, size_t len, uint8_t out[CS_SHA256_LEN]);
+
+/* PBKDF2-HMAC-SHA256 (mbedtls): out_len bytes derived from a password. */
+int cs_pbkdf2_sha256(const void *pw, size_t pwlen, const uint8_t *salt, size_t saltlen, unsigned iterations,
+                     uint8_t *out, size_t out_len, cs_err *err);
+
+/* AES-256-GCM sealing (mbedtls).  A sealed box is nonce (12, random) |
+ * ciphertext (len) | tag (16): CS_AEAD_OVERHEAD bytes more than the
+ * plaintext.  aad is authenticated, not stored.  cs_aead_open fails with
+ * CS_ECRYPTO when the box was altered or the key is wrong. */
+#define CS_AEAD_KEY 32
+#define CS_AEAD_OVERHEAD 28
+int cs_aead_seal(const uint8_t key[CS_AEAD_KEY], const void *aad, size_t aad_len, const void *in, size_t len,
+                 uint8_t *out, cs_err *err);
+int cs_aead_open(const uint8_t key[CS_AEAD_KEY], const void *aad, size_t aad_len, const uint8_t *in, size_t len,
+                 uint8_t *out, cs_err *err); /* out has len - CS_AEAD_OVERHEAD bytes */
+
 /* Wipe memory in a way the compiler will not remove. */
 void cs_wipe(void *p, size_t len);
 

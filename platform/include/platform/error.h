@@ -33,7 +33,9 @@
     X(CS_EUNSUPPORTED, -18, "unsupported format version")                                          \
     X(CS_EINTERRUPTED, -19, "interrupted")                                                         \
     X(CS_ECONFIG, -20, "configuration error")                                                      \
-    X(CS_ENOTREADY, -21, "not initialised")
+    X(CS_ENOTREADY, -21, "not initialised")                                                        \
+    X(CS_EAUTH, -22, "authentication failed")                                                      \
+    X(CS_EPERM, -23, "not permitted")
 
 enum {
 #define CS_X_ENUM(name, value, text) name = value,
