@@ -592,8 +592,13 @@ int content_catalog_clear(content_catalog *c, cs_err *err)
     if ((rc = save_begin(c, err)) != 0)
         return rc;
     rc = exec(c,
-              "DELETE FROM fts; DELETE FROM files; DELETE FROM resource_grades;"
-              "DELETE FROM resource_json; DELETE FROM resources;",
+              /* A school's own resources (ids "local-…", which hubs never
+               * publish) stay: they did not come from the hub. */
+              "CREATE TEMP TABLE IF NOT EXISTS gone(rid INTEGER PRIMARY KEY); DELETE FROM gone;"
+              "INSERT INTO gone SELECT rid FROM resources WHERE id NOT LIKE 'local-%';"
+              "DELETE FROM fts WHERE rowid IN gone; DELETE FROM files WHERE resource IN gone;"
+              "DELETE FROM resource_grades WHERE resource IN gone;"
+              "DELETE FROM resource_json WHERE rid IN gone; DELETE FROM resources WHERE rid IN gone;",
               err);
     return save_end(c, rc, err);
 }

@@ -2,6 +2,7 @@
  * node.c - the node's data directory.
  */
 #include "node/node.h"
+#include "node/people.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -73,7 +74,17 @@ void node_close(node_data *n)
     content_store_free(n->store);
     content_catalog_free(n->cat);
     cs_conf_free(n->conf);
+    node_people_close(n->people);
     free(n);
+}
+
+int node_people_of(node_data *n, node_people **out, cs_err *err)
+{
+    int rc;
+    if (!n->people && (rc = node_people_open(&n->people, n->dir, err)) != 0)
+        return rc;
+    *out = n->people;
+    return 0;
 }
 
 int node_open(node_data **out, const char *dir, int flags, cs_err *err)
@@ -212,6 +223,8 @@ static int keep_resource(void *ctx, const content_resource *r)
     const char *subjects = cs_conf_get(k->conf, "keep.subjects");
     const char *grades = cs_conf_get(k->conf, "keep.grades");
     const char *langs = cs_conf_get(k->conf, "keep.languages");
+    if (strncmp(r->id, "local-", 6) == 0)
+        return 1; /* the school's own: nowhere else to fetch it from */
     if (subjects && *subjects && !in_list(subjects, json_string_value(json_object_get(r->meta, "subject"))))
         return requested(k, r->id);
     if (grades && *grades && !grade_match(grades, json_object_get(r->meta, "grades")))
@@ -223,6 +236,8 @@ static int keep_resource(void *ctx, const content_resource *r)
 
 static int priority_of(void *ctx, const content_resource *r)
 {
+    if (strncmp(r->id, "local-", 6) == 0)
+        return 2; /* the school's own resources are never evicted for the hub's */
     return requested(ctx, r->id) ? 1 : 0; /* a teacher's request goes first */
 }
 

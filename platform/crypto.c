@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/base64.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecdsa.h>
 #include <mbedtls/ecp.h>
@@ -406,4 +407,38 @@ int cs_aead_open(const uint8_t key[CS_AEAD_KEY], const void *aad, size_t aad_len
                                       out);
     mbedtls_gcm_free(&g);
     return rc ? cs_err_set(err, CS_ECRYPTO, "sealed data altered or wrong key") : 0;
+}
+
+int cs_base64_encode(const void *in, size_t len, char **out, cs_err *err)
+{
+    size_t need = 4 * ((len + 2) / 3) + 1, olen = 0;
+    char *b = malloc(need);
+    if (!b)
+        return cs_err_set(err, CS_ENOMEM, "out of memory");
+    if (mbedtls_base64_encode((unsigned char *)b, need, &olen, in, len) != 0) {
+        free(b);
+        return cs_err_set(err, CS_EINVAL, "base64 encoding failed");
+    }
+    b[olen] = 0;
+    *out = b;
+    return 0;
+}
+
+int cs_base64_decode(const char *in, size_t len, size_t max, uint8_t **out, size_t *out_len, cs_err *err)
+{
+    size_t need = 0;
+    int rc = mbedtls_base64_decode(NULL, 0, &need, (const unsigned char *)in, len);
+    if (rc == MBEDTLS_ERR_BASE64_INVALID_CHARACTER)
+        return cs_err_set(err, CS_EFORMAT, "not base64");
+    if (need > max)
+        return cs_err_set(err, CS_ETOOBIG, "decoded data over %zu bytes", max);
+    uint8_t *b = malloc(need ? need : 1);
+    if (!b)
+        return cs_err_set(err, CS_ENOMEM, "out of memory");
+    if (mbedtls_base64_decode(b, need, out_len, (const unsigned char *)in, len) != 0) {
+        free(b);
+        return cs_err_set(err, CS_EFORMAT, "not base64");
+    }
+    *out = b;
+    return 0;
 }

@@ -463,6 +463,11 @@ static int scan_source(const char *src, src_tree *t, sync_progress_cb progress, 
             json_decref(meta);
             break;
         }
+        if (strncmp(id, "local-", 6) == 0) {
+            rc = cs_err_set(err, CS_EINVAL, "%s: ids starting with \"local-\" belong to schools' own resources", jpath);
+            json_decref(meta);
+            break;
+        }
         if (t->n == t->cap) {
             t->cap = t->cap ? t->cap * 2 : 64;
             src_resource *nr = realloc(t->res, t->cap * sizeof *nr);

@@ -31,7 +31,15 @@
       errLoad: '无法连接本校资源服务器。', errNotFound: '找不到这个资源，可能已从目录中移除。',
       retry: '重试', status: '目录版本 {v} · {n} 个资源', lastSync: '上次更新 {t}',
       statusErr: '无法获取服务器状态', never: '尚未同步',
-      gradeN: '{n}年级', grades: '{a}至{b}年级', inLang: '{l}'
+      gradeN: '{n}年级', grades: '{a}至{b}年级', inLang: '{l}',
+      err401: '请先登录。', err403: '你的账号没有权限做这件事。', err413: '内容太大，服务器不接收。',
+      err429: '尝试次数太多，请等 5 分钟再试。', errServer: '服务器出错了，请稍后再试。',
+      signIn: '登录', signOut: '退出', role_student: '学生', role_teacher: '教师', role_admin: '管理员',
+      sessionEnded: '登录已过期，请重新登录。', signedOut: '已退出登录。',
+      staffNav: '教师菜单', navClasses: '我的班级', navUpload: '上传资源', navAdmin: '设备管理',
+      needStaff: '此页面仅供教师使用', needAdmin: '此页面仅供管理员使用', needRoleHint: '请用有权限的账号登录。',
+      myLessons: '我的班级课程', classIs: '班级：{c}', noLessons: '老师还没有布置课程。',
+      recsTitle: '为你推荐', whatNext: '接下来学什么', markDone: '标记为已完成', doneMarked: '已完成'
     },
     en: {
       skip: 'Skip to main content', tagline: 'School learning library', homeTitle: 'Find learning resources',
@@ -58,7 +66,15 @@
       errLoad: 'Cannot reach the school’s resource server.', errNotFound: 'This resource was not found. It may have been removed from the catalogue.',
       retry: 'Try again', status: 'Catalogue version {v} · {n} resources', lastSync: 'last updated {t}',
       statusErr: 'Server status unavailable', never: 'never updated',
-      gradeN: 'Grade {n}', grades: 'Grades {a}–{b}', inLang: 'In {l}'
+      gradeN: 'Grade {n}', grades: 'Grades {a}–{b}', inLang: 'In {l}',
+      err401: 'Please sign in first.', err403: 'Your account may not do this.', err413: 'That is too large for the server.',
+      err429: 'Too many tries. Please wait 5 minutes and try again.', errServer: 'The server had a problem. Please try again later.',
+      signIn: 'Sign in', signOut: 'Sign out', role_student: 'Student', role_teacher: 'Teacher', role_admin: 'Admin',
+      sessionEnded: 'Your sign-in has ended. Please sign in again.', signedOut: 'You are signed out.',
+      staffNav: 'Teacher menu', navClasses: 'My classes', navUpload: 'Upload', navAdmin: 'Device admin',
+      needStaff: 'This page is for teachers', needAdmin: 'This page is for admins', needRoleHint: 'Please sign in with an account that may use it.',
+      myLessons: 'My class’s lessons', classIs: 'Class: {c}', noLessons: 'Your teacher has not set any lessons yet.',
+      recsTitle: 'Recommended for you', whatNext: 'What next', markDone: 'Mark as done', doneMarked: 'Done'
     }
   };
   var NAMES = {
@@ -173,28 +189,63 @@
   }
   function encPath(p) { return String(p).split('/').map(encodeURIComponent).join('/'); }
 
-  /* ---------- API ---------- */
+  /* ---------- API ----------
+   * api(method, path, body, signal): JSON in and out, the session cookie
+   * (credentials: same-origin) and, on every state-changing request, the
+   * X-CSRF-Token the node handed out with the session.  A 403 "csrf" is
+   * retried once after fetching a fresh token; a 401 while signed in means
+   * the session ended, and the page says so. */
   function ApiError(status, token, message) { this.status = status; this.token = token; this.message = message; }
-  function api(path, signal) {
-    return fetch(path, { headers: { Accept: 'application/json' }, signal: signal, credentials: 'same-origin' })
-      .then(function (res) {
-        return res.text().then(function (body) {
-          var data = null;
-          try { data = body ? JSON.parse(body) : null; } catch (e) { data = null; }
-          if (!res.ok) throw new ApiError(res.status, data && data.error, data && data.message);
-          if (!data) throw new ApiError(res.status, 'bad_response', 'not JSON');
-          return data;
-        });
-      }, function (e) {
-        if (e && e.name === 'AbortError') throw e;
-        throw new ApiError(0, 'network', String(e && e.message || e));
+  function api(method, path, body, signal, retried) {
+    var opts = { method: method, headers: { Accept: 'application/json' }, signal: signal, credentials: 'same-origin' };
+    if (method !== 'GET' && method !== 'HEAD') {
+      if (S.session.csrf) opts.headers['X-CSRF-Token'] = S.session.csrf;
+      if (body !== undefined && body !== null) {
+        opts.headers['Content-Type'] = 'application/json';
+        opts.body = JSON.stringify(body);
+      }
+    }
+    return fetch(path, opts).then(function (res) {
+      return res.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+        if (!res.ok) throw new ApiError(res.status, data && data.error, data && data.message);
+        if (!data && (res.status === 204 || method !== 'GET')) return {};
+        if (!data) throw new ApiError(res.status, 'bad_response', 'not JSON');
+        data.httpStatus = res.status;
+        return data;
       });
+    }, function (e) {
+      if (e && e.name === 'AbortError') throw e;
+      throw new ApiError(0, 'network', String(e && e.message || e));
+    }).catch(function (e) {
+      if (!(e instanceof ApiError)) throw e;
+      if (e.status === 403 && e.token === 'csrf' && !retried && S.session.role !== 'guest') {
+        return loadSession().then(function () { return api(method, path, body, signal, true); });
+      }
+      if (e.status === 401 && S.session.role !== 'guest' && !/\/api\/v1\/(login|join)$/.test(path)) sessionLost();
+      throw e;
+    });
   }
-  function errorBox(err, retry) {
-    var msg = err && err.status === 404 ? t('errNotFound') : t('errLoad');
+  function get(path, signal) { return api('GET', path, null, signal); }
+  /* Fire and forget: usage events must never disturb the page. */
+  function quiet(method, path, body) { try { api(method, path, body).catch(function () {}); } catch (e) { /* ignore */ } }
+  function errText(err) {
+    var s = err && err.status;
+    if (!err || s === 0) return t('errLoad');
+    if (s === 401) return t('err401');
+    if (s === 403) return t('err403');
+    if (s === 404) return t('errNotFound');
+    if (s === 413) return t('err413');
+    if (s === 429) return t('err429');
+    return t('errServer');
+  }
+  function errorBox(err, retry, msg) {
+    msg = msg || (err && err.status === 404 ? t('errNotFound') : err && err.status ? errText(err) : t('errLoad'));
     var detail = err && (err.message || err.token) ? ' (' + (err.status ? err.status + ' ' : '') + (err.message || err.token) + ')' : '';
     return el('div', { class: 'notice error', role: 'alert' }, [
       el('p', null, [el('strong', { text: msg }), el('span', { class: 'muted', text: detail })]),
+      err && err.status === 401 ? el('p', null, [el('a', { href: signinHash(), text: t('signIn') })]) : null,
       retry ? el('button', { type: 'button', class: 'btn', text: t('retry'), onclick: retry }) : null
     ]);
   }
@@ -206,8 +257,103 @@
     results: [], total: 0, loading: false, error: null,
     facets: null, status: null, statusErr: false,
     detail: null, detailErr: null, detailId: null,
-    homeScroll: 0, lastOpened: null, view: 'start', fromHome: false, seq: 0
+    homeScroll: 0, lastOpened: null, view: 'start', fromHome: false, seq: 0,
+    session: { role: 'guest', user: null, csrf: null }, sessionReady: null,
+    page: null, pageSeq: 0,
+    mine: null,           // a student's class and its lessons: {klass, lessons} or {error}
+    recs: null,           // home recommendations: array, or null when there are none
+    next: null,           // "what next" for the resource page: {id, items}
+    done: {}              // resources marked complete during this page's life
   };
+  function isStaff() { return S.session.role === 'teacher' || S.session.role === 'admin'; }
+  function signedIn() { return S.session.role !== 'guest'; }
+
+  /* ---------- session ---------- */
+  function loadSession() {
+    return get('/api/v1/session').then(setSession, function (e) {
+      if (e && e.status === 401) setSession(null);
+    });
+  }
+  function setSession(d) {
+    var prev = S.session;
+    var role = d && typeof d.role === 'string' ? d.role : 'guest';
+    S.session = { role: role, user: role !== 'guest' && d.user ? d.user : null, csrf: role !== 'guest' ? d.csrf || null : null };
+    var uid = function (x) { return x.role + ':' + (x.user ? x.user.id : ''); };
+    renderAcct();
+    if (uid(prev) === uid(S.session)) return;
+    S.mine = null; S.recs = null; S.next = null;
+    if (S.view === 'home') homeExtras();
+    else if (S.view === 'detail' && S.detail) renderDetail();
+    else if (S.view === 'page' && S.page) showPage(S.page);
+  }
+  function sessionLost() {
+    setSession(null);
+    flash(t('sessionEnded'), 'warn');
+  }
+  function signOut() {
+    api('POST', '/api/v1/logout').catch(function () {}).then(function () {
+      setSession(null);
+      go('#/');
+      flash(t('signedOut'));
+    });
+  }
+  function signinHash() {
+    var h = location.hash || '#/';
+    return '#/signin' + (/^#\/(signin|join)?(\?|$)/.test(h) || h === '#/' ? '' : '?next=' + encodeURIComponent(h));
+  }
+  /* A short message under the header that lasts until the next page change. */
+  var flashKeep = false;
+  function flash(msg, kind) {
+    var box = $('flash');
+    clear(box);
+    if (msg) box.appendChild(el('p', { class: 'notice ' + (kind || 'ok'), text: msg }));
+    flashKeep = !!msg;
+  }
+  function renderAcct() {
+    var box = $('acct'), nav = $('nav-in'), s = S.session;
+    clear(box); clear(nav);
+    if (s.role === 'guest') {
+      box.appendChild(el('a', { class: 'top-btn', href: signinHash(), id: 'signin-link', text: t('signIn') }));
+    } else {
+      var u = s.user || {};
+      box.appendChild(el('span', { class: 'who', id: 'who' }, [
+        el('span', { class: 'who-name', text: String(u.name || '') }),
+        el('span', { class: 'who-role', text: t('role_' + s.role) })
+      ]));
+      box.appendChild(el('button', { type: 'button', class: 'top-btn', id: 'signout', text: t('signOut'), onclick: signOut }));
+    }
+    var links = [];
+    if (isStaff()) links = [['#/classes', 'navClasses'], ['#/upload', 'navUpload']];
+    if (s.role === 'admin') links.push(['#/admin', 'navAdmin']);
+    links.forEach(function (l) { nav.appendChild(el('a', { href: l[0], class: 'nav-a', 'data-nav': l[0], text: t(l[1]) })); });
+    $('nav').hidden = !links.length;
+    markNav();
+  }
+  function markNav() {
+    var as = $('nav-in').querySelectorAll('a'), h = location.hash;
+    for (var i = 0; i < as.length; i++) {
+      var on = h === as[i].getAttribute('data-nav') || h.indexOf(as[i].getAttribute('data-nav') + '/') === 0;
+      if (on) as[i].setAttribute('aria-current', 'page'); else as[i].removeAttribute('aria-current');
+    }
+  }
+
+  /* ---------- modules loaded on demand: auth.js (sign-in, join) and
+   * staff.js (teachers' and admins' pages).  index.html names them in
+   * data- attributes of the app.js tag, so the server versions their URLs. */
+  var MODS = {}, modReady = {};
+  function loadModule(name) {
+    if (MODS[name]) return MODS[name];
+    MODS[name] = new Promise(function (resolve, reject) {
+      var tag = document.querySelector('script[data-' + name + ']');
+      var sc = document.createElement('script');
+      modReady[name] = resolve;
+      sc.src = tag ? tag.getAttribute('data-' + name) : '/ui/' + name + '.js';
+      sc.async = true;
+      sc.onerror = function () { delete MODS[name]; sc.parentNode.removeChild(sc); reject(new ApiError(0, 'network', name + '.js')); };
+      document.head.appendChild(sc);
+    });
+    return MODS[name];
+  }
 
   /* ---------- static strings ---------- */
   function applyLang() {
@@ -226,19 +372,32 @@
     lang = l;
     try { localStorage.setItem('cistern.lang', l); } catch (e) { /* ignore */ }
     applyLang();
-    renderFilters(); renderResults(); renderStatus();
+    renderFilters(); renderResults(); renderStatus(); renderAcct(); renderMine(); renderRecs();
     if (S.view === 'detail') renderDetail();
-    else document.title = docTitle();
+    else if (S.view === 'page' && S.page) showPage(S.page, true);
+    else document.title = docTitle(S.params.q);
   }
   function docTitle(sub) { return (sub ? sub + ' · ' : '') + 'Cistern · ' + t('tagline'); }
 
-  /* ---------- routing: #/  #/?q=…&subject=…  #/r/<id> ---------- */
+  /* ---------- routing: #/  #/?q=…&subject=…  #/r/<id>  and the pages
+   * #/signin  #/join  #/classes  #/classes/<id>  #/upload  #/admin ---------- */
+  var PAGES = {
+    signin: { mod: 'auth' }, join: { mod: 'auth' },
+    classes: { mod: 'staff', roles: ['teacher', 'admin'] }, 'class': { mod: 'staff', roles: ['teacher', 'admin'] },
+    upload: { mod: 'staff', roles: ['teacher', 'admin'] }, admin: { mod: 'staff', roles: ['admin'] }
+  };
   function parseHash() {
     var h = location.hash.replace(/^#/, '');
     var m = /^\/r\/([^?#]+)/.exec(h);
     if (m) { var id; try { id = decodeURIComponent(m[1]); } catch (e) { id = m[1]; } return { view: 'detail', id: id }; }
     var qi = h.indexOf('?');
     var sp = new URLSearchParams(qi >= 0 ? h.slice(qi + 1) : '');
+    var path = qi >= 0 ? h.slice(0, qi) : h;
+    m = /^\/(signin|join|classes|upload|admin)(?:\/([^\/]+))?\/?$/.exec(path);
+    if (m) {
+      var pg = m[1] === 'classes' && m[2] ? 'class' : m[1];
+      if (!m[2] || pg === 'class') return { view: 'page', page: pg, id: m[2] ? decodeURIComponent(m[2]) : null, sp: sp, hash: location.hash };
+    }
     var p = {};
     Object.keys(S.params).forEach(function (k) { p[k] = (sp.get(k) || '').trim(); });
     return { view: 'home', params: p };
@@ -253,32 +412,93 @@
     if (location.hash === hash || (hash === '#/' && !location.hash)) route();
     else location.hash = hash;
   }
+  function browsing() { var p = S.params; return !(p.q || p.subject || p.grade || p.language || p.type); }
   function route() {
     var r = parseHash();
     closeSuggest();
+    if (flashKeep) flashKeep = false; else flash(null);
+    markNav();
+    if (S.view === 'home') S.homeScroll = window.pageYOffset || 0;
     if (r.view === 'detail') {
-      if (S.view === 'home') { S.homeScroll = window.pageYOffset || 0; S.fromHome = S.key !== null; }
+      if (S.view === 'home') S.fromHome = S.key !== null;
       else if (S.view !== 'detail') S.fromHome = false;
       S.view = 'detail';
-      $('home').hidden = true; $('detail').hidden = false;
+      $('home').hidden = true; $('page').hidden = true; $('detail').hidden = false;
+      clear($('page'));
       loadDetail(r.id);
+    } else if (r.view === 'page') {
+      S.view = 'page'; S.page = r;
+      $('home').hidden = true; $('detail').hidden = true; $('page').hidden = false;
+      clear($('detail')); S.detailId = null;
+      showPage(r);
     } else {
+      var back = S.view === 'detail' || S.view === 'page';
       var wasDetail = S.view === 'detail';
       S.view = 'home';
-      $('detail').hidden = true; $('home').hidden = false;
-      clear($('detail'));
+      $('detail').hidden = true; $('page').hidden = true; $('home').hidden = false;
+      clear($('detail')); clear($('page')); S.detailId = null;
       S.params = r.params;
       $('q').value = r.params.q;
       syncFilterValues();
       document.title = docTitle(r.params.q);
       var key = JSON.stringify(r.params);
       if (key !== S.key || S.error) load(false);
+      if (back || S.recs === null) homeExtras(); else renderRecs();
       if (wasDetail) {
         window.scrollTo(0, S.homeScroll);
         var link = S.lastOpened && document.querySelector('#results a[data-id="' + cssEsc(S.lastOpened) + '"]');
         if (link) link.focus({ preventScroll: true });
       }
     }
+  }
+
+  /* ---------- pages from modules ---------- */
+  function showPage(r, relang) {
+    var def = PAGES[r.page], box = $('page'), seq = ++S.pageSeq;
+    if (!relang) {
+      clear(box);
+      box.appendChild(el('p', { class: 'muted', role: 'status', text: t('loading') }));
+      window.scrollTo(0, 0);
+    }
+    Promise.all([S.sessionReady, loadModule(def.mod)]).then(function (res) {
+      if (seq !== S.pageSeq) return;
+      var mod = res[1];
+      var snap = relang ? snapshot(box) : null;
+      clear(box);
+      if (def.roles && def.roles.indexOf(S.session.role) < 0) {
+        var h = el('h1', { class: 'p-title', tabindex: '-1', text: t(def.roles.length === 1 ? 'needAdmin' : 'needStaff') });
+        box.appendChild(h);
+        box.appendChild(el('p', null, [signedIn() ? t('needRoleHint') : el('a', { class: 'btn primary', href: signinHash(), text: t('signIn') })]));
+        document.title = docTitle(h.textContent);
+        if (!relang) h.focus({ preventScroll: true });
+        return;
+      }
+      mod.page(r, box, { relang: !!relang, live: function () { return seq === S.pageSeq; } });
+      if (snap) restore(box, snap);
+      var h1 = box.querySelector('h1');
+      if (h1) document.title = docTitle(h1.textContent);
+      if (h1 && !relang) h1.focus({ preventScroll: true });
+    }, function (e) {
+      if (seq !== S.pageSeq) return;
+      clear(box);
+      box.appendChild(errorBox(e, function () { showPage(r); }));
+    });
+  }
+  /* Keep what was typed into a page's fields across a re-render (language switch). */
+  function snapshot(box) {
+    var v = {}, f = box.querySelectorAll('input[id], select[id], textarea[id]');
+    for (var i = 0; i < f.length; i++) {
+      if (f[i].type === 'file') continue;
+      v[f[i].id] = (f[i].type === 'checkbox' || f[i].type === 'radio') ? f[i].checked : f[i].value;
+    }
+    return v;
+  }
+  function restore(box, v) {
+    Object.keys(v).forEach(function (id) {
+      var f = document.getElementById(id);
+      if (!f || !box.contains(f)) return;
+      if (f.type === 'checkbox' || f.type === 'radio') f.checked = v[id]; else f.value = v[id];
+    });
   }
   function cssEsc(s) { return window.CSS && CSS.escape ? CSS.escape(s) : String(s).replace(/["\\]/g, '\\$&'); }
 
@@ -296,7 +516,7 @@
     S.loading = true; S.error = null;
     if (!append) { S.key = JSON.stringify(p); S.results = []; S.total = 0; }
     renderResults();
-    return api('/api/v1/catalog?' + sp.toString(), listCtl && listCtl.signal).then(function (d) {
+    return get('/api/v1/catalog?' + sp.toString(), listCtl && listCtl.signal).then(function (d) {
       if (seq !== S.seq) return;
       var rs = Array.isArray(d.results) ? d.results : [];
       S.results = append ? S.results.concat(rs) : rs;
@@ -360,6 +580,78 @@
     if (firstNew) firstNew.focus();
   }
 
+  /* ---------- home: a student's lessons, and recommendations ---------- */
+  var extrasSeq = 0;
+  function homeExtras() {
+    var seq = ++extrasSeq;
+    S.sessionReady.then(function () {
+      if (seq !== extrasSeq) return;
+      loadMine(seq);
+      loadRecs(seq);
+    });
+  }
+  function loadMine(seq) {
+    if (S.session.role !== 'student') { S.mine = null; renderMine(); return; }
+    get('/api/v1/classes').then(function (d) {
+      var k = d && Array.isArray(d.classes) ? d.classes[0] : null;
+      if (!k) return { klass: null, lessons: [] };
+      return get('/api/v1/classes/' + encodeURIComponent(k.id) + '/lessons').then(function (l) {
+        return { klass: k, lessons: Array.isArray(l.lessons) ? l.lessons : [] };
+      });
+    }).then(function (m) { if (seq === extrasSeq) { S.mine = m; renderMine(); } },
+      function (e) { if (seq === extrasSeq) { S.mine = { error: e }; renderMine(); } });
+  }
+  function renderMine() {
+    var box = $('mine'), m = S.mine;
+    clear(box);
+    box.hidden = !m || S.session.role !== 'student';
+    if (box.hidden) return;
+    box.appendChild(el('h2', { id: 'mine-h', class: 'sec-h', text: t('myLessons') }));
+    if (m.error) { box.appendChild(errorBox(m.error, homeExtras)); return; }
+    if (m.klass && m.klass.name) box.appendChild(el('p', { class: 'muted small', text: t('classIs', { c: String(m.klass.name) }) }));
+    if (!m.lessons.length) { box.appendChild(el('p', { class: 'empty', text: t('noLessons') })); return; }
+    var ul = el('ul', { class: 'lessons' });
+    m.lessons.forEach(function (l) {
+      var ol = el('ol', { class: 'plist' });
+      (Array.isArray(l.resources) ? l.resources : []).forEach(function (r) {
+        ol.appendChild(el('li', null, [
+          titleEl('a', { href: '#/r/' + encodeURIComponent(r.id), 'data-id': r.id }, r),
+          r.cached === false ? el('span', { class: 'badge warn', text: t('notCachedBadge') }) : null
+        ]));
+      });
+      ul.appendChild(el('li', { class: 'lesson-card', 'data-lesson': l.id }, [el('h3', { class: 'l-h', text: String(l.title || '') }), ol]));
+    });
+    box.appendChild(ul);
+  }
+  function loadRecs(seq) {
+    get('/api/v1/recommendations?limit=8').then(function (d) {
+      if (seq !== extrasSeq) return;
+      S.recs = d && Array.isArray(d.items) ? d.items : [];
+      renderRecs();
+    }, function () { if (seq === extrasSeq) { S.recs = []; renderRecs(); } });
+  }
+  function recList(items, cls) {
+    var ul = el('ul', { class: cls });
+    items.forEach(function (r) {
+      if (!r || !r.id) return;
+      var why = loc(r.reason, '');
+      ul.appendChild(el('li', { class: 'rec' + (r.cached === false ? ' uncached' : ''), 'data-id': r.id }, [
+        titleEl('a', { href: '#/r/' + encodeURIComponent(r.id), class: 'rec-a' }, r),
+        why[0] ? el('span', { class: 'rec-why', lang: why[1] || null, text: why[0] }) : null,
+        r.cached === false ? el('span', { class: 'badge warn', text: t('notCachedBadge') }) : null
+      ]));
+    });
+    return ul;
+  }
+  function renderRecs() {
+    var box = $('recs');
+    clear(box);
+    box.hidden = !S.recs || !S.recs.length || !browsing();
+    if (box.hidden) return;
+    box.appendChild(el('h2', { id: 'recs-h', class: 'sec-h', text: t('recsTitle') }));
+    box.appendChild(recList(S.recs, 'recl'));
+  }
+
   /* ---------- filters (from /api/v1/facets) ---------- */
   var FACETS = [['subject', 'subjects'], ['grade', 'grades'], ['language', 'languages'], ['type', 'types']];
   function renderFilters() {
@@ -395,7 +687,7 @@
     $('clear').hidden = !any;
   }
   function loadFacets() {
-    return api('/api/v1/facets').then(function (d) { S.facets = d; renderFilters(); }, function () { S.facets = null; renderFilters(); });
+    return get('/api/v1/facets').then(function (d) { S.facets = d; renderFilters(); }, function () { S.facets = null; renderFilters(); });
   }
 
   /* ---------- typeahead ---------- */
@@ -415,7 +707,7 @@
       if (sug.ctl) sug.ctl.abort();
       sug.ctl = window.AbortController ? new AbortController() : null;
       var seq = ++sug.seq;
-      api('/api/v1/suggest?q=' + encodeURIComponent(q), sug.ctl && sug.ctl.signal).then(function (d) {
+      get('/api/v1/suggest?q=' + encodeURIComponent(q), sug.ctl && sug.ctl.signal).then(function (d) {
         if (seq !== sug.seq || $('q').value.trim() !== q || document.activeElement !== $('q')) return;
         showSuggest(q, Array.isArray(d.suggestions) ? d.suggestions.slice(0, 8) : []);
       }, function () { if (seq === sug.seq) closeSuggest(); });
@@ -469,7 +761,7 @@
   /* ---------- resource page ---------- */
   var detailCtl = null;
   function loadDetail(id) {
-    S.detailId = id; S.detail = null; S.detailErr = null;
+    S.detailId = id; S.detail = null; S.detailErr = null; S.next = null; S.done = {};
     var box = $('detail');
     clear(box);
     box.appendChild(backLink());
@@ -477,9 +769,11 @@
     window.scrollTo(0, 0);
     if (detailCtl) detailCtl.abort();
     detailCtl = window.AbortController ? new AbortController() : null;
-    api('/api/v1/resources/' + encodeURIComponent(id), detailCtl && detailCtl.signal).then(function (d) {
+    get('/api/v1/resources/' + encodeURIComponent(id), detailCtl && detailCtl.signal).then(function (d) {
       if (S.detailId !== id) return;
       S.detail = d; renderDetail(true);
+      if (d.cached !== false) event(id, 'open');
+      loadNext(id);
     }, function (e) {
       if ((e && e.name === 'AbortError') || S.detailId !== id) return;
       S.detailErr = e; renderDetail(true);
@@ -495,6 +789,7 @@
   }
   function renderDetail(focus) {
     var box = $('detail');
+    var snap = focus ? null : snapshot(box);
     clear(box);
     box.appendChild(backLink());
     if (S.detailErr) {
@@ -591,11 +886,60 @@
       if (files.length > 1) fl.appendChild(el('li', { class: 'ftotal' }, [el('span', { text: t('total') }), el('span', { class: 'fsize', text: size(tot) })]));
       box.appendChild(el('section', { class: 'block', 'aria-labelledby': 'h-files' }, [el('h2', { id: 'h-files', text: t('files') }), fl]));
     }
+
+    // teachers' tools: request a download, rate or report (staff.js)
+    if (isStaff()) {
+      var tools = el('div', { id: 'd-staff' });
+      box.appendChild(tools);
+      loadModule('staff').then(function (m) {
+        if (S.detail === d && tools.parentNode === box) { m.resourceTools(tools, d, r); if (snap) restore(tools, snap); }
+      }, function () { /* the rest of the page works without it */ });
+    }
+    box.appendChild(el('section', { id: 'd-next', class: 'block next', hidden: true, 'aria-labelledby': 'h-next' }));
+    renderNext();
+    if (snap) restore(box, snap);
     if (focus) h1.focus({ preventScroll: true });
+  }
+
+  /* ---------- usage events and "what next" ---------- */
+  function event(id, kind) {
+    if (kind === 'complete') {
+      if (S.done[id]) return;
+      S.done[id] = true;
+    }
+    quiet('POST', '/api/v1/events', { resource: id, kind: kind });
+  }
+  function doneButton(id) {
+    var b = el('button', { type: 'button', class: 'btn done-btn', id: 'mark-done' });
+    function show() {
+      b.textContent = S.done[id] ? '✓ ' + t('doneMarked') : t('markDone');
+      b.disabled = !!S.done[id];
+    }
+    b.addEventListener('click', function () { event(id, 'complete'); show(); });
+    show();
+    return b;
+  }
+  function loadNext(id) {
+    get('/api/v1/recommendations?limit=4&after=' + encodeURIComponent(id)).then(function (d) {
+      if (S.detailId !== id) return;
+      S.next = { id: id, items: d && Array.isArray(d.items) ? d.items.filter(function (x) { return x && x.id !== id; }) : [] };
+      renderNext();
+    }, function () { /* no recommendations: show nothing */ });
+  }
+  function renderNext() {
+    var box = $('d-next');
+    if (!box) return;
+    clear(box);
+    var n = S.next;
+    box.hidden = !n || n.id !== S.detailId || !n.items.length;
+    if (box.hidden) return;
+    box.appendChild(el('h2', { id: 'h-next', text: t('whatNext') }));
+    box.appendChild(recList(n.items, 'recl'));
   }
 
   function preview(r, url, mime, base) {
     var wrap = el('section', { class: 'preview', 'aria-label': t('preview') });
+    function ended() { event(r.id, 'complete'); var b = $('mark-done'); if (b) { b.textContent = '✓ ' + t('doneMarked'); b.disabled = true; } }
     var type = r.type, tl = loc(r.title, r.language)[0] || r.id;
     var fname = r.entry ? String(r.entry).split('/').pop() : '';
     var actions = el('p', { class: 'actions' });
@@ -606,11 +950,13 @@
     if (type === 'video') {
       var v = el('video', { controls: true, preload: 'metadata', playsinline: true, src: url, 'aria-label': tl });
       v.addEventListener('error', mediaFail);
+      v.addEventListener('ended', ended);
       wrap.appendChild(el('div', { class: 'media' }, [v]));
       actions.appendChild(el('a', { class: 'btn', href: url, download: fname, text: t('download') }));
     } else if (type === 'audio') {
       var au = el('audio', { controls: true, preload: 'metadata', src: url, 'aria-label': tl });
       au.addEventListener('error', mediaFail);
+      au.addEventListener('ended', ended);
       wrap.appendChild(au);
       actions.appendChild(el('a', { class: 'btn', href: url, download: fname, text: t('download') }));
     } else if (type === 'image') {
@@ -634,6 +980,7 @@
       actions.appendChild(el('a', { class: 'btn primary', href: url, target: '_blank', rel: 'noopener', text: t('openFile') }));
       actions.appendChild(el('a', { class: 'btn', href: url, download: fname, text: t('download') }));
     }
+    if (signedIn()) actions.appendChild(doneButton(r.id));
     wrap.appendChild(actions);
     return wrap;
   }
@@ -644,7 +991,7 @@
 
   /* ---------- status footer ---------- */
   function loadStatus() {
-    api('/api/v1/status').then(function (d) { S.status = d; S.statusErr = false; renderStatus(); },
+    get('/api/v1/status').then(function (d) { S.status = d; S.statusErr = false; renderStatus(); },
       function () { S.status = null; S.statusErr = true; renderStatus(); });
   }
   function renderStatus() {
@@ -710,10 +1057,30 @@
       go('#/');
     });
     window.addEventListener('hashchange', route);
+    S.sessionReady = loadSession();
+    renderAcct();
     loadFacets();
     loadStatus();
     route();
   }
+  /* What the on-demand modules (auth.js, staff.js) may use. */
+  window.Cistern = {
+    define: function (name, factory) {
+      var m = factory(C);
+      if (modReady[name]) modReady[name](m);
+    }
+  };
+  var C = {
+    $: $, el: el, clear: clear, t: t, name: name, loc: loc, titleEl: titleEl, badges: badges,
+    gradeOne: gradeOne, size: size, api: api, get: get, errorBox: errorBox, errText: errText,
+    go: go, flash: flash, setSession: setSession, signinHash: signinHash, docTitle: docTitle,
+    session: function () { return S.session; }, facets: function () { return S.facets; },
+    lang: function () { return lang; },
+    names: function (kind) { return Object.keys(NAMES[lang][kind] || {}); },
+    strings: function (add) {
+      Object.keys(add).forEach(function (l) { if (STR[l]) Object.keys(add[l]).forEach(function (k) { STR[l][k] = add[l][k]; }); });
+    }
+  };
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
   else init();
 })();

@@ -15,14 +15,18 @@
 #include "content/catalog.h"
 #include "content/store.h"
 #include "platform/conf.h"
+#include "platform/crypto.h"
 #include "platform/error.h"
 #include "sync/apply.h"
+
+struct node_people;
 
 typedef struct node_data {
     char dir[4096];
     cs_conf *conf;
     content_catalog *cat;
     content_store *store;
+    struct node_people *people; /* opened on first use: node_people_of() */
 } node_data;
 
 enum { NODE_RDONLY = 1 };
@@ -65,5 +69,29 @@ int node_verify(node_data *n, int repair, void (*cb)(void *, const char *), void
 
 /* Drop objects no resource references. */
 int node_gc(node_data *n, uint64_t *objects, uint64_t *bytes, cs_err *err);
+
+/* DATA/people.db, opened on first use (accounts, events, outbox). */
+int node_people_of(node_data *n, struct node_people **out, cs_err *err);
+
+/* ---- the outbox (node/outbox.c, docs/outbox.md) ---- */
+
+/* The node's outbox key, DATA/node.key (0600), made when absent; its key
+ * id is the node id. */
+int node_key_load(node_data *n, cs_key **out, char id[CS_KEYID_HEX], cs_err *err);
+/* Make the weekly usage aggregates that are due (outbox.* privacy settings)
+ * and purge learner data past privacy.retention_days. */
+int node_outbox_prepare(node_data *n, cs_err *err);
+/* Send every pending record to the hub in signed batches; *sent counts
+ * records the hub newly acknowledged, *acked is its acknowledgement. */
+int node_outbox_send(node_data *n, const char *url, int *sent, int64_t *acked, cs_err *err);
+/* Write the pending records as one signed batch file for USB; *left counts
+ * records that did not fit (export again after the hub's acknowledgement). */
+int node_outbox_export(node_data *n, const char *path, int *records, int64_t *left, cs_err *err);
+
+/* A local resource made on this node (docs/accounts.md): meta holds the
+ * resource.json fields, files [{"path","data"}] with data base64.  Stored,
+ * catalogued with "local": true, and with forward set put in the outbox.
+ * *id receives "local-<16 hex>". */
+int node_local_add(node_data *n, const json_t *meta, const json_t *files, int forward, char id[64], cs_err *err);
 
 #endif

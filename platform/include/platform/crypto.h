@@ -74,6 +74,11 @@ int cs_aead_seal(const uint8_t key[CS_AEAD_KEY], const void *aad, size_t aad_len
 int cs_aead_open(const uint8_t key[CS_AEAD_KEY], const void *aad, size_t aad_len, const uint8_t *in, size_t len,
                  uint8_t *out, cs_err *err); /* out has len - CS_AEAD_OVERHEAD bytes */
 
+/* Base64 (RFC 4648, with padding; mbedtls).  encode: malloc'd NUL-terminated
+ * text.  decode: malloc'd bytes; CS_EFORMAT on bad input, CS_ETOOBIG past max. */
+int cs_base64_encode(const void *in, size_t len, char **out, cs_err *err);
+int cs_base64_decode(const char *in, size_t len, size_t max, uint8_t **out, size_t *out_len, cs_err *err);
+
 /* Wipe memory in a way the compiler will not remove. */
 void cs_wipe(void *p, size_t len);
 
