@@ -321,6 +321,9 @@ MHD_RESULT srv_api(srv *s, struct MHD_Connection *c, srv_req *rq, const char *ur
     if (strncmp(p, "/v1/", 4) != 0)
         return srv_error(c, rq, 404, "not_found", "unknown API version (this node speaks /api/v1)");
     p += 4;
+    MHD_RESULT ret;
+    if (srv_people_get(s, c, rq, p, &ret))
+        return ret;
     if (strcmp(p, "catalog") == 0)
         return api_catalog(s, c, rq, 0);
     if (strcmp(p, "suggest") == 0)

@@ -20,6 +20,7 @@
 #include "platform/log.h"
 #include "platform/time.h"
 #include "server_int.h"
+#include "sync/outbox.h"
 
 static volatile sig_atomic_t hub_term;
 
@@ -32,6 +33,7 @@ static void hub_on_signal(int sig)
 typedef struct hubsrv {
     char repo[PATH_MAX];
     cs_logger log;
+    sync_reports *reports; /* node uploads (thread-safe: SQLite serialized mode) */
     _Atomic uint64_t active;
 } hubsrv;
 
@@ -322,6 +324,37 @@ static MHD_RESULT serve_batch(hubsrv *h, struct MHD_Connection *c, const cs_buf 
     return ret;
 }
 
+/* ---- POST /outbox: a node's signed batch, kept exactly once ---- */
+
+static MHD_RESULT serve_outbox(hubsrv *h, struct MHD_Connection *c, const cs_buf *body)
+{
+    sync_outbox_batch b;
+    cs_err err = {0};
+    int64_t acked = 0;
+    int added = 0;
+    char msg[CS_ERR_MSG_MAX + 2];
+    int rc = sync_outbox_parse(&b, body->data ? body->data : (const uint8_t *)"", body->len, &err);
+    if (rc == 0) {
+        rc = sync_reports_ingest(h->reports, &b, cs_time_now(), &acked, &added, &err);
+        if (rc == 0)
+            cs_log_info(&h->log, "outbox: node %.12s: %zu records, %d new, acknowledged up to %lld", b.node,
+                        json_array_size(b.records), added, (long long)acked);
+        sync_outbox_batch_clear(&b);
+    }
+    if (rc != 0) {
+        cs_log_warn(&h->log, "outbox: refused: %s", err.msg);
+        snprintf(msg, sizeof msg, "%s\n", err.msg);
+        return plain(c, rc == CS_ESIG ? 401 : rc == CS_ETOOBIG ? 413 : rc == CS_EFORMAT ? 400 : 500, msg);
+    }
+    char out[96];
+    snprintf(out, sizeof out, "{\"acked\":%lld,\"added\":%d}", (long long)acked, added);
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(out), out, MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_RESULT ret = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 static MHD_RESULT hub_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                               const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
@@ -331,15 +364,22 @@ static MHD_RESULT hub_handler(void *cls, struct MHD_Connection *c, const char *u
         rq = calloc(1, sizeof *rq);
         if (!rq)
             return MHD_NO;
-        cs_buf_init(&rq->body, HUB_BATCH_MAX_BODY);
+        cs_buf_init(&rq->body, strcmp(url, "/outbox") == 0 ? SYNC_OUTBOX_MAX_BYTES : HUB_BATCH_MAX_BODY);
         *con_cls = rq;
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (cs_buf_append(&rq->body, upload_data, *upload_data_size) != 0)
+        if (!rq->too_big && cs_buf_append(&rq->body, upload_data, *upload_data_size) != 0)
             rq->too_big = 1;
         *upload_data_size = 0;
         return MHD_YES;
+    }
+    if (strcmp(url, "/outbox") == 0) {
+        if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+            return plain(c, 405, "POST a signed outbox batch\n");
+        if (rq->too_big)
+            return plain(c, 413, "outbox batch over 8 MiB\n");
+        return serve_outbox(h, c, &rq->body);
     }
     if (strcmp(url, "/batch") == 0) {
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
@@ -388,6 +428,9 @@ int node_hub_serve(const char *repo, const node_server_options *opt, cs_err *err
     snprintf(p, sizeof p, "%s/root.json", repo);
     if (!cs_path_exists(p))
         return cs_err_set(err, CS_ENOENT, "%s is not a repository (no root.json)", repo);
+    int rc;
+    if ((rc = sync_reports_open_sqlite(&h.reports, repo, err)) != 0)
+        return rc;
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
@@ -416,8 +459,10 @@ int node_hub_serve(const char *repo, const node_server_options *opt, cs_err *err
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)opt->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)opt->header_limit + 4096, MHD_OPTION_NOTIFY_COMPLETED, hub_completed, &h,
         MHD_OPTION_NOTIFY_CONNECTION, hub_conn, &h, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
-    if (!d)
+    if (!d) {
+        sync_reports_close(h.reports);
         return cs_err_set(err, CS_ENET, "cannot listen on %s:%u", opt->host, opt->port);
+    }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     unsigned port = di && di->port ? di->port : opt->port;
     printf("serving repository %s on http://%s:%u/\n", repo, opt->host, port);
@@ -431,6 +476,7 @@ int node_hub_serve(const char *repo, const node_server_options *opt, cs_err *err
     for (unsigned i = 0; i < opt->drain_s * 10 && atomic_load(&h.active) > 0; i++)
         usleep(100000);
     MHD_stop_daemon(d);
+    sync_reports_close(h.reports);
     cs_log_info(&h.log, "hub stopped");
     return 0;
 }

@@ -60,6 +60,15 @@ int node_init(const char *dir, const char *trust_path, const char *hub_url, cs_e
     if ((rc = content_store_open(&s, p, 0, err)) != 0)
         goto out;
     content_store_free(s);
+    /* The node's own key, which signs its outbox batches: its id is the node id. */
+    node_data nd;
+    memset(&nd, 0, sizeof nd);
+    snprintf(nd.dir, sizeof nd.dir, "%s", dir);
+    cs_key *nk = NULL;
+    char nid[CS_KEYID_HEX];
+    if ((rc = node_key_load(&nd, &nk, nid, err)) != 0)
+        goto out;
+    cs_key_free(nk);
 out:
     content_catalog_free(cat);
     cs_conf_free(conf);
@@ -377,9 +386,26 @@ int node_sync_cancellable(node_data *n, const char *url, const volatile int *can
         cs_err gerr;
         node_gc(n, &fo, &fb, &gerr);
     }
+    /* The school's voice back: whatever the catalogue sync did, the outbox
+     * goes up when the hub can be reached; its failure fails nothing else. */
+    json_t *ob = NULL;
+    if (!(cancel && *cancel) && o.url && *o.url) {
+        int sent = 0;
+        int64_t acked = 0;
+        cs_err oerr = {0};
+        int orc = node_outbox_send(n, o.url, &sent, &acked, &oerr);
+        ob = json_pack("{s:I,s:i}", "acked", (json_int_t)acked, "sent", sent);
+        json_object_set_new(ob, "last_error",
+                            orc == 0 ? json_null()
+                            : orc == CS_EUNSUPPORTED
+                                ? json_string("the hub takes no uploads (a static server): use node export-outbox")
+                                : json_string(oerr.msg));
+    }
     json_t *s = sync_state_read(n);
     char when[32];
     cs_time_format(cs_time_now(), when, sizeof when);
+    if (ob)
+        json_object_set_new(s, "outbox", ob);
     json_object_set_new(s, "state", json_string(rc ? "failed" : "idle"));
     json_object_set_new(s, "last_attempt", json_string(when));
     if (rc == 0) {
@@ -437,6 +463,22 @@ int node_status(node_data *n, json_t **out, cs_err *err)
     if (!o)
         return cs_err_set(err, CS_ENOMEM, "out of memory");
     json_object_set_new(o, "sync", sync_state_read(n));
+    /* The outbox, when people.db exists (status never creates it). */
+    char pp[PATH_MAX];
+    cs_path_join(pp, sizeof pp, n->dir, "people.db");
+    node_people *people = NULL;
+    if (cs_path_exists(pp) && node_people_of(n, &people, NULL) == 0) {
+        int64_t pending = 0, acked = 0;
+        node_people_outbox_state(people, &pending, &acked, NULL);
+        json_object_set_new(o, "outbox", json_pack("{s:I,s:I}", "pending", (json_int_t)pending, "acked",
+                                                   (json_int_t)acked));
+    }
+    cs_path_join(pp, sizeof pp, n->dir, "node.key");
+    cs_key *nk = NULL;
+    char nid[CS_KEYID_HEX];
+    if (cs_path_exists(pp) && cs_key_load_private(&nk, pp, NULL) == 0 && cs_key_id(nk, nid, NULL) == 0)
+        json_object_set_new(o, "node_id", json_string(nid));
+    cs_key_free(nk);
     *out = o;
     return 0;
 }

@@ -17,6 +17,7 @@
 
 #include "node/hubserve.h"
 #include "node/node.h"
+#include "node/people.h"
 #include "node/schedule.h"
 #include "platform/crypto.h"
 #include "platform/file.h"
@@ -100,6 +101,8 @@ int node_server_options_load(node_server_options *o, const cs_conf *conf, cs_err
     o->header_limit = 16384;
     o->drain_s = 10;
     o->log_level = CS_LOG_INFO;
+    o->session_idle_s = 28800;
+    o->session_max_s = 604800;
     int rc;
     const char *listen = cs_conf_get(conf, "serve.listen");
     if (listen && (rc = node_server_parse_listen(o, listen, err)) != 0)
@@ -109,7 +112,9 @@ int node_server_options_load(node_server_options *o, const cs_conf *conf, cs_err
         (rc = conf_uint(conf, "serve.max_connections_per_ip", 1, 100000, &o->max_conns_per_ip, err)) ||
         (rc = conf_uint(conf, "serve.timeout", 1, 3600, &o->timeout_s, err)) ||
         (rc = conf_uint(conf, "serve.max_header_bytes", 4096, 1 << 20, &o->header_limit, err)) ||
-        (rc = conf_uint(conf, "serve.drain_timeout", 0, 600, &o->drain_s, err)))
+        (rc = conf_uint(conf, "serve.drain_timeout", 0, 600, &o->drain_s, err)) ||
+        (rc = conf_uint(conf, "session.idle", 1, 30 * 86400, &o->session_idle_s, err)) ||
+        (rc = conf_uint(conf, "session.max", 1, 365 * 86400, &o->session_max_s, err)))
         return rc;
     const char *lvl = cs_conf_get(conf, "log.level");
     if (lvl) {
@@ -251,6 +256,8 @@ MHD_RESULT srv_respond(struct MHD_Connection *c, srv_req *rq, unsigned status, s
     if (!r)
         return MHD_NO;
     rq->status = status;
+    if (rq->set_cookie[0])
+        MHD_add_response_header(r, "Set-Cookie", rq->set_cookie);
     MHD_RESULT ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -427,6 +434,16 @@ static int route_of(const char *url)
     return ROUTE_OTHER;
 }
 
+/* Body caps by endpoint: a mirror's batch, a local resource's files, JSON. */
+static size_t body_cap(const char *url)
+{
+    if (strcmp(url, "/repo/batch") == 0)
+        return HUB_BATCH_MAX_BODY;
+    if (strcmp(url, "/api/v1/local") == 0)
+        return SRV_LOCAL_MAX_BODY;
+    return SRV_JSON_MAX_BODY;
+}
+
 static MHD_RESULT handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                           const char *version, const char *upload_data, size_t *upload_data_size,
                           void **con_cls)
@@ -439,17 +456,21 @@ static MHD_RESULT handler(void *cls, struct MHD_Connection *c, const char *url, 
             return MHD_NO;
         rq->start_us = now_us();
         rq->route = route_of(url);
-        cs_buf_init(&rq->body, HUB_BATCH_MAX_BODY);
+        cs_buf_init(&rq->body, body_cap(url));
         *con_cls = rq;
         /* Answer on the next call, once MHD has the whole request: queueing
          * a response from the first call makes MHD close the connection. */
         return MHD_YES;
     }
+    int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0, head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     int batch = rq->route == ROUTE_MIRROR && strcmp(url, "/repo/batch") == 0 &&
                 strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+    int api_write = rq->route == ROUTE_API && (strcmp(method, MHD_HTTP_METHOD_POST) == 0 ||
+                                               strcmp(method, MHD_HTTP_METHOD_PUT) == 0 ||
+                                               strcmp(method, MHD_HTTP_METHOD_DELETE) == 0);
     if (*upload_data_size) {
-        /* Only a mirror's batch takes a body; any other is discarded. */
-        if (batch && cs_buf_append(&rq->body, upload_data, *upload_data_size) != 0)
+        /* Only a mirror's batch and the API's writes take a body; any other is discarded. */
+        if ((batch || api_write) && !rq->too_big && cs_buf_append(&rq->body, upload_data, *upload_data_size) != 0)
             rq->too_big = 1;
         *upload_data_size = 0;
         return MHD_YES;
@@ -457,10 +478,14 @@ static MHD_RESULT handler(void *cls, struct MHD_Connection *c, const char *url, 
     if (batch)
         return rq->too_big ? srv_text(c, rq, 413, "text/plain; charset=utf-8", "batch body over 1 MiB\n")
                            : srv_mirror_batch(s, c, rq, &rq->body);
-    int head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-    if (!head && strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
+    if (api_write) {
+        if (rq->too_big)
+            return srv_error(c, rq, 413, "too_large", "request body over %zu bytes", rq->body.cap);
+        return srv_api_write(s, c, rq, url, method);
+    }
+    if (!head && !get) {
         struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-        MHD_add_response_header(r, "Allow", "GET, HEAD");
+        MHD_add_response_header(r, "Allow", rq->route == ROUTE_API ? "GET, HEAD, POST, PUT, DELETE" : "GET, HEAD");
         srv_common_headers(r);
         return srv_respond(c, rq, 405, r);
     }
@@ -647,6 +672,27 @@ static void *sync_main(void *arg)
     return NULL;
 }
 
+/* Learner data past privacy.retention_days goes at start and hourly. */
+static void people_housekeeping(srv *s)
+{
+    int64_t now = cs_time_now(), days = 365, removed = 0;
+    if (now - s->last_purge < 3600 && s->last_purge <= now)
+        return;
+    s->last_purge = now;
+    char p[PATH_MAX];
+    cs_conf *conf = NULL;
+    cs_err err = {0};
+    snprintf(p, sizeof p, "%s/node.conf", s->data_dir);
+    if (cs_conf_load(&conf, p, NULL) == 0)
+        cs_conf_get_int(conf, "privacy.retention_days", 365, &days, NULL);
+    cs_conf_free(conf);
+    if (node_people_purge(s->people, now, days, &removed, &err) != 0)
+        cs_log_warn(&s->log, "retention purge: %s", err.msg);
+    else if (removed)
+        cs_log_info(&s->log, "retention purge: %lld learner events older than %lld days removed", (long long)removed,
+                    (long long)days);
+}
+
 static void reload_config(srv *s)
 {
     char p[PATH_MAX];
@@ -666,6 +712,8 @@ static void reload_config(srv *s)
         o.timeout_s != s->opt.timeout_s || o.header_limit != s->opt.header_limit)
         cs_log_warn(&s->log, "SIGHUP: serve.* listening and connection settings take effect at the next restart");
     s->opt.drain_s = o.drain_s;
+    s->opt.session_idle_s = o.session_idle_s;
+    s->opt.session_max_s = o.session_max_s;
     s->opt.log_level = o.log_level;
     cs_log_info(&s->log, "SIGHUP: configuration reloaded from %s", p);
 }
@@ -691,7 +739,9 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
     pthread_mutex_init(&s->cache_lock, NULL);
-    if ((rc = pool_open(s, err)) != 0 || (rc = srv_ui_init(s, err)) != 0)
+    pthread_mutex_init(&s->rl_lock, NULL);
+    if ((rc = pool_open(s, err)) != 0 || (rc = srv_ui_init(s, err)) != 0 ||
+        (rc = node_people_open(&s->people, data_dir, err)) != 0)
         goto out;
 
     struct sockaddr_storage ss;
@@ -747,6 +797,7 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
     while (!got_term) {
         usleep(100000);
         pool_release_idle(s);
+        people_housekeeping(s);
         if (got_hup) {
             got_hup = 0;
             reload_config(s);
@@ -774,6 +825,8 @@ out:
         pthread_join(s->sync_thread, NULL);
     }
     pool_close(s);
+    node_people_close(s->people);
+    pthread_mutex_destroy(&s->rl_lock);
     free(s->index_html);
     for (size_t i = 0; i < SRV_CACHE_SLOTS; i++) {
         free(s->cache[i].key);

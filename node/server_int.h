@@ -58,6 +58,21 @@ typedef struct srv_cache_entry {
     char *body;
 } srv_cache_entry;
 
+/* Sign-in failures by address and by name: 5 in 5 minutes, then 429. */
+#define SRV_RL_SLOTS 1024
+#define SRV_RL_MAX_FAILS 5
+#define SRV_RL_WINDOW_S 300
+typedef struct srv_rl_slot {
+    uint64_t key;
+    int64_t start;
+    int fails;
+} srv_rl_slot;
+
+#define SRV_JSON_MAX_BODY (64u * 1024)
+#define SRV_LOCAL_MAX_BODY (24u << 20) /* 16 MiB of files as base64, plus metadata */
+
+struct node_people;
+
 typedef struct srv {
     char data_dir[4096];
     node_server_options opt;
@@ -83,6 +98,11 @@ typedef struct srv {
     int sync_started;
     _Atomic int sync_running;
     volatile int sync_stop; /* set at shutdown: the sync thread and its transfer stop */
+    /* people: accounts, sessions, events (thread-safe handle) */
+    struct node_people *people;
+    pthread_mutex_t rl_lock;
+    srv_rl_slot rl[SRV_RL_SLOTS];
+    int64_t last_purge;
     /* the UI: index.html with versioned asset URLs */
     char *index_html;
     size_t index_len;
@@ -94,8 +114,9 @@ typedef struct srv_req {
     int64_t start_us;
     int route;
     unsigned status;
-    cs_buf body;  /* POST /repo/batch only, capped */
+    cs_buf body;  /* POST /repo/batch and API writes only, capped */
     int too_big;
+    char set_cookie[200]; /* added to the response when set */
 } srv_req;
 
 srv_handles *srv_handles_get(srv *s);
@@ -117,6 +138,11 @@ void srv_common_headers(struct MHD_Response *r);
 
 MHD_RESULT srv_content(srv *s, struct MHD_Connection *c, srv_req *rq, const char *url, int head);
 MHD_RESULT srv_api(srv *s, struct MHD_Connection *c, srv_req *rq, const char *url);
+/* POST/PUT/DELETE under /api/v1 (http_people.c). */
+MHD_RESULT srv_api_write(srv *s, struct MHD_Connection *c, srv_req *rq, const char *url, const char *method);
+/* GET endpoints of accounts and teacher tools; NULL-returning ... see http_people.c:
+ * returns 1 and queues a response when p is one of them, 0 otherwise. */
+int srv_people_get(srv *s, struct MHD_Connection *c, srv_req *rq, const char *p, MHD_RESULT *ret);
 MHD_RESULT srv_opds(srv *s, struct MHD_Connection *c, srv_req *rq, const char *url);
 MHD_RESULT srv_ui(srv *s, struct MHD_Connection *c, srv_req *rq, const char *url);
 int srv_ui_init(srv *s, cs_err *err);

@@ -71,13 +71,13 @@ int sync_outbox_parse(sync_outbox_batch *b, const void *data, size_t len, cs_err
     size_t hex_len = nl ? (size_t)(nl - p) : 0;
     if (!nl || hex_len < 4 + 16 || hex_len > 4 + 2 * CS_SIG_MAX || memcmp(p, "sig ", 4) != 0 ||
         (hex_len - 4) % 2 != 0)
-        return cs_err_set(err, CS_EFORMAT, "outbox batch: malformed signature line");
+        return cs_err_set(err, CS_ESIG, "outbox batch: unsigned (no signature line)");
     char hex[2 * CS_SIG_MAX + 1];
     memcpy(hex, p + 4, hex_len - 4);
     hex[hex_len - 4] = 0;
     size_t sig_len = (hex_len - 4) / 2;
     if (cs_hex_decode(hex, sig, sig_len) != 0)
-        return cs_err_set(err, CS_EFORMAT, "outbox batch: malformed signature line");
+        return cs_err_set(err, CS_ESIG, "outbox batch: malformed signature");
     const char *json = nl + 1;
     size_t json_len = (size_t)(end - json);
     b->doc = json_loadb(json, json_len, JSON_REJECT_DUPLICATES, &je);
@@ -174,7 +174,7 @@ int sync_outbox_post(const char *base_url, const void *data, size_t len, long ti
     if (cc != CURLE_OK) {
         rc = cs_err_set(err, CS_ENET, "outbox upload: %s", curl_easy_strerror(cc));
     } else if (code != 200) {
-        int kind = code == 401 ? CS_ESIG : code == 413 ? CS_ETOOBIG : code == 404 ? CS_EUNSUPPORTED : CS_ENET;
+        int kind = code == 401 ? CS_ESIG : code == 413 ? CS_ETOOBIG : (code == 404 || code == 405) ? CS_EUNSUPPORTED : CS_ENET;
         rc = cs_err_set(err, kind, "outbox upload: hub answered %ld%s%.*s", code, reply.len ? ": " : "",
                         (int)(reply.len > 200 ? 200 : reply.len), reply.data ? (const char *)reply.data : "");
     } else {

@@ -12,6 +12,8 @@ CMD(hub, publish)
 CMD(hub, bundle)
 CMD(hub, serve)
 CMD(hub, rotate_key)
+CMD(hub, import_outbox)
+CMD(hub, reports)
 CMD(node, init)
 CMD(node, import)
 CMD(node, sync)
@@ -22,6 +24,9 @@ CMD(node, verify)
 CMD(node, gc)
 CMD(node, search)
 CMD(node, serve)
+CMD(node, user)
+CMD(node, learner)
+CMD(node, export_outbox)
 #undef CMD
 
 const cli_command cli_commands[] = {
@@ -52,6 +57,16 @@ const cli_command cli_commands[] = {
      "one when rotating the root key itself) and re-signs the current version.  Needs\n"
      "REPO/keys/root.key.  Nodes verify the chain of root versions from the root they pinned.",
      cmd_hub_rotate_key},
+    {"hub", "import-outbox", "REPO FILE",
+     "Take in an outbox file a node wrote with `cistern node export-outbox` (carried on\n"
+     "USB).  The batch's signature must verify under the node's own key; records seen\n"
+     "before add nothing, so importing the same file twice is harmless.",
+     cmd_hub_import_outbox},
+    {"hub", "reports", "REPO [--json]",
+     "What nodes have sent back: each node's version, last contact, disk and pending\n"
+     "records; usage across schools (noisy weekly aggregates); the feedback queue; and\n"
+     "resources schools put forward, written under REPO/contrib/ for review.",
+     cmd_hub_reports},
     {"node", "init", "DATA --trust ROOT.json [--hub URL]",
      "Create a node data directory DATA, pinning ROOT.json (a repository's root.json)\n"
      "as the trust root: everything the node accepts must chain to it.",
@@ -98,6 +113,24 @@ const cli_command cli_commands[] = {
      "--check validates the configuration and exits.  SIGHUP reloads node.conf;\n"
      "SIGTERM stops accepting connections, lets running requests finish, and exits.",
      cmd_node_serve},
+    {"node", "user", "add|list|passwd|remove DATA [NAME] [--role teacher|admin] [--password-file FILE] [--json]",
+     "Manage staff accounts (students join their class with its code in the web UI).\n"
+     "The password is read from --password-file (first line), else asked on the terminal,\n"
+     "else read from standard input.  It is kept only as a PBKDF2-HMAC-SHA256 hash;\n"
+     "names are encrypted at rest.  passwd ends the user's sessions.",
+     cmd_node_user},
+    {"node", "learner", "export|delete|audit|purge DATA [LEARNER]",
+     "Learner data: export prints everything held about one student (by learner id, as\n"
+     "the class's student list shows it); delete removes the student and all of it;\n"
+     "audit shows who read learner data and when; purge drops events older than\n"
+     "privacy.retention_days (default 365; the daemon does this hourly).",
+     cmd_node_learner},
+    {"node", "export-outbox", "DATA -o FILE",
+     "Write the records waiting for the hub (noisy usage aggregates, feedback, resources\n"
+     "put forward, node health) as one signed file to carry on USB to the hub, which\n"
+     "takes it with `cistern hub import-outbox`.  Records stay until the hub acknowledges\n"
+     "them over the network; re-importing is harmless.",
+     cmd_node_export_outbox},
 };
 const unsigned cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
 

@@ -210,7 +210,7 @@
         var data = null;
         try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
         if (!res.ok) throw new ApiError(res.status, data && data.error, data && data.message);
-        if (!data && (res.status === 204 || method !== 'GET')) return {};
+        if (!data && (res.status === 204 || method !== 'GET')) return { httpStatus: res.status };
         if (!data) throw new ApiError(res.status, 'bad_response', 'not JSON');
         data.httpStatus = res.status;
         return data;
@@ -340,9 +340,23 @@
   /* ---------- modules loaded on demand: auth.js (sign-in, join) and
    * staff.js (teachers' and admins' pages).  index.html names them in
    * data- attributes of the app.js tag, so the server versions their URLs. */
-  var MODS = {}, modReady = {};
+  var MODS = {}, modReady = {}, pagesCss = null;
+  function loadCss() {
+    if (pagesCss) return pagesCss;
+    pagesCss = new Promise(function (resolve) {
+      var tag = document.querySelector('script[data-css]');
+      var l = document.createElement('link');
+      l.rel = 'stylesheet';
+      l.href = tag ? tag.getAttribute('data-css') : '/ui/pages.css';
+      // Unstyled is better than nothing: go on even when it fails.
+      l.onload = l.onerror = function () { resolve(); };
+      document.head.appendChild(l);
+    });
+    return pagesCss;
+  }
   function loadModule(name) {
     if (MODS[name]) return MODS[name];
+    var css = loadCss();
     MODS[name] = new Promise(function (resolve, reject) {
       var tag = document.querySelector('script[data-' + name + ']');
       var sc = document.createElement('script');
@@ -351,7 +365,7 @@
       sc.async = true;
       sc.onerror = function () { delete MODS[name]; sc.parentNode.removeChild(sc); reject(new ApiError(0, 'network', name + '.js')); };
       document.head.appendChild(sc);
-    });
+    }).then(function (m) { return css.then(function () { return m; }); });
     return MODS[name];
   }
 

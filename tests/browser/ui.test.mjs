@@ -40,11 +40,17 @@ async function open(opts = {}) {
   });
   const page = await ctx.newPage();
   page.setDefaultTimeout(15000);
-  const rec = { errors: [], urls: [], responses: [], page, ctx };
-  page.on('console', (m) => { if (m.type() === 'error') rec.errors.push('console: ' + m.text()); });
+  const rec = { errors: [], urls: [], responses: [], dialogs: [], page, ctx };
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    // Recommendations are optional: the UI asks, and shows nothing on a 404.
+    if (/status of 404/.test(m.text()) && /\/api\/v1\/recommendations/.test(m.location().url || '')) return;
+    rec.errors.push('console: ' + m.text() + ' [' + (m.location().url || '') + ']');
+  });
   page.on('pageerror', (e) => rec.errors.push('pageerror: ' + e.message));
   page.on('request', (r) => rec.urls.push(r.url()));
   page.on('response', (r) => rec.responses.push(r));
+  page.on('dialog', (d) => { rec.dialogs.push(d.type() + ': ' + d.message()); d.dismiss().catch(() => {}); });
   return rec;
 }
 function foreign(urls) {
@@ -319,5 +325,385 @@ test('API errors show a message; catalogue text is never parsed as HTML', T, asy
   assert.match(await page.textContent('#results li[data-id="x-evil"]'), /未缓存/);
   const errs = rec.errors.filter((e) => !/status of 503/.test(e));
   assert.deepEqual(errs, []);
+  await rec.ctx.close();
+});
+
+// ---------------------------------------------------------------------------
+// Accounts: staff sign-in, classes, lessons, a student joining with a picture
+// password, consent and the class report.  run.sh makes the staff accounts
+// with `cistern node user add` and passes their names and passwords here.
+const STAFF = {
+  admin: { name: process.env.CISTERN_ADMIN_NAME, password: process.env.CISTERN_ADMIN_PASSWORD },
+  teacher: { name: process.env.CISTERN_TEACHER_NAME, password: process.env.CISTERN_TEACHER_PASSWORD },
+};
+const NO_ACCOUNTS = !STAFF.teacher.name || !STAFF.admin.name
+  ? 'no staff accounts (set CISTERN_TEACHER_NAME/PASSWORD and CISTERN_ADMIN_NAME/PASSWORD; run.sh does)' : false;
+const TA = { timeout: 180000, skip: NO_ACCOUNTS };
+const EVIL = '<img src=x onerror=alert(1)>';
+const LESSON_RES = 'science-g5-water-cycle';
+
+// Fail on any request the node answered with an error, apart from those a
+// step expects.
+function apiErrors(rec, allow = () => false) {
+  return rec.responses.filter((r) => r.status() >= 400 && !allow(r)
+    && !(r.status() === 404 && /\/api\/v1\/recommendations/.test(r.url())))
+    .map((r) => `${r.request().method()} ${r.url()} -> ${r.status()}`);
+}
+async function signInStaff(page, who) {
+  await page.click('#signin-link');
+  await page.waitForSelector('#tab-staff');
+  await page.click('#tab-staff');
+  await page.fill('#t-name', who.name);
+  await page.fill('#t-pass', who.password);
+  await page.click('#staff-form button[type="submit"]');
+  await page.waitForSelector('#signout');
+}
+// Nothing the users typed may have become markup, and no dialog opened.
+async function noInjection(rec) {
+  const { page } = rec;
+  assert.equal(await page.$$eval('main img, header img', (xs) => xs.filter((x) => x.getAttribute('src') === 'x').length), 0, 'an <img> was created from user text');
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  assert.deepEqual(rec.dialogs, [], 'a dialog was opened');
+}
+function waitApi(page, method, re, status) {
+  return page.waitForResponse((r) => r.request().method() === method && re.test(new URL(r.url()).pathname)
+    && (status === undefined || r.status() === status));
+}
+
+let classCode = null, className = null;
+const studentName = EVIL + ' 小明';
+const PICS = ['cat', 'sun', 'boat'];
+
+test('accounts: a teacher signs in, makes a class and a lesson; a student joins and sees it; consent and the report', TA, async () => {
+  const teacher = await open({ locale: 'en-US' });
+  const tp = teacher.page;
+  await tp.goto(BASE + '/', { waitUntil: 'networkidle' });
+  assert.equal((await tp.textContent('#signin-link')).trim(), 'Sign in');
+
+  // A wrong password says so plainly (one failure only: the node limits them per address).
+  await tp.click('#signin-link');
+  await tp.click('#tab-staff');
+  await tp.fill('#t-name', STAFF.teacher.name);
+  await tp.fill('#t-pass', 'not the password');
+  await tp.click('#staff-form button[type="submit"]');
+  await tp.waitForSelector('#staff-msg .notice');
+  assert.match(await tp.textContent('#staff-msg'), /name or password is wrong/);
+  teacher.errors = teacher.errors.filter((e) => !/status of 401/.test(e));
+  await tp.fill('#t-pass', STAFF.teacher.password);
+  await tp.click('#staff-form button[type="submit"]');
+  await tp.waitForFunction(() => location.hash === '#/classes');
+  await tp.waitForSelector('#signout');
+  assert.equal(await tp.textContent('#who .who-name'), STAFF.teacher.name);
+  assert.match(await tp.textContent('#who .who-role'), /Teacher/);
+  assert.ok(await tp.isVisible('#nav a[href="#/classes"]'));
+  assert.equal(await tp.$('#nav a[href="#/admin"]'), null, 'a teacher is not offered the admin page');
+
+  // A class whose name is markup.
+  className = EVIL + ' 5A';
+  await tp.fill('#new-class-name', className);
+  const made = waitApi(tp, 'POST', /^\/api\/v1\/classes$/, 201);
+  await tp.click('#class-form button[type="submit"]');
+  const created = await (await made).json();
+  await tp.waitForSelector(`tr[data-class-id="${created.id}"]`);
+  const row = `tr[data-class-id="${created.id}"]`;
+  assert.equal(await tp.textContent(`${row} a.class-link`), className);
+  classCode = (await tp.textContent(`${row} code.class-code`)).trim();
+  assert.equal(classCode, created.code);
+  assert.ok(classCode.length >= 4, `class code ${classCode}`);
+  await noInjection(teacher);
+
+  // Its page; a lesson with one resource, built by searching, ordering and removing.
+  await tp.click(`${row} a.class-link`);
+  await tp.waitForSelector('#class-code');
+  assert.equal((await tp.textContent('#class-code')).trim(), classCode);
+  assert.equal(await tp.textContent('#page h1'), className);
+  await tp.waitForSelector('#sec-students .empty');
+  await tp.click('#new-lesson');
+  await tp.fill('#l-title', 'Water week');
+  await tp.fill('#l-q', '水');
+  await tp.press('#l-q', 'Enter');
+  await tp.click(`#l-results button[data-add="${LESSON_RES}"]`);
+  await tp.click('#l-results button[data-add="science-g5-water-cycle-video"]');
+  const order = () => tp.$$eval('#l-chosen li[data-id]', (xs) => xs.map((x) => x.getAttribute('data-id')));
+  assert.deepEqual(await order(), [LESSON_RES, 'science-g5-water-cycle-video']);
+  await tp.click('#l-chosen li[data-id="science-g5-water-cycle-video"] button[data-act="up"]');
+  assert.deepEqual(await order(), ['science-g5-water-cycle-video', LESSON_RES]);
+  await tp.click('#l-chosen li[data-id="science-g5-water-cycle-video"] button[data-act="remove"]');
+  assert.deepEqual(await order(), [LESSON_RES]);
+  const saved = waitApi(tp, 'POST', /^\/api\/v1\/classes\/[^/]+\/lessons$/, 201);
+  await tp.click('#l-save');
+  await saved;
+  await tp.waitForSelector('#lesson-list li[data-lesson]');
+  assert.match(await tp.textContent('#lesson-list'), /Water week/);
+  assert.ok(await tp.$(`#lesson-list a[href="#/r/${LESSON_RES}"]`));
+
+  // A student joins with the code and a picture password, in another browser.
+  const student = await open({ locale: 'zh-CN', viewport: { width: 360, height: 740 }, mobile: true });
+  const sp = student.page;
+  await sp.goto(BASE + '/', { waitUntil: 'networkidle' });
+  await sp.click('#signin-link');
+  await sp.click('#join-link');
+  await sp.waitForSelector('#join-form');
+  await sp.fill('#j-code', classCode);
+  await sp.fill('#j-name', studentName);
+  for (const p of PICS) await sp.click(`#join-pics button[data-pic="${p}"]`);
+  assert.match(await sp.textContent('#join-picked'), /猫.*太阳.*船/);
+  const joined = waitApi(sp, 'POST', /^\/api\/v1\/join$/);
+  await sp.click('#join-form button[type="submit"]');
+  const jr = await joined;
+  assert.equal(jr.status(), 201);
+  assert.equal(JSON.parse(jr.request().postData()).password, PICS.join('-'));
+  await sp.waitForSelector('#mine .lesson-card');
+  assert.equal(await sp.textContent('#who .who-name'), studentName);
+  assert.match(await sp.textContent('#mine'), /Water week/);
+  assert.ok(await sp.evaluate(() => document.documentElement.scrollWidth <= 360), 'horizontal scrolling at 360 px');
+  await noInjection(student);
+
+  // It opens the lesson's resource (no consent yet: the node records nothing).
+  let ev = waitApi(sp, 'POST', /^\/api\/v1\/events$/);
+  await sp.click(`#mine a[href="#/r/${LESSON_RES}"]`);
+  await sp.waitForSelector('#d-title');
+  let evr = await ev;
+  assert.equal(evr.status(), 202);
+  assert.deepEqual(JSON.parse(evr.request().postData()), { resource: LESSON_RES, kind: 'open' });
+  assert.equal((await evr.json()).recorded, false);
+
+  // The teacher sees the student, by name as plain text, and gives consent.
+  await tp.reload({ waitUntil: 'networkidle' });
+  await tp.waitForSelector('#students tr[data-student-id]');
+  assert.equal(await tp.textContent('#students .s-name'), studentName);
+  await noInjection(teacher);
+  const consentBox = '#students input.consent';
+  assert.equal(await tp.isChecked(consentBox), false);
+  const put = waitApi(tp, 'PUT', /^\/api\/v1\/students\/[^/]+\/consent$/, 200);
+  await tp.click(consentBox);
+  assert.deepEqual(JSON.parse((await put).request().postData()), { consent: true });
+  assert.equal(await tp.isChecked(consentBox), true);
+
+  // The student signs out and in again with the pictures, opens the resource and marks it done.
+  await sp.goto(BASE + '/#/');
+  await sp.click('#signout');
+  await sp.waitForSelector('#signin-link');
+  await sp.click('#signin-link');
+  await sp.waitForSelector('#student-form');
+  assert.equal(await sp.inputValue('#s-code'), classCode, 'the class code is remembered on this device');
+  await sp.fill('#s-name', studentName);
+  await sp.click('#signin-kind-pictures');
+  for (const p of PICS) await sp.click(`#signin-pics button[data-pic="${p}"]`);
+  await sp.click('#student-form button[type="submit"]');
+  await sp.waitForSelector('#mine .lesson-card');
+  ev = waitApi(sp, 'POST', /^\/api\/v1\/events$/);
+  await sp.click(`#mine a[href="#/r/${LESSON_RES}"]`);
+  evr = await ev;
+  assert.equal((await evr.json()).recorded, true, 'with consent, opening is recorded');
+  ev = waitApi(sp, 'POST', /^\/api\/v1\/events$/);
+  await sp.click('#mark-done');
+  evr = await ev;
+  assert.deepEqual(JSON.parse(evr.request().postData()), { resource: LESSON_RES, kind: 'complete' });
+  assert.equal(await sp.isDisabled('#mark-done'), true);
+
+  // The teacher's report: counts, not names.
+  await tp.click('#report-refresh');
+  await tp.waitForSelector(`#report tr[data-id="${LESSON_RES}"]`);
+  const cells = await tp.$$eval(`#report tr[data-id="${LESSON_RES}"] td`, (xs) => xs.map((x) => x.textContent.trim()));
+  assert.deepEqual(cells, ['1', '1']);
+  assert.match(await tp.textContent('#report-note'), /counts only.*\(1 of 1\)/);
+  assert.ok(!(await tp.textContent('#sec-report')).includes('小明'), 'the report names a student');
+
+  // Teacher tools on a resource page: rate and report.
+  await tp.goto(BASE + '/#/r/' + LESSON_RES);
+  await tp.waitForSelector('#rate-toggle');
+  await tp.click('#rate-toggle');
+  await tp.click('label[for="rate-4"]');
+  await tp.selectOption('#rate-kind', 'wrong-grade');
+  await tp.fill('#rate-comment', EVIL);
+  const fb = waitApi(tp, 'POST', /^\/api\/v1\/feedback$/);
+  await tp.click('#rate-form button[type="submit"]');
+  const fbr = await fb;
+  assert.equal(fbr.status(), 201);
+  assert.deepEqual(JSON.parse(fbr.request().postData()), { resource: LESSON_RES, rating: 4, report: 'wrong-grade', comment: EVIL });
+  await tp.waitForSelector('#tools-msg .notice');
+
+  // Every state-changing request carried the CSRF token.
+  for (const rec of [teacher, student]) {
+    for (const r of rec.responses) {
+      const q = r.request();
+      if (q.method() === 'GET' || !/\/api\/v1\//.test(q.url()) || /\/(login|join)$/.test(q.url())) continue;
+      if (/\/api\/v1\/events$/.test(q.url()) && !(await q.allHeaders())['cookie']) continue;
+      assert.ok((await q.allHeaders())['x-csrf-token'], `${q.method()} ${q.url()} without X-CSRF-Token`);
+    }
+    await noInjection(rec);
+    assert.deepEqual(rec.errors, []);
+    assert.deepEqual(apiErrors(rec, (r) => r.status() === 401 && /\/login$/.test(r.url())), []);
+    assert.deepEqual(foreign(rec.urls), []);
+  }
+  await student.ctx.close();
+  await teacher.ctx.close();
+});
+
+test('accounts: the admin manages users and settings; a student may not', TA, async () => {
+  const rec = await open({ locale: 'en-US' });
+  const { page } = rec;
+  await page.goto(BASE + '/', { waitUntil: 'networkidle' });
+  await signInStaff(page, STAFF.admin);
+  await page.click('#nav a[href="#/admin"]');
+  await page.waitForSelector('#users tr[data-user-id]');
+  const names = await page.$$eval('#users .u-name', (xs) => xs.map((x) => x.firstChild.textContent));
+  assert.ok(names.includes(STAFF.teacher.name) && names.includes(STAFF.admin.name), `users: ${names}`);
+  // Add a teacher whose name is markup, then remove it.
+  const added = waitApi(page, 'POST', /^\/api\/v1\/users$/, 201);
+  await page.fill('#nu-name', EVIL);
+  await page.fill('#nu-pass', 'long enough 123');
+  await page.selectOption('#nu-role', 'teacher');
+  await page.click('#adduser-form button[type="submit"]');
+  const id = (await (await added).json()).id;
+  await page.waitForSelector(`#users tr[data-user-id="${id}"]`);
+  assert.equal(await page.$eval(`#users tr[data-user-id="${id}"] .u-name`, (x) => x.firstChild.textContent), EVIL);
+  await noInjection(rec);
+  await page.click(`#users tr[data-user-id="${id}"] button.danger-out`);
+  const del = waitApi(page, 'DELETE', /^\/api\/v1\/users\/[^/]+$/, 204);
+  await page.click(`#users tr[data-user-id="${id}"] .confirm button.danger`);
+  await del;
+  await page.waitForSelector(`#users tr[data-user-id="${id}"]`, { state: 'detached' });
+  // Settings: shown, and a change is saved.
+  await page.waitForSelector('#settings-form input');
+  const field = '#set-privacy-retention_days';
+  if (await page.$(field)) {
+    await page.fill(field, '300');
+    const put = waitApi(page, 'PUT', /^\/api\/v1\/settings$/);
+    await page.click('#settings-form button[type="submit"]');
+    const pr = await put;
+    assert.equal(pr.status(), 200, await pr.text());
+    assert.deepEqual(JSON.parse(pr.request().postData()), { 'privacy.retention_days': '300' });
+    await page.waitForFunction((f) => document.querySelector(f) && document.querySelector(f).value === '300', field);
+  }
+  // Sign out: the header offers sign-in again and the admin page asks for it.
+  await page.click('#signout');
+  await page.waitForSelector('#signin-link');
+  await page.goto(BASE + '/#/admin');
+  await page.waitForSelector('#page a[href^="#/signin"]');
+  assert.deepEqual(rec.errors, []);
+  assert.deepEqual(apiErrors(rec), []);
+  await rec.ctx.close();
+});
+
+test('accounts: a teacher uploads a local resource', TA, async () => {
+  const rec = await open({ locale: 'en-US' });
+  const { page } = rec;
+  await page.goto(BASE + '/', { waitUntil: 'networkidle' });
+  await signInStaff(page, STAFF.teacher);
+  await page.click('#nav a[href="#/upload"]');
+  await page.waitForSelector('#upload-form');
+  await page.fill('#u-title', 'Our school garden');
+  await page.fill('#u-desc', EVIL);
+  await page.selectOption('#u-subject', 'science');
+  await page.check('#u-g4');
+  await page.check('#u-g5');
+  await page.setInputFiles('#u-files', [
+    { name: 'index.html', mimeType: 'text/html', buffer: Buffer.from('<!doctype html><meta charset=utf-8><title>Garden</title><h1>花园</h1>') },
+    { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('plants') },
+  ]);
+  assert.equal(await page.inputValue('#u-entry'), 'index.html');
+  assert.equal(await page.inputValue('#u-type'), 'html');
+  await page.check('#u-forward');
+  const up = waitApi(page, 'POST', /^\/api\/v1\/local$/);
+  await page.click('#u-submit');
+  const ur = await up;
+  assert.equal(ur.status(), 201, await ur.text());
+  const sent = JSON.parse(ur.request().postData());
+  assert.equal(sent.title, 'Our school garden');
+  assert.deepEqual(sent.grades, [4, 5]);
+  assert.equal(sent.forward, true);
+  assert.equal(sent.entry, 'index.html');
+  assert.equal(Buffer.from(sent.files.find((f) => f.path === 'notes.txt').data, 'base64').toString(), 'plants');
+  const id = (await ur.json()).id;
+  assert.match(id, /^local-[0-9a-f]{16}$/);
+  await page.click('#u-link');
+  await page.waitForSelector('#d-title');
+  assert.equal(await page.textContent('#d-title'), 'Our school garden');
+  assert.ok((await page.textContent('.d-desc')).includes(EVIL));
+  await noInjection(rec);
+  // Over 16 MiB in total is refused before anything is sent.
+  await page.goto(BASE + '/#/upload');
+  await page.waitForSelector('#upload-form');
+  await page.fill('#u-title', 'Too big');
+  await page.setInputFiles('#u-files', [{ name: 'big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(13 * 1024 * 1024) }]);
+  await page.waitForSelector('#upload-msg .notice');
+  assert.match(await page.textContent('#upload-msg'), /too large/);
+  const before = rec.responses.length;
+  await page.click('#u-submit');
+  await page.waitForTimeout(300);
+  assert.ok(!rec.responses.slice(before).some((r) => /\/api\/v1\/local$/.test(r.url())), 'an oversized upload was sent');
+  assert.deepEqual(rec.errors, []);
+  assert.deepEqual(apiErrors(rec), []);
+  await rec.ctx.close();
+});
+
+test('sign-in: 429 and unknown class codes give clear messages; the tabs work from the keyboard', T, async () => {
+  const rec = await open({ locale: 'en-US' });
+  const { page } = rec;
+  await page.route('**/api/v1/login', (route) => route.fulfill({ status: 429, contentType: 'application/json',
+    body: '{"error":"rate_limited","message":"too many failures"}' }));
+  await page.route('**/api/v1/join', (route) => route.fulfill({ status: 404, contentType: 'application/json',
+    body: '{"error":"not_found","message":"no such class"}' }));
+  await page.goto(BASE + '/#/signin', { waitUntil: 'networkidle' });
+  await page.waitForSelector('#tab-student[aria-selected="true"]');
+  await page.focus('#tab-student');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await page.getAttribute('#tab-staff', 'aria-selected'), 'true');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'tab-staff');
+  assert.ok(await page.isHidden('#panel-student'));
+  await page.fill('#t-name', 'someone');
+  await page.fill('#t-pass', 'whatever');
+  await page.press('#t-pass', 'Enter');
+  await page.waitForSelector('#staff-msg .notice');
+  assert.match(await page.textContent('#staff-msg'), /Too many tries/);
+  // A PIN must be 4–6 digits; checked before anything is sent.
+  await page.goto(BASE + '/#/join');
+  await page.waitForSelector('#join-form');
+  await page.fill('#j-code', 'NOPE');
+  await page.fill('#j-name', 'Ann');
+  await page.click('#join-kind-pin');
+  await page.fill('#join-pin', '12');
+  await page.click('#join-form button[type="submit"]');
+  assert.match(await page.textContent('#join-msg'), /4 to 6 digits/);
+  await page.fill('#join-pin', '2468');
+  await page.fill('#join-pin2', '2468');
+  await page.click('#join-form button[type="submit"]');
+  await page.waitForFunction(() => /no class with this code/.test(document.querySelector('#join-msg').textContent));
+  const errs = rec.errors.filter((e) => !/status of (429|404)/.test(e));
+  assert.deepEqual(errs, []);
+  await rec.ctx.close();
+});
+
+test('recommendations, when the node has them, show with their reasons as text', T, async () => {
+  const rec = await open({ locale: 'en-US' });
+  const { page } = rec;
+  const items = [
+    { id: 'math-g3-fractions-intro', title: { en: 'Introduction to Fractions', zh: '分数的初步认识' }, reason: 'Popular in Grade 3 <b>now</b>', url: '/r/math-g3-fractions-intro/', cached: true },
+    { id: 'science-g5-water-cycle', title: { en: 'The Water Cycle' }, reason: 'Next in the unit', url: '/r/science-g5-water-cycle/', cached: false },
+  ];
+  await page.route('**/api/v1/recommendations**', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ items }) }));
+  await page.goto(BASE + '/', { waitUntil: 'networkidle' });
+  await page.waitForSelector('#recs li[data-id="math-g3-fractions-intro"]');
+  assert.match(await page.textContent('#recs h2'), /Recommended for you/);
+  assert.equal(await page.textContent('#recs li[data-id="math-g3-fractions-intro"] .rec-why'), 'Popular in Grade 3 <b>now</b>');
+  assert.equal(await page.$('#recs b'), null);
+  assert.match(await page.textContent('#recs li[data-id="science-g5-water-cycle"]'), /Not cached/);
+  // Searching hides them; "what next" ends a resource page.
+  await page.fill('#q', 'water');
+  await page.press('#q', 'Enter');
+  await page.waitForSelector('#recs', { state: 'hidden' });
+  await page.goto(BASE + '/#/r/math-g8-pythagorean-theorem');
+  await page.waitForSelector('#d-next li[data-id="math-g3-fractions-intro"]');
+  assert.match(await page.textContent('#d-next h2'), /What next/);
+  // Without recommendations (404) nothing is shown.
+  await page.unroute('**/api/v1/recommendations**');
+  await page.route('**/api/v1/recommendations**', (route) => route.fulfill({ status: 404, contentType: 'application/json', body: '{"error":"not_found"}' }));
+  await page.goto(BASE + '/#/r/math-g3-fractions-quiz');
+  await page.waitForSelector('#d-title');
+  await page.waitForTimeout(200);
+  assert.ok(await page.isHidden('#d-next'));
+  assert.deepEqual(rec.errors, []);
   await rec.ctx.close();
 });

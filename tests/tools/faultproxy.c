@@ -66,6 +66,9 @@
  * closes are passed on as half-closes (shutdown SHUT_WR), so HTTP/1.0-style
  * "request, FIN, response, FIN" exchanges work.
  *
+ * --capture-up FILE: every byte a client sends (the "up" direction, before
+ * any fault) is appended to FILE, so a test can check what left the client.
+ *
  * --stats FILE: every second and at exit the proxy replaces FILE (write to
  * FILE.tmp, rename) with one JSON line of counters:
  *
@@ -177,6 +180,7 @@ struct fp_opts {
     unsigned drop_percent;
     uint64_t seed;
     const char *stats_path; /* NULL = no statistics */
+    const char *capture_path; /* NULL = no capture */
 };
 
 struct fp_stats {
@@ -196,6 +200,7 @@ struct fp_proxy {
     int64_t start_ns, next_cut_ns, next_stats_ns, wake_ns;
     unsigned rr;             /* connection the next flush starts with (fairness) */
     bool stats_warned;       /* a failure to write the stats file was reported */
+    int capture_fd;          /* --capture-up, or -1 */
     bool accept_warned;      /* a failure to accept was reported */
     int64_t accept_pause_ns; /* do not accept before this time */
     unsigned char buf[FP_READ_MAX];
@@ -268,7 +273,7 @@ static void fp_usage(FILE *f)
     fputs("usage: cistern-faultproxy --listen 127.0.0.1:PORT --target 127.0.0.1:PORT\n"
           "         [--rate BYTES_PER_SEC|Nkbit|Nmbit] [--delay MS] [--cut-every SECONDS]\n"
           "         [--cut-after-bytes N] [--stall-after-bytes N] [--garbage-after-bytes N]\n"
-          "         [--drop-percent P] [--seed S] [--stats FILE]\n"
+          "         [--drop-percent P] [--seed S] [--stats FILE] [--capture-up FILE]\n"
           "A loopback TCP proxy that simulates a bad link; see the top of faultproxy.c.\n",
           f);
 }
@@ -417,6 +422,7 @@ static bool fp_known_option(const char *name)
         "--drop-percent",
         "--seed",
         "--stats",
+        "--capture-up",
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(name, names[i]) == 0)
@@ -504,6 +510,10 @@ static int fp_parse_args(int argc, char **argv, struct fp_opts *o, char *err, si
             if (*val == '\0' || strlen(val) > PATH_MAX - 8)
                 goto bad;
             o->stats_path = val;
+        } else if (strcmp(name, "--capture-up") == 0) {
+            if (*val == '\0' || strlen(val) > PATH_MAX - 8)
+                goto bad;
+            o->capture_path = val;
         } else {
             snprintf(err, errlen, "unknown option %s", name);
             return -1;
@@ -818,6 +828,8 @@ static void fp_conn_read(struct fp_proxy *px, struct fp_conn *c, int dir, int64_
     }
     if (discard)
         return;
+    if (dir == FP_UP && px->capture_fd >= 0 && write(px->capture_fd, px->buf, (size_t)n) != n)
+        fprintf(stderr, "cistern-faultproxy: capture write failed\n");
     if (dir == FP_DOWN && p->in + (uint64_t)n > px->opt.garbage_after) {
         size_t from = p->in >= px->opt.garbage_after ? 0 : (size_t)(px->opt.garbage_after - p->in);
         for (size_t i = from; i < (size_t)n; i++)
@@ -1030,6 +1042,9 @@ static int fp_listen(struct fp_proxy *px)
     char host[INET6_ADDRSTRLEN];
     int one = 1, port;
 
+    px->capture_fd = -1;
+    if (o->capture_path && (px->capture_fd = open(o->capture_path, O_WRONLY | O_CREAT | O_APPEND, 0600)) < 0)
+        goto fail;
     px->lfd = socket(o->listen.ss_family, SOCK_STREAM, 0);
     if (px->lfd < 0)
         goto fail;

@@ -26,6 +26,8 @@ typedef struct node_server_options {
     unsigned header_limit;    /* serve.max_header_bytes (16384): larger requests get 431/413 */
     unsigned drain_s;         /* serve.drain_timeout (10 s to finish requests on SIGTERM) */
     int log_level;
+    unsigned session_idle_s;  /* session.idle (28800): a session unused this long ends */
+    unsigned session_max_s;   /* session.max (604800): and this long after sign-in in any case */
 } node_server_options;
 
 /* Defaults, then node.conf's serve.* keys; CS_ECONFIG with the key on error. */
