@@ -65,7 +65,7 @@ int sync_outbox_parse(sync_outbox_batch *b, const void *data, size_t len, cs_err
     if (len > SYNC_OUTBOX_MAX_BYTES)
         return cs_err_set(err, CS_ETOOBIG, "outbox batch over %u bytes", SYNC_OUTBOX_MAX_BYTES);
     if (len < ml || memcmp(p, SYNC_OUTBOX_MAGIC, ml) != 0)
-        return cs_err_set(err, CS_EFORMAT, "not an outbox batch (bad first line)");
+        return cs_err_set(err, CS_ESIG, "not a signed outbox batch (bad first line)");
     p += ml;
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     size_t hex_len = nl ? (size_t)(nl - p) : 0;

@@ -1092,7 +1092,8 @@
     lang: function () { return lang; },
     names: function (kind) { return Object.keys(NAMES[lang][kind] || {}); },
     strings: function (add) {
-      Object.keys(add).forEach(function (l) { if (STR[l]) Object.keys(add[l]).forEach(function (k) { STR[l][k] = add[l][k]; }); });
+      // A module adds strings; it never replaces one.
+      Object.keys(add).forEach(function (l) { if (STR[l]) Object.keys(add[l]).forEach(function (k) { if (!(k in STR[l])) STR[l][k] = add[l][k]; }); });
     }
   };
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);

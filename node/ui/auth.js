@@ -45,11 +45,55 @@ Cistern.define('auth', function (C) {
     }
   });
 
-  /* The twelve pictures; the secret is their names joined by '-'. */
-  var PICS = [['cat', '🐱'], ['dog', '🐶'], ['fish', '🐟'], ['bird', '🐦'], ['sun', '☀️'], ['moon', '🌙'],
-    ['star', '⭐'], ['tree', '🌳'], ['flower', '🌸'], ['apple', '🍎'], ['car', '🚗'], ['boat', '⛵']];
-  var EMOJI = {};
-  PICS.forEach(function (p) { EMOJI[p[0]] = p[1]; });
+  /* The twelve pictures, drawn as small inline SVG so that they look the
+   * same on every device (old PCs often have no colour emoji font).  The
+   * secret is their names joined by '-'. */
+  var K = '#26343a';
+  var PICS = [
+    ['cat', [['path', { d: 'M8 17 9 4l9 8h4l9-8 1 13z', fill: '#f0a04b' }], ['circle', { cx: 20, cy: 23, r: 12, fill: '#f0a04b' }],
+      ['circle', { cx: 15, cy: 21, r: 1.8, fill: K }], ['circle', { cx: 25, cy: 21, r: 1.8, fill: K }], ['path', { d: 'M18.5 26h3L20 28z', fill: '#c0392b' }],
+      ['path', { d: 'M5 25h9M5 29h9M26 25h9M26 29h9', stroke: K, 'stroke-width': 0.9 }]]],
+    ['dog', [['ellipse', { cx: 20, cy: 22, rx: 11, ry: 12, fill: '#c48a55' }], ['ellipse', { cx: 9, cy: 18, rx: 4, ry: 9, fill: '#6b4226' }],
+      ['ellipse', { cx: 31, cy: 18, rx: 4, ry: 9, fill: '#6b4226' }], ['circle', { cx: 16, cy: 20, r: 1.8, fill: K }], ['circle', { cx: 24, cy: 20, r: 1.8, fill: K }],
+      ['ellipse', { cx: 20, cy: 27, rx: 3, ry: 2.2, fill: K }], ['path', { d: 'M17 31q3 2 6 0', stroke: K, fill: 'none', 'stroke-width': 1.2 }]]],
+    ['fish', [['path', { d: 'M27 20 37 12v16z', fill: '#2b86c5' }], ['ellipse', { cx: 17, cy: 20, rx: 13, ry: 8.5, fill: '#3aa0d8' }],
+      ['circle', { cx: 10, cy: 18, r: 1.8, fill: K }], ['path', { d: 'M16 14q4 6 0 12', stroke: '#1f6d9e', fill: 'none', 'stroke-width': 1.2 }]]],
+    ['bird', [['path', { d: 'M8 21 1 15l2 11z', fill: '#2f6fb0' }], ['ellipse', { cx: 18, cy: 23, rx: 12, ry: 8, fill: '#4a90d9' }],
+      ['circle', { cx: 29, cy: 15, r: 6, fill: '#4a90d9' }], ['path', { d: 'M34 13l5 2.5-5 2.5z', fill: '#f5a623' }], ['circle', { cx: 30, cy: 14, r: 1.3, fill: K }],
+      ['path', { d: 'M10 22q8-9 15 0z', fill: '#2f6fb0' }], ['path', { d: 'M16 31v5M21 31v5', stroke: '#f5a623', 'stroke-width': 1.5 }]]],
+    ['sun', [['path', { d: 'M20 2v7M20 31v7M2 20h7M31 20h7M7 7l5 5M28 28l5 5M7 33l5-5M28 12l5-5', stroke: '#f5a300', 'stroke-width': 3, 'stroke-linecap': 'round' }],
+      ['circle', { cx: 20, cy: 20, r: 8.5, fill: '#f7c21a' }]]],
+    ['moon', [['path', { d: 'M25 5a15 15 0 1 0 10 25A12.5 12.5 0 0 1 25 5z', fill: '#f0c419' }]]],
+    ['star', [['path', { d: 'M20 3l5 10.6 11.5 1.4-8.5 7.9 2.3 11.5L20 28.7l-10.3 5.7L12 22.9 3.5 15 15 13.6z', fill: '#f5a623' }]]],
+    ['tree', [['rect', { x: 17, y: 25, width: 6, height: 12, fill: '#8b5a2b' }], ['circle', { cx: 20, cy: 15, r: 12, fill: '#2e9e44' }],
+      ['circle', { cx: 15, cy: 12, r: 3, fill: '#45b85b' }]]],
+    ['flower', [['path', { d: 'M20 22v15M20 31q-6-5-9-2', stroke: '#2e9e44', 'stroke-width': 2.5, fill: 'none' }],
+      ['circle', { cx: 20, cy: 7, r: 5, fill: '#e9559b' }], ['circle', { cx: 27.5, cy: 12.5, r: 5, fill: '#e9559b' }], ['circle', { cx: 24.5, cy: 21, r: 5, fill: '#e9559b' }],
+      ['circle', { cx: 15.5, cy: 21, r: 5, fill: '#e9559b' }], ['circle', { cx: 12.5, cy: 12.5, r: 5, fill: '#e9559b' }], ['circle', { cx: 20, cy: 15, r: 4, fill: '#f7c21a' }]]],
+    ['apple', [['path', { d: 'M20 12c-4-3-13-2-13 9 0 8 7 17 13 13 6 4 13-5 13-13 0-11-9-12-13-9z', fill: '#d93b30' }],
+      ['path', { d: 'M20 12q0-5 3-8', stroke: '#6b4226', 'stroke-width': 2, fill: 'none' }], ['path', { d: 'M22 9q5-5 9-2-4 5-9 2z', fill: '#2e9e44' }]]],
+    ['car', [['path', { d: 'M11 21l4-8h11l5 8z', fill: '#9cc9f0' }], ['path', { d: 'M3 21h34v9H3z', fill: '#2f7de1' }],
+      ['circle', { cx: 11, cy: 31, r: 4.5, fill: K }], ['circle', { cx: 29, cy: 31, r: 4.5, fill: K }], ['circle', { cx: 11, cy: 31, r: 1.5, fill: '#ccc' }],
+      ['circle', { cx: 29, cy: 31, r: 1.5, fill: '#ccc' }]]],
+    ['boat', [['path', { d: 'M20 4v24', stroke: '#6b4226', 'stroke-width': 2 }], ['path', { d: 'M22 6v19h12z', fill: '#f26b3a' }], ['path', { d: 'M18 10v15H9z', fill: '#f7c21a' }],
+      ['path', { d: 'M3 27h34l-6 8H9z', fill: '#8b5a2b' }], ['path', { d: 'M2 37q4-2 8 0t8 0 8 0 8 0 4 0', stroke: '#3aa0d8', 'stroke-width': 1.5, fill: 'none' }]]]
+  ];
+  var NS = 'http://www.w3.org/2000/svg';
+  var SHAPES = {};
+  PICS.forEach(function (p) { SHAPES[p[0]] = p[1]; });
+  function picture(name, cls) {
+    var svg = document.createElementNS(NS, 'svg');
+    svg.setAttribute('viewBox', '0 0 40 40');
+    svg.setAttribute('class', cls || 'pic-i');
+    svg.setAttribute('aria-hidden', 'true');
+    svg.setAttribute('focusable', 'false');
+    (SHAPES[name] || []).forEach(function (s) {
+      var e = document.createElementNS(NS, s[0]);
+      Object.keys(s[1]).forEach(function (k) { e.setAttribute(k, String(s[1][k])); });
+      svg.appendChild(e);
+    });
+    return svg;
+  }
 
   // Survives re-rendering on a language switch.
   var st = { tab: null, kind: { signin: 'pictures', join: 'pictures' }, seq: { signin: [], join: [] }, msg: {} };
@@ -69,7 +113,7 @@ Cistern.define('auth', function (C) {
     C.clear(box);
     if (text) box.appendChild(el('p', { class: 'notice ' + (kind || 'error'), text: text }));
   }
-  function picsText(seq) { return seq.map(function (n) { return EMOJI[n] + ' ' + t('p_' + n); }).join(' → '); }
+  function picsText(seq) { return seq.map(function (n) { return t('p_' + n); }).join(' → '); }
 
   /* The picture-password picker.  `which` keys its sequence in st.seq. */
   function picker(which) {
@@ -83,7 +127,7 @@ Cistern.define('auth', function (C) {
       C.clear(slots);
       for (var i = 0; i < 3; i++) {
         var n = seq[i];
-        slots.appendChild(el('li', { class: 'pic-slot' + (n ? ' on' : '') }, [n ? EMOJI[n] : String(i + 1)]));
+        slots.appendChild(el('li', { class: 'pic-slot' + (n ? ' on' : '') }, [n ? picture(n) : String(i + 1)]));
       }
       live.textContent = seq.length ? t('picked', { p: seq.map(function (n) { return t('p_' + n); }).join(', ') }) : t('pickedNone');
       var bs = grid.querySelectorAll('button');
@@ -94,7 +138,7 @@ Cistern.define('auth', function (C) {
       grid.appendChild(el('button', {
         type: 'button', class: 'pic', 'data-pic': p[0], 'aria-label': t('pic', { p: t('p_' + p[0]) }),
         onclick: function () { if (seq.length < 3) { seq.push(p[0]); show(); } }
-      }, [el('span', { class: 'pic-e', 'aria-hidden': 'true', text: p[1] }), el('span', { class: 'pic-n', text: t('p_' + p[0]) })]));
+      }, [picture(p[0]), el('span', { class: 'pic-n', text: t('p_' + p[0]) })]));
     });
     var undo = el('button', { type: 'button', class: 'btn small-btn', text: t('undo'), onclick: function () { seq.pop(); show(); } });
     var again = el('button', { type: 'button', class: 'btn small-btn', text: t('clearPics'), onclick: function () { seq.length = 0; show(); grid.querySelector('button').focus(); } });

@@ -30,8 +30,8 @@ Cistern.define('staff', function (C) {
       reportKind: '问题类型', rNone: '没有问题', r_broken: '无法打开或损坏', 'r_wrong-grade': '年级不对',
       'r_content-error': '内容有错误', r_other: '其他', comment: '说明（可不填）', send: '发送',
       thanks: '谢谢！已记录，会在下次同步时发给省平台。', needRateOrReport: '请评分或选择问题类型。',
-      uploadTitle: '上传本校资源', title: '标题', description: '简介', subject: '学科', grades: '年级', language: '语言', type: '类型',
-      unset: '（不填）', files: '文件', chooseFiles: '选择文件', chooseFolder: '或选择整个文件夹（网页课件）',
+      uploadTitle: '上传本校资源', title: '标题', description: '简介', gradesLabel: '年级',
+      unset: '（不填）', chooseFiles: '选择文件', chooseFolder: '或选择整个文件夹（网页课件）',
       entry: '打开哪个文件', forward: '提交给省平台审核，供其他学校使用', upload: '上传', uploading: '正在上传…',
       tooBig: '文件太大：共 {s}。每次最多上传约 {m}（请求上限 16 MiB）。', needTitle: '请填写标题。', needFiles: '请选择至少一个文件。',
       uploaded: '已上传。', openNew: '打开新资源', filesTotal: '共 {n} 个文件，{s}', readFail: '无法读取文件：{f}',
@@ -42,7 +42,8 @@ Cistern.define('staff', function (C) {
       'set_keep.subjects': '保留哪些学科（用逗号分隔，留空为全部）', 'set_keep.grades': '保留哪些年级（如 1-6，留空为全部）',
       'set_keep.languages': '保留哪些语言（如 zh,bo，留空为全部）', 'set_storage.quota': '存储上限（如 20G）',
       'set_sync.window': '允许联网同步的时段（如 22:00-06:00）', 'set_sync.interval': '同步间隔', 'set_sync.max_rate': '同步最大速率（如 256k）',
-      'set_privacy.retention_days': '学习记录保留天数', 'set_outbox.epsilon': '上报使用情况的隐私噪声 ε'
+      'set_privacy.retention_days': '学习记录保留天数', 'set_outbox.epsilon': '上报使用情况的隐私噪声 ε',
+      'set_hub.url': '省平台地址（URL）', unsetDefault: '未设置：使用默认值'
     },
     en: {
       needName: 'Please fill in the name.', noClass: 'This class was not found.',
@@ -67,8 +68,8 @@ Cistern.define('staff', function (C) {
       reportKind: 'Problem', rNone: 'No problem', r_broken: 'Broken or will not open', 'r_wrong-grade': 'Wrong grade',
       'r_content-error': 'Error in the content', r_other: 'Other', comment: 'Comment (optional)', send: 'Send',
       thanks: 'Thank you. It is recorded and goes to the hub at the next sync.', needRateOrReport: 'Please give a rating or choose a problem.',
-      uploadTitle: 'Upload a school resource', title: 'Title', description: 'Description', subject: 'Subject', grades: 'Grades', language: 'Language', type: 'Type',
-      unset: '(none)', files: 'Files', chooseFiles: 'Choose files', chooseFolder: 'Or choose a whole folder (web lessons)',
+      uploadTitle: 'Upload a school resource', title: 'Title', description: 'Description', gradesLabel: 'Grades',
+      unset: '(none)', chooseFiles: 'Choose files', chooseFolder: 'Or choose a whole folder (web lessons)',
       entry: 'File to open', forward: 'Put forward to the hub for review, for other schools', upload: 'Upload', uploading: 'Uploading…',
       tooBig: 'The files are too large: {s} in total. At most about {m} can be uploaded at once (16 MiB per request).', needTitle: 'Please fill in the title.', needFiles: 'Please choose at least one file.',
       uploaded: 'Uploaded.', openNew: 'Open the new resource', filesTotal: '{n} files, {s}', readFail: 'Could not read the file {f}',
@@ -79,7 +80,8 @@ Cistern.define('staff', function (C) {
       'set_keep.subjects': 'Subjects to keep (comma-separated; empty for all)', 'set_keep.grades': 'Grades to keep (e.g. 1-6; empty for all)',
       'set_keep.languages': 'Languages to keep (e.g. zh,bo; empty for all)', 'set_storage.quota': 'Storage quota (e.g. 20G)',
       'set_sync.window': 'Hours when the link may be used (e.g. 22:00-06:00)', 'set_sync.interval': 'Time between syncs', 'set_sync.max_rate': 'Most bandwidth a sync may use (e.g. 256k)',
-      'set_privacy.retention_days': 'Days learning records are kept', 'set_outbox.epsilon': 'Privacy noise ε for usage reports'
+      'set_privacy.retention_days': 'Days learning records are kept', 'set_outbox.epsilon': 'Privacy noise ε for usage reports',
+      'set_hub.url': 'Hub address (URL)', unsetDefault: 'not set: the default applies'
     }
   });
 
@@ -498,7 +500,7 @@ Cistern.define('staff', function (C) {
     var lng = sel('language', vals('language', 'languages'));
     lng.value = C.lang();
     var typ = sel('type', ['video', 'audio', 'document', 'html', 'exercise', 'image']);
-    var grades = el('fieldset', { class: 'grades', id: 'u-grades' }, [el('legend', { text: t('grades') })]);
+    var grades = el('fieldset', { class: 'grades', id: 'u-grades' }, [el('legend', { text: t('gradesLabel') })]);
     for (var g = 1; g <= 12; g++) {
       grades.appendChild(el('span', { class: 'chk' }, [el('input', { type: 'checkbox', id: 'u-g' + g, value: String(g) }), el('label', { for: 'u-g' + g, text: C.gradeOne(g) })]));
     }
@@ -607,7 +609,7 @@ Cistern.define('staff', function (C) {
   }
 
   /* ---------- #/admin ---------- */
-  var adm = { users: null, settings: null };
+  var adm = { users: null, settings: null, classes: {} };
   var SETTINGS = ['keep.subjects', 'keep.grades', 'keep.languages', 'storage.quota', 'sync.window', 'sync.interval',
     'sync.max_rate', 'privacy.retention_days', 'outbox.epsilon'];
   function adminPage(r, box, ctx) {
@@ -646,7 +648,7 @@ Cistern.define('staff', function (C) {
           tb.appendChild(el('tr', { 'data-user-id': str(u.id) }, [
             el('td', { class: 'u-name' }, [nm, self ? el('span', { class: 'muted', text: ' ' + t('you') }) : null]),
             el('td', { text: u.role ? t('role_' + u.role) : '' }),
-            el('td', { text: u['class'] === undefined || u['class'] === null ? '' : str(u['class'].name !== undefined ? u['class'].name : u['class']) }),
+            el('td', { text: className(u['class']) }),
             cell
           ]));
         });
@@ -683,8 +685,18 @@ Cistern.define('staff', function (C) {
       });
       secU.appendChild(f);
     }
+    function className(k) {
+      if (k === undefined || k === null) return '';
+      if (typeof k === 'object') return str(k.name !== undefined ? k.name : k.id);
+      return adm.classes[k] !== undefined ? adm.classes[k] : str(k);
+    }
     function loadUsers(note) {
-      C.get('/api/v1/users').then(function (d) {
+      // Students' classes are ids: name them from the class list (an admin sees all).
+      var ks = C.get('/api/v1/classes').then(function (d) {
+        (Array.isArray(d.classes) ? d.classes : []).forEach(function (k) { adm.classes[k.id] = str(k.name); });
+      }, function () { /* ids will do */ });
+      Promise.all([C.get('/api/v1/users'), ks]).then(function (res) {
+        var d = res[0];
         if (!ctx.live()) return;
         adm.users = { list: Array.isArray(d.users) ? d.users : [] }; drawUsers(note);
       }, function (e) { if (ctx.live()) { adm.users = { error: e }; drawUsers(); } });
@@ -703,7 +715,7 @@ Cistern.define('staff', function (C) {
       var f = el('form', { class: 'form', id: 'settings-form', novalidate: true });
       keys.forEach(function (k) {
         var v = d.values[k];
-        var i = el('input', { autocomplete: 'off', spellcheck: 'false', value: Array.isArray(v) ? v.join(',') : str(v) });
+        var i = el('input', { autocomplete: 'off', spellcheck: 'false', value: Array.isArray(v) ? v.join(',') : str(v), placeholder: v === null ? t('unsetDefault') : null });
         inputs[k] = i;
         var label = t('set_' + k);
         f.appendChild(field('set-' + k.replace(/[^a-z0-9]/gi, '-'), label === 'set_' + k ? k : label, i, k));

@@ -5,8 +5,9 @@
 #
 # Installs what is missing (chromium, nodejs, npm from Debian; playwright-core
 # from npm into tests/browser/node_modules), makes a node from samples/v1,
-# starts `cistern node serve` on a free loopback port, runs ui.test.mjs with
-# node's test runner and stops the server.  Exits 77 (skip) with the reason
+# adds an admin and a teacher (`cistern node user add`), starts `cistern node
+# serve` on a free loopback port, runs ui.test.mjs with node's test runner and
+# stops the server.  Exits 77 (skip) with the reason
 # when chromium cannot be installed.
 set -eu
 
@@ -64,6 +65,22 @@ export CISTERN_QUIET=1
 "$CISTERN" hub bundle "$WORK/hub" --since 0 -o "$WORK/full.bundle" >/dev/null || die "hub bundle failed"
 "$CISTERN" node init "$WORK/node" --trust "$WORK/hub/root.json" >/dev/null || die "node init failed"
 "$CISTERN" node import "$WORK/node" "$WORK/full.bundle" >/dev/null || die "node import failed"
+
+# --- staff accounts for the accounts tests (ui.test.mjs skips those without) --
+if "$CISTERN" node user --help >/dev/null 2>&1; then
+    export CISTERN_ADMIN_NAME=admin-wang CISTERN_TEACHER_NAME='李老师'
+    CISTERN_ADMIN_PASSWORD="admin pw $(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+    CISTERN_TEACHER_PASSWORD="teacher pw $(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+    export CISTERN_ADMIN_PASSWORD CISTERN_TEACHER_PASSWORD
+    printf '%s\n' "$CISTERN_ADMIN_PASSWORD" >"$WORK/admin.pw"
+    printf '%s\n' "$CISTERN_TEACHER_PASSWORD" >"$WORK/teacher.pw"
+    "$CISTERN" node user add "$WORK/node" "$CISTERN_ADMIN_NAME" --role admin --password-file "$WORK/admin.pw" >/dev/null ||
+        die "node user add (admin) failed"
+    "$CISTERN" node user add "$WORK/node" "$CISTERN_TEACHER_NAME" --role teacher --password-file "$WORK/teacher.pw" >/dev/null ||
+        die "node user add (teacher) failed"
+else
+    echo "browser test: this cistern has no 'node user': the accounts tests are skipped" >&2
+fi
 
 # --- the server, on a free loopback port --------------------------------------
 free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }

@@ -510,7 +510,24 @@ test('accounts: a teacher signs in, makes a class and a lesson; a student joins 
   assert.match(await tp.textContent('#report-note'), /counts only.*\(1 of 1\)/);
   assert.ok(!(await tp.textContent('#sec-report')).includes('小明'), 'the report names a student');
 
-  // Teacher tools on a resource page: rate and report.
+  // Teacher tools on a resource page: a download request for what is not
+  // cached (the node's answer is changed to say so; it is cached: 200) ...
+  await tp.route('**/api/v1/resources/science-g5-water-cycle-video', async (route) => {
+    const res = await route.fetch();
+    const body = await res.json();
+    body.cached = false;
+    await route.fulfill({ response: res, json: body });
+  });
+  await tp.goto(BASE + '/#/r/science-g5-water-cycle-video');
+  await tp.waitForSelector('#request-dl');
+  const rq = waitApi(tp, 'POST', /^\/api\/v1\/requests$/);
+  await tp.click('#request-dl');
+  const rqr = await rq;
+  assert.deepEqual(JSON.parse(rqr.request().postData()), { resource: 'science-g5-water-cycle-video' });
+  assert.ok([200, 202].includes(rqr.status()), `POST /api/v1/requests -> ${rqr.status()}`);
+  await tp.waitForSelector('#tools-msg .notice');
+  assert.match(await tp.textContent('#tools-msg'), rqr.status() === 200 ? /already cached/ : /Requested/);
+  // ... and a rating with a report.
   await tp.goto(BASE + '/#/r/' + LESSON_RES);
   await tp.waitForSelector('#rate-toggle');
   await tp.click('#rate-toggle');
@@ -541,7 +558,7 @@ test('accounts: a teacher signs in, makes a class and a lesson; a student joins 
   await teacher.ctx.close();
 });
 
-test('accounts: the admin manages users and settings; a student may not', TA, async () => {
+test('accounts: the admin manages users and settings; signed out, the page asks to sign in', TA, async () => {
   const rec = await open({ locale: 'en-US' });
   const { page } = rec;
   await page.goto(BASE + '/', { waitUntil: 'networkidle' });
@@ -623,6 +640,10 @@ test('accounts: a teacher uploads a local resource', TA, async () => {
   assert.equal(await page.textContent('#d-title'), 'Our school garden');
   assert.ok((await page.textContent('.d-desc')).includes(EVIL));
   await noInjection(rec);
+  // It is in the catalogue: a search finds it.
+  await page.goto(BASE + '/#/?q=' + encodeURIComponent('school garden'));
+  await waitResults(page);
+  assert.ok((await resultIds(page)).includes(id), `search for "school garden" does not find ${id}: [${await resultIds(page)}] ${await page.textContent('#summary')}`);
   // Over 16 MiB in total is refused before anything is sent.
   await page.goto(BASE + '/#/upload');
   await page.waitForSelector('#upload-form');
@@ -690,9 +711,8 @@ test('recommendations, when the node has them, show with their reasons as text',
   assert.equal(await page.textContent('#recs li[data-id="math-g3-fractions-intro"] .rec-why'), 'Popular in Grade 3 <b>now</b>');
   assert.equal(await page.$('#recs b'), null);
   assert.match(await page.textContent('#recs li[data-id="science-g5-water-cycle"]'), /Not cached/);
-  // Searching hides them; "what next" ends a resource page.
-  await page.fill('#q', 'water');
-  await page.press('#q', 'Enter');
+  // Filtering hides them; "what next" ends a resource page.
+  await page.selectOption('#f-subject', 'math');
   await page.waitForSelector('#recs', { state: 'hidden' });
   await page.goto(BASE + '/#/r/math-g8-pythagorean-theorem');
   await page.waitForSelector('#d-next li[data-id="math-g3-fractions-intro"]');
