@@ -56,6 +56,14 @@ int cmd_node_status(int argc, char **argv)
             printf("  last error:  %s\n", le);
         if (hub)
             printf("  hub:       %s\n", hub);
+        json_t *ob = json_object_get(o, "outbox");
+        if (ob)
+            printf("  outbox:    %lld records waiting, acknowledged up to %lld\n",
+                   (long long)json_integer_value(json_object_get(ob, "pending")),
+                   (long long)json_integer_value(json_object_get(ob, "acked")));
+        const char *nid = json_string_value(json_object_get(o, "node_id"));
+        if (nid)
+            printf("  node id:   %.16s…\n", nid);
     }
     json_decref(o);
     return 0;

@@ -331,6 +331,7 @@
   }
   function markNav() {
     var as = $('nav-in').querySelectorAll('a'), h = location.hash;
+    if ($('signin-link')) $('signin-link').setAttribute('href', signinHash());
     for (var i = 0; i < as.length; i++) {
       var on = h === as[i].getAttribute('data-nav') || h.indexOf(as[i].getAttribute('data-nav') + '/') === 0;
       if (on) as[i].setAttribute('aria-current', 'page'); else as[i].removeAttribute('aria-current');
