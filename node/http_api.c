@@ -24,7 +24,7 @@ static json_t *summary(const content_resource *r)
     json_t *o = json_pack("{s:s,s:O,s:O,s:O,s:b,s:s}", "id", r->id, "title", json_object_get(m, "title"),
                           "type", json_object_get(m, "type"), "language", json_object_get(m, "language"),
                           "cached", r->cached, "url", url);
-    static const char *opt[] = {"description", "subject", "grades", "edition", "volume", "unit"};
+    static const char *opt[] = {"description", "subject", "grades", "edition", "volume", "unit", "local"};
     for (size_t i = 0; o && i < sizeof opt / sizeof opt[0]; i++) {
         json_t *v = json_object_get(m, opt[i]);
         if (v)

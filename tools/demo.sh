@@ -50,7 +50,17 @@ echo "== node: a cached file, read back from the compressed store"
 $C node cat "$D/node" science-g5-water-cycle index.html | head -n 12
 echo "..."
 echo
+echo "== node: staff accounts for the web UI (demo passwords; choose real ones on a real box)"
+printf 'demo-admin-1\n' | $C node user add "$D/node" admin --role admin
+printf 'demo-teacher-1\n' | $C node user add "$D/node" teacher --role teacher
+echo
+echo "== the outbox: what the node owes the hub, as a signed file for USB, and what the hub sees"
+$C node export-outbox "$D/node" -o "$D/school.outbox"
+$C hub import-outbox "$D/hub" "$D/school.outbox"
+$C hub reports "$D/hub" | head -n 8
+echo
 echo "Demo ready in $D.  Try: $C node search $D/node 分数"
+echo "Sign in at the web UI as teacher / demo-teacher-1 or admin / demo-admin-1."
 if [ "${DEMO_SERVE:-1}" != 0 ]; then
     echo
     echo "== node: serving the school LAN (here: localhost) — open http://127.0.0.1:${PORT:-8080}/  (Ctrl-C stops)"

@@ -121,6 +121,19 @@ matrix DELETE /api/v1/students/99999 "" 401 403 404 404 404
 matrix POST /api/v1/nothing-here '{}' 404 404 404 404 404
 check "the whole matrix ran ($N cases)" [ "$N" -ge 100 ]
 
+# A local resource: stored, catalogued as local, served, searchable.
+check "teacher uploads a local resource" [ "$(req t1 POST /api/v1/local \
+    '{"title":"河流观察","subject":"science","grades":[4],"files":[{"path":"index.html","data":"PGgxPuays+a1gTwvaDE+"},{"path":"a/b.txt","data":"aGk="}],"entry":"index.html"}')" = 201 ]
+LID=$(jfield id)
+check "its id is local-…" grep -q '^local-[0-9a-f]\{16\}$' <<<"$LID"
+check "its entry is served" grep -q "<h1>" <(curl -s "$URL/r/$LID/")
+check "a sub-folder file is served" [ "$(curl -s "$URL/r/$LID/a/b.txt")" = hi ]
+sleep 1.2 # the server's read snapshot refreshes each second
+check "it is in the catalogue, marked local" grep -q '"local":true' <(curl -s "$URL/api/v1/catalog?q=%E6%B2%B3%E6%B5%81")
+check "a path escaping the resource: 400" [ "$(req t1 POST /api/v1/local '{"title":"x","files":[{"path":"../x","data":"aGk="}]}')" = 400 ]
+check "bad base64: 400" [ "$(req t1 POST /api/v1/local '{"title":"x","files":[{"path":"x.txt","data":"!!!"}]}')" = 400 ]
+check "an entry not among the files: 400" [ "$(req t1 POST /api/v1/local '{"title":"x","entry":"y.html","files":[{"path":"x.txt","data":"aGk="}]}')" = 400 ]
+
 # CSRF: a signed-in state change needs the session's token and a same-host Origin.
 nocsrf=$(curl -s -o /dev/null -w '%{http_code}' -b "$T/t1.jar" -H 'Content-Type: application/json' \
     --data-binary '{"name":"c"}' "$URL/api/v1/classes")

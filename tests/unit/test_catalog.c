@@ -631,9 +631,20 @@ static void test_delete_and_clear(void)
     content_query q = query(NULL);
     q.grade = 3;
     expect_set(c, q, "r07");
+    /* A school's own resource survives a full replacement of the hub's. */
+    const int g4[] = {4, 0};
+    content_resource *loc = mk("local-0123456789abcdef", "本校河流观察", NULL, NULL, NULL, "science", "zh",
+                               "html", g4);
+    REQUIRE(loc);
+    CHECK_EQ_INT(content_catalog_begin(c, &err), 0);
+    CHECK_EQ_INT(content_catalog_put(c, loc, &err), 0);
+    CHECK_EQ_INT(content_catalog_commit(c, &err), 0);
+    content_resource_free(loc);
     CHECK_EQ_INT(content_catalog_clear(c, &err), 0);
     expect_set(c, query("数"), "");
-    expect_set(c, query(NULL), "");
+    expect_set(c, query("河流"), "local-0123456789abcdef");
+    expect_set(c, query(NULL), "local-0123456789abcdef");
+    CHECK_EQ_INT(content_catalog_delete(c, "local-0123456789abcdef", &err), 0);
     uint64_t nr = 1, nf = 1, nb = 1;
     CHECK_EQ_INT(content_catalog_counts(c, &nr, &nf, &nb, &err), 0);
     CHECK_EQ_INT(nr + nf + nb, 0);
