@@ -113,8 +113,6 @@ static const char schema_sql[] =
     "CREATE INDEX IF NOT EXISTS files_object ON files(object);"
     "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(title, keywords, description,"
     " tokenize = 'cistern', prefix = '2 3');"
-    /* ORDER BY rank: title, then keywords, then description. */
-    "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(10.0, 5.0, 1.0)');"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('format', '1');"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('version', '0');";
 
@@ -234,6 +232,8 @@ out:
     return rc;
 }
 
+static int rank_configured(content_catalog *c);
+
 int content_catalog_open(content_catalog **out, const char *path, int flags, cs_err *err)
 {
     content_catalog *c = NULL;
@@ -267,6 +267,11 @@ int content_catalog_open(content_catalog **out, const char *path, int flags, cs_
         if ((rc = exec(c, "BEGIN IMMEDIATE", err)) != 0)
             goto out;
         rc = exec(c, schema_sql, err);
+        /* ORDER BY rank: title, then keywords, then description.  Set once:
+         * writing FTS5's config at every open would change it under the
+         * server's readers, whose statements then fail. */
+        if (rc == 0 && !rank_configured(c))
+            rc = exec(c, "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(10.0, 5.0, 1.0)')", err);
         if (rc != 0) {
             sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
             goto out;
@@ -283,6 +288,16 @@ out:
         cs_err_wrap(err, "opening %s", path);
     content_catalog_free(c);
     return rc;
+}
+
+static int rank_configured(content_catalog *c)
+{
+    sqlite3_stmt *st = NULL;
+    int yes = 0;
+    if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM fts_config WHERE k = 'rank'", -1, &st, NULL) == SQLITE_OK)
+        yes = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return yes;
 }
 
 void content_catalog_free(content_catalog *c)

@@ -48,9 +48,9 @@ static uint64_t fnv1a(const char *s, uint64_t h)
 }
 
 /* The cache key of a search: version and every parameter, canonically. */
-static void cache_key(char *buf, size_t cap, int64_t version, int suggest, const content_query *q)
+static void cache_key(char *buf, size_t cap, int64_t version, int64_t gen, int suggest, const content_query *q)
 {
-    snprintf(buf, cap, "%lld|%d|%s|%s|%s|%s|%d|%d|%u|%u", (long long)version, suggest, q->q ? q->q : "",
+    snprintf(buf, cap, "%lld.%lld|%d|%s|%s|%s|%s|%d|%d|%u|%u", (long long)version, (long long)gen, suggest, q->q ? q->q : "",
              q->subject ? q->subject : "", q->language ? q->language : "", q->type ? q->type : "", q->grade,
              q->prefix, q->limit, q->offset);
 }
@@ -148,7 +148,7 @@ static MHD_RESULT api_catalog(srv *s, struct MHD_Connection *c, srv_req *rq, int
     srv_handles *h = srv_handles_get(s);
     /* The same question about the same catalogue version: the same answer. */
     char key[1024];
-    cache_key(key, sizeof key, h->snap_version, suggest, &q);
+    cache_key(key, sizeof key, h->snap_version, h->snap_gen, suggest, &q);
     char *cached = cache_get(s, key);
     if (cached) {
         srv_handles_put(s, h);

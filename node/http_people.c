@@ -452,6 +452,8 @@ static MHD_RESULT post_local(srv *s, struct MHD_Connection *c, srv_req *rq, cons
     if (rc == 0)
         rc = node_local_add(n, meta, files, forward, id, &err);
     node_close(n);
+    if (rc == 0)
+        atomic_fetch_add(&s->generation, 1); /* searches see it at once, not from a cached answer */
     json_decref(meta);
     json_decref(files);
     if (rc != 0)
@@ -480,11 +482,13 @@ static MHD_RESULT put_settings(srv *s, struct MHD_Connection *c, srv_req *rq, co
         size_t i;
         for (i = 0; i < NSETTINGS && strcmp(k, settings_keys[i]) != 0; i++)
             ;
-        if (i == NSETTINGS || !json_is_string(v) || json_string_length(v) > 1000) {
+        if (i == NSETTINGS || !(json_is_string(v) || json_is_null(v)) || json_string_length(v) > 1000) {
             cs_conf_free(conf);
             return srv_error(c, rq, 400, "bad_request", "%s: not an editable setting (or not a string)", k);
         }
-        if ((rc = cs_conf_set(conf, k, json_string_value(v), &err)) != 0) {
+        if (json_is_null(v) || json_string_length(v) == 0)
+            cs_conf_unset(conf, k); /* back to the default */
+        else if ((rc = cs_conf_set(conf, k, json_string_value(v), &err)) != 0) {
             cs_conf_free(conf);
             return fail(c, rq, CS_EINVAL, &err);
         }

@@ -131,6 +131,7 @@ int node_server_options_load(node_server_options *o, const cs_conf *conf, cs_err
 static void snapshot_refresh(srv *s, srv_handles *h, int64_t now)
 {
     cs_err err = {0};
+    h->snap_gen = atomic_load(&s->generation); /* before: a bump during the refresh refreshes again */
     if (content_catalog_snapshot(h->cat, &err) != 0 || content_store_snapshot(h->store, &err) != 0) {
         /* Without a snapshot every query takes its own: slower, still right. */
         cs_log_warn(&s->log, "read snapshot: %s", err.msg);
@@ -166,7 +167,8 @@ srv_handles *srv_handles_get(srv *s)
     }
     pthread_mutex_unlock(&s->lock);
     int64_t now = cs_time_mono_ms();
-    if (now - h->snap_ms > SNAPSHOT_MS || h->snap_version < atomic_load(&s->seen_version))
+    if (now - h->snap_ms > SNAPSHOT_MS || h->snap_version < atomic_load(&s->seen_version) ||
+        h->snap_gen < atomic_load(&s->generation))
         snapshot_refresh(s, h, now);
     return h;
 }

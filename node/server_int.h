@@ -30,6 +30,7 @@ typedef struct srv_handles {
     int busy;
     int64_t snap_ms;     /* when the handles' read snapshot began; 0 = none */
     int64_t snap_version; /* catalogue version that snapshot sees */
+    int64_t snap_gen;     /* srv.generation when it was taken */
 } srv_handles;
 
 /* Snapshots are refreshed when older than this, so an import's commit shows
@@ -82,6 +83,7 @@ typedef struct srv {
     srv_handles *pool;
     size_t npool;
     _Atomic int64_t seen_version; /* highest catalogue version any request has seen */
+    _Atomic int64_t generation;   /* bumped by this server's own catalogue writes (local resources) */
     struct MHD_Daemon *mhd;
     int64_t started;
     /* metrics (counters only grow) */

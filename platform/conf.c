@@ -63,6 +63,18 @@ static conf_entry *conf_find(const cs_conf *c, const char *key)
     return NULL;
 }
 
+void cs_conf_unset(cs_conf *c, const char *key)
+{
+    conf_entry *e = conf_find(c, key);
+    if (!e)
+        return;
+    free(e->key);
+    free(e->value);
+    size_t i = (size_t)(e - c->items);
+    memmove(&c->items[i], &c->items[i + 1], (c->n - i - 1) * sizeof *e);
+    c->n--;
+}
+
 int cs_conf_set(cs_conf *c, const char *key, const char *value, cs_err *err)
 {
     if (!key_valid(key, strlen(key)))

@@ -122,14 +122,15 @@ matrix POST /api/v1/nothing-here '{}' 404 404 404 404 404
 check "the whole matrix ran ($N cases)" [ "$N" -ge 100 ]
 
 # A local resource: stored, catalogued as local, served, searchable.
+curl -s "$URL/api/v1/catalog?q=%E6%B2%B3%E6%B5%81" >/dev/null # a cached answer, a prepared search
 check "teacher uploads a local resource" [ "$(req t1 POST /api/v1/local \
     '{"title":"河流观察","subject":"science","grades":[4],"files":[{"path":"index.html","data":"PGgxPuays+a1gTwvaDE+"},{"path":"a/b.txt","data":"aGk="}],"entry":"index.html"}')" = 201 ]
 LID=$(jfield id)
 check "its id is local-…" grep -q '^local-[0-9a-f]\{16\}$' <<<"$LID"
 check "its entry is served" grep -q "<h1>" <(curl -s "$URL/r/$LID/")
 check "a sub-folder file is served" [ "$(curl -s "$URL/r/$LID/a/b.txt")" = hi ]
-sleep 1.2 # the server's read snapshot refreshes each second
-check "it is in the catalogue, marked local" grep -q '"local":true' <(curl -s "$URL/api/v1/catalog?q=%E6%B2%B3%E6%B5%81")
+check "it is in the catalogue at once, marked local" grep -q '"local":true' <(curl -s "$URL/api/v1/catalog?q=%E6%B2%B3%E6%B5%81")
+check "other searches still answer" [ "$(st "$URL/api/v1/catalog?q=toad")" = 200 ]
 check "a path escaping the resource: 400" [ "$(req t1 POST /api/v1/local '{"title":"x","files":[{"path":"../x","data":"aGk="}]}')" = 400 ]
 check "bad base64: 400" [ "$(req t1 POST /api/v1/local '{"title":"x","files":[{"path":"x.txt","data":"!!!"}]}')" = 400 ]
 check "an entry not among the files: 400" [ "$(req t1 POST /api/v1/local '{"title":"x","entry":"y.html","files":[{"path":"x.txt","data":"aGk="}]}')" = 400 ]
@@ -155,6 +156,11 @@ check "a login from a foreign Origin: 403" [ "$(curl -s -o /dev/null -w '%{http_
 big=$(head -c 70000 /dev/zero | tr '\0' 'a')
 check "a body over 64 KiB: 413" [ "$(req t1 POST /api/v1/classes "{\"name\":\"$big\"}")" = 413 ]
 check "a body that is not JSON: 400" [ "$(req t1 POST /api/v1/classes 'not json')" = 400 ]
+
+check "a setting back to its default (empty)" [ "$(req admin PUT /api/v1/settings '{"sync.interval":""}')" = 200 ]
+check "... is gone from node.conf" bash -c "! grep -q '^sync.interval' '$T/n/node.conf'"
+check "a malformed setting: 400" [ "$(req admin PUT /api/v1/settings '{"sync.interval":"soon"}')" = 400 ]
+check "... leaves node.conf as it was" bash -c "! grep -q 'soon' '$T/n/node.conf'"
 
 # Consent: without it nothing is recorded; with it, events count in the report.
 check "a student without consent: not recorded" [ "$(req s1 POST /api/v1/events "{\"resource\":\"$R\",\"kind\":\"open\"}")" = 202 ]

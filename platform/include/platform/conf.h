@@ -39,6 +39,8 @@ const char *cs_conf_get_str(const cs_conf *c, const char *key, const char *def);
 int cs_conf_get_size(const cs_conf *c, const char *key, uint64_t def, uint64_t *out, cs_err *err);
 int cs_conf_get_int(const cs_conf *c, const char *key, int64_t def, int64_t *out, cs_err *err);
 int cs_conf_set(cs_conf *c, const char *key, const char *value, cs_err *err);
+/* Remove key (back to its default); nothing if absent. */
+void cs_conf_unset(cs_conf *c, const char *key);
 size_t cs_conf_count(const cs_conf *c);
 /* i-th key/value in file order. */
 void cs_conf_at(const cs_conf *c, size_t i, const char **key, const char **value);
