@@ -519,6 +519,10 @@ MHD_RESULT srv_api_write(srv *s, struct MHD_Connection *c, srv_req *rq, const ch
     if (strncmp(p, "/v1/", 4) != 0)
         return srv_error(c, rq, 404, "not_found", "unknown API version (this node speaks /api/v1)");
     p += 4;
+    if (strcmp(p, "catalog") == 0 || strcmp(p, "suggest") == 0 || strcmp(p, "facets") == 0 ||
+        strcmp(p, "status") == 0 || strcmp(p, "session") == 0 || strcmp(p, "recommendations") == 0 ||
+        strncmp(p, "resources/", 10) == 0)
+        return srv_error(c, rq, 405, "method_not_allowed", "%s takes GET and HEAD only", p);
     who_of(s, c, &w);
     if (!csrf_ok(c, &w))
         return srv_error(c, rq, 403, "csrf", "missing or wrong X-CSRF-Token, or a foreign Origin");

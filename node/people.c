@@ -161,6 +161,13 @@ const char *node_event_kind_name(int kind)
     return kind >= 1 && kind <= 4 ? kind_names[kind] : "unknown";
 }
 
+static int utf8_ok(const char *s)
+{
+    json_t *probe = json_string(s); /* jansson checks UTF-8 */
+    json_decref(probe);
+    return probe != NULL;
+}
+
 /* A name must be 1..NODE_NAME_MAX bytes of valid UTF-8 with no control
  * characters; it is kept exactly as typed (rendering escapes it). */
 static int name_ok(const char *s)
@@ -171,11 +178,7 @@ static int name_ok(const char *s)
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
             return 0;
-    json_t *probe = json_string(s); /* jansson checks UTF-8 */
-    if (!probe)
-        return 0;
-    json_decref(probe);
-    return 1;
+    return utf8_ok(s);
 }
 
 /* Blind index: HMAC(index key, scope NUL name with ASCII folded and trimmed). */
@@ -1090,7 +1093,7 @@ int node_people_feedback_add(node_people *p, int role, const char *resource, int
         return cs_err_set(err, CS_EINVAL, "report is one of broken, wrong-grade, content-error, other");
     if (rating < 0 || rating > 5 || (rating == 0 && !report))
         return cs_err_set(err, CS_EINVAL, "feedback needs a rating from 1 to 5 or a report");
-    if (comment && (strlen(comment) > 2000 || !json_string(comment)))
+    if (comment && (strlen(comment) > 2000 || !utf8_ok(comment)))
         return cs_err_set(err, CS_EINVAL, "a comment is at most 2000 bytes of text");
     json_t *body = json_pack("{s:s,s:s}", "resource", resource, "role", node_role_name(role));
     if (rating)

@@ -632,7 +632,7 @@ static void test_delete_and_clear(void)
     q.grade = 3;
     expect_set(c, q, "r07");
     /* A school's own resource survives a full replacement of the hub's. */
-    const int g4[] = {4, 0};
+    const int g4[] = {4, -1};
     content_resource *loc = mk("local-0123456789abcdef", "本校河流观察", NULL, NULL, NULL, "science", "zh",
                                "html", g4);
     REQUIRE(loc);
