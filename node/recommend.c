@@ -251,9 +251,9 @@ void node_rec_limits_default(node_rec_limits *l)
     l->history = 64;
     l->successors = 32;
     l->neighbours = 40;
-    l->window = 20;
+    l->window = 5;
     l->ease_max_items = 2000;
-    l->ease_lambda = 200.0;
+    l->ease_lambda = 100.0;
     l->half_life_s = 30 * 86400;
 }
 
@@ -263,11 +263,11 @@ void node_rec_weights_default(node_rec_weights *w)
      * docs/recommend.md; curriculum fixed a priori (assist has no
      * curriculum metadata). */
     w->curriculum = 1.0;
-    w->transitions = 0.6;
-    w->itemknn = 0.3;
-    w->ease = 0.6;
-    w->popular = 0.15;
-    w->recency = 0.8;
+    w->transitions = 0.3;
+    w->itemknn = 0.25;
+    w->ease = 1.0;
+    w->popular = 0.02;
+    w->recency = 0.5;
 }
 
 void node_rec_request_init(node_rec_request *r)

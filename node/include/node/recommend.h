@@ -64,10 +64,10 @@ typedef struct node_rec_limits {
     uint32_t history;        /* events kept per learner, 1..256 (default 64) */
     uint32_t successors;     /* successors kept per item, top-N (default 32) */
     uint32_t neighbours;     /* item-kNN neighbours per item (default 40) */
-    uint32_t window;         /* co-occurrence window in a history (default 20) */
+    uint32_t window;         /* co-occurrence window in a history (default 5) */
     uint32_t ease_max_items; /* EASE when the active items are at most this
                                 many (default 2000; 0 = never) */
-    double ease_lambda;      /* EASE L2 regularisation (default 200) */
+    double ease_lambda;      /* EASE L2 regularisation (default 100) */
     int64_t half_life_s;     /* popularity half-life in seconds (default 30
                                 days; 0 = no decay) */
 } node_rec_limits;
