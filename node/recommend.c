@@ -1049,7 +1049,7 @@ static int rec_build_buckets(node_rec_index *ix)
             ix->bk[b].key = p[i].key;
             ix->bk[b].pop_off = (uint32_t)lo;
         }
-        if (ix->bk[b].npop < REC_POP_LIST && p[i].pop > 0) {
+        if (ix->bk[b].npop < REC_POP_LIST) {
             ix->lists[lo++] = p[i].idx;
             ix->bk[b].npop++;
         }
@@ -1850,7 +1850,7 @@ int node_rec_index_recommend(const node_rec_index *ix, const node_rec_hist *hist
             uint32_t sk = ix->it[c->item].skill;
             for (uint32_t a = 0; a < nsk; a++)
                 if (skills[a] == sk && pl[a] >= REC_BKT_MASTERED)
-                    s *= REC_MASTERED_MULT;
+                    s = s * REC_MASTERED_MULT - 1.0; /* after every unmastered item */
             for (uint32_t o = ix->pre_off[c->item]; o < ix->pre_off[c->item + 1]; o++)
                 if (!rec_cset_has(&hset, ix->pre[o])) {
                     s *= REC_PREREQ_MULT;
@@ -1892,14 +1892,9 @@ int node_rec_index_recommend(const node_rec_index *ix, const node_rec_hist *hist
         char where[96];
         switch (best) {
         case F_CURR:
-            if (x->events == 0) {
-                o->source = NODE_REC_SRC_NEW;
-                snprintf(o->reason, sizeof o->reason, "new in unit %d", x->unit);
-            } else {
-                o->source = NODE_REC_SRC_CURRICULUM;
-                snprintf(o->reason, sizeof o->reason, "%s unit %d",
-                         c->curr_kind == 1 ? "next in" : c->curr_kind == 2 ? "more in" : "start of", x->unit);
-            }
+            o->source = NODE_REC_SRC_CURRICULUM;
+            snprintf(o->reason, sizeof o->reason, "%s unit %d",
+                     c->curr_kind == 1 ? "next in" : c->curr_kind == 2 ? "more in" : "start of", x->unit);
             break;
         case F_TRANS: {
             o->source = NODE_REC_SRC_TRANSITION;
