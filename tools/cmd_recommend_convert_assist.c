@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -51,6 +52,8 @@ int cmd_recommend_convert_assist(int argc, char **argv)
             remove(outp);
         return cli_fail(&err);
     }
-    fprintf(stderr, "%llu students, %llu answers\n", (unsigned long long)students, (unsigned long long)rows);
+    const char *q = getenv("CISTERN_QUIET");
+    if (!q || strcmp(q, "1") != 0)
+        fprintf(stderr, "%llu students, %llu answers\n", (unsigned long long)students, (unsigned long long)rows);
     return 0;
 }
