@@ -250,7 +250,7 @@ void node_rec_limits_default(node_rec_limits *l)
     l->max_learners = 100000;
     l->history = 64;
     l->successors = 32;
-    l->neighbours = 40;
+    l->neighbours = 30;
     l->window = 5;
     l->ease_max_items = 2000;
     l->ease_lambda = 100.0;
@@ -684,6 +684,11 @@ typedef struct rec_xitem {
     float pop;                         /* decayed to the index's time */
 } rec_xitem;
 
+typedef struct rec_nb {
+    uint32_t to;
+    float sim;
+} rec_nb;
+
 typedef struct rec_bucket {
     uint64_t key;
     uint32_t pop_off, npop, start_off, nstart, fresh_off, nfresh;
@@ -698,8 +703,8 @@ struct node_rec_index {
     uint32_t *pre_off, *pre; /* prerequisites (resolved) */
     uint32_t *succ_off, *succ_to;
     float *succ_p;
-    uint32_t *nb_off, *nb_to;
-    float *nb_sim;
+    rec_nb *nb;       /* item i's neighbours: nb[i * nb_k ...], nb_cnt[i] of them */
+    uint32_t *nb_cnt, nb_k;
     uint32_t *curr_order, ncurr;
     rec_bucket *bk;
     uint32_t nbk;
@@ -731,9 +736,8 @@ void node_rec_index_free(node_rec_index *ix)
     free(ix->succ_off);
     free(ix->succ_to);
     free(ix->succ_p);
-    free(ix->nb_off);
-    free(ix->nb_to);
-    free(ix->nb_sim);
+    free(ix->nb);
+    free(ix->nb_cnt);
     free(ix->curr_order);
     free(ix->bk);
     free(ix->lists);
@@ -1159,11 +1163,6 @@ static int rec_seqs_build(const node_rec_model *m, rec_seqs *s)
     return 0;
 }
 
-typedef struct rec_nb {
-    uint32_t to;
-    float sim;
-} rec_nb;
-
 typedef struct rec_knn_job {
     const node_rec_index *ix;
     const rec_seqs *s;
@@ -1255,23 +1254,12 @@ static int rec_build_knn(const node_rec_model *m, node_rec_index *ix, const rec_
         rc = jobs[0].rc ? jobs[0].rc : jobs[1].rc;
         goto out;
     }
-    size_t total = 0;
-    for (uint32_t i = 0; i < n; i++)
-        total += cnt[i];
-    ix->nb_off = malloc(((size_t)n + 1) * sizeof *ix->nb_off);
-    ix->nb_to = malloc((total ? total : 1) * sizeof *ix->nb_to);
-    ix->nb_sim = malloc((total ? total : 1) * sizeof *ix->nb_sim);
-    if (!ix->nb_off || !ix->nb_to || !ix->nb_sim)
-        goto out;
-    size_t o = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        ix->nb_off[i] = (uint32_t)o;
-        for (uint32_t a = 0; a < cnt[i]; a++, o++) {
-            ix->nb_to[o] = tmp[(size_t)i * k + a].to;
-            ix->nb_sim[o] = tmp[(size_t)i * k + a].sim;
-        }
-    }
-    ix->nb_off[n] = (uint32_t)o;
+    /* The index keeps the fixed-stride arrays: no second copy at the peak. */
+    ix->nb = tmp;
+    ix->nb_cnt = cnt;
+    ix->nb_k = k;
+    tmp = NULL;
+    cnt = NULL;
     rc = 0;
 out:
     free(tmp);
@@ -1376,7 +1364,7 @@ int node_rec_model_build(const node_rec_model *m, node_rec_index **out, cs_err *
     if ((rc = rec_build_ease(m, ix, &s)) != 0)
         goto out;
     size_t b = sizeof *ix + (size_t)ix->n * (sizeof *ix->it + 4 * sizeof(uint32_t)) + ix->pre_off[ix->n] * 4;
-    b += (size_t)ix->succ_off[ix->n] * 8 + (size_t)ix->nb_off[ix->n] * 8 + (size_t)ix->ncurr * 4;
+    b += (size_t)ix->succ_off[ix->n] * 8 + (size_t)ix->n * ix->nb_k * 8 + (size_t)ix->ncurr * 4;
     b += (size_t)ix->nbk * sizeof *ix->bk + (size_t)ix->nbk * (REC_POP_LIST + REC_START_LIST + REC_FRESH_LIST) * 4;
     b += ((size_t)ix->table.mask + 1) * 4 + (size_t)ix->n_active * ix->n_active * 4;
     for (uint32_t i = 0; i < ix->n; i++)
@@ -1679,7 +1667,7 @@ int node_rec_index_recommend(const node_rec_index *ix, const node_rec_hist *hist
         bound += ix->succ_off[h[nh - 1 - a] + 1] - ix->succ_off[h[nh - 1 - a]];
     if (use_knn)
         for (uint32_t a = 0; a < nh; a++)
-            bound += ix->nb_off[h[a] + 1] - ix->nb_off[h[a]];
+            bound += ix->nb_cnt[h[a]];
     if (use_ease)
         bound += ix->n_active;
     if (use_curr)
@@ -1720,11 +1708,12 @@ int node_rec_index_recommend(const node_rec_index *ix, const node_rec_hist *hist
         double wt = 1.0;
         for (uint32_t a = 0; a < nh; a++, wt *= blend ? w.recency : 1.0) {
             uint32_t from = h[nh - 1 - a];
-            for (uint32_t o = ix->nb_off[from]; o < ix->nb_off[from + 1]; o++) {
-                rec_cand *c = CAND(ix->nb_to[o]);
+            const rec_nb *nb = ix->nb + (size_t)from * ix->nb_k;
+            for (uint32_t o = 0; o < ix->nb_cnt[from]; o++) {
+                rec_cand *c = CAND(nb[o].to);
                 if (!c)
                     continue;
-                float v = (float)(wt * ix->nb_sim[o]);
+                float v = (float)(wt * nb[o].sim);
                 c->f[F_KNN] += v;
                 if (v > c->knn_best) {
                     c->knn_best = v;

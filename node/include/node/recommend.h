@@ -63,7 +63,7 @@ typedef struct node_rec_limits {
                                 popularity, not for sequences */
     uint32_t history;        /* events kept per learner, 1..256 (default 64) */
     uint32_t successors;     /* successors kept per item, top-N (default 32) */
-    uint32_t neighbours;     /* item-kNN neighbours per item (default 40) */
+    uint32_t neighbours;     /* item-kNN neighbours per item (default 30) */
     uint32_t window;         /* co-occurrence window in a history (default 5) */
     uint32_t ease_max_items; /* EASE when the active items are at most this
                                 many (default 2000; 0 = never) */
