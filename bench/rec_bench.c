@@ -55,8 +55,9 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static const char *SUBJECTS[13] = {"math",    "chinese", "english", "physics", "chemistry", "biology", "history",
-                                   "geography", "politics", "music",  "art",     "pe",        "it"};
+static const char *SUBJECTS[13] = {"math",    "chinese", "english",   "physics",  "chemistry",
+                                   "biology", "history", "geography", "politics", "music",
+                                   "art",     "pe",      "it"};
 #define NSEQ (13 * 12 * 2 * 2)
 
 typedef struct bench_item {
@@ -70,18 +71,30 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt(argc, argv, "i:e:l:r:s:h")) != -1) {
         switch (c) {
-        case 'i': nitems = strtoul(optarg, NULL, 10); break;
-        case 'e': nevents = strtoul(optarg, NULL, 10); break;
-        case 'l': nlearners = strtoul(optarg, NULL, 10); break;
-        case 'r': nreq = strtoul(optarg, NULL, 10); break;
-        case 's': seed = strtoull(optarg, NULL, 10) | 1; break;
+        case 'i':
+            nitems = strtoul(optarg, NULL, 10);
+            break;
+        case 'e':
+            nevents = strtoul(optarg, NULL, 10);
+            break;
+        case 'l':
+            nlearners = strtoul(optarg, NULL, 10);
+            break;
+        case 'r':
+            nreq = strtoul(optarg, NULL, 10);
+            break;
+        case 's':
+            seed = strtoull(optarg, NULL, 10) | 1;
+            break;
         default:
-            fprintf(stderr, "usage: cistern-rec-bench [-i ITEMS] [-e EVENTS] [-l LEARNERS] [-r REQUESTS] [-s SEED]\n");
+            fprintf(stderr, "usage: cistern-rec-bench [-i ITEMS] [-e EVENTS] [-l LEARNERS] [-r "
+                            "REQUESTS] [-s SEED]\n");
             return 1;
         }
     }
     if (nitems < NSEQ || nlearners == 0 || nevents == 0 || nitems > 4000000) {
-        fprintf(stderr, "cistern-rec-bench: need at least %d items and one learner and event\n", NSEQ);
+        fprintf(stderr, "cistern-rec-bench: need at least %d items and one learner and event\n",
+                NSEQ);
         return 1;
     }
     cs_err err = {0};
@@ -105,13 +118,14 @@ int main(int argc, char **argv)
     for (int s = 0; s < NSEQ; s++) {
         seq_first[s] = k;
         unsigned long n = per + ((unsigned long)s < extra ? 1 : 0);
-        int subject = s % 13, grade = 1 + (s / 13) % 12, edition = (s / 156) % 2, volume = (s / 312) % 2;
+        int subject = s % 13, grade = 1 + (s / 13) % 12, edition = (s / 156) % 2,
+            volume = (s / 312) % 2;
         snprintf(ed, sizeof ed, "%s-g%d-ed%d", SUBJECTS[subject], grade, edition);
         snprintf(vol, sizeof vol, "%d", volume + 1);
         for (unsigned long j = 0; j < n; j++, k++) {
             int unit = (int)(j / 10) + 1;
-            snprintf(id, sizeof id, "%s-g%02d-e%d-v%d-u%02d-%02lu", SUBJECTS[subject], grade, edition, volume + 1,
-                     unit, j % 10);
+            snprintf(id, sizeof id, "%s-g%02d-e%d-v%d-u%02d-%02lu", SUBJECTS[subject], grade,
+                     edition, volume + 1, unit, j % 10);
             const char *pp[1] = {pre};
             node_rec_item it;
             memset(&it, 0, sizeof it);
@@ -123,8 +137,8 @@ int main(int argc, char **argv)
             it.volume = vol;
             it.unit = unit;
             if (unit > 1) {
-                snprintf(pre, sizeof pre, "%s-g%02d-e%d-v%d-u%02d-%02lu", SUBJECTS[subject], grade, edition,
-                         volume + 1, unit - 1, j % 10);
+                snprintf(pre, sizeof pre, "%s-g%02d-e%d-v%d-u%02d-%02lu", SUBJECTS[subject], grade,
+                         edition, volume + 1, unit - 1, j % 10);
                 it.prereqs = pp;
                 it.nprereqs = 1;
             }
@@ -141,7 +155,7 @@ int main(int argc, char **argv)
     int *lgrade = malloc(nlearners * sizeof *lgrade);
     unsigned long *lpos = malloc(nlearners * 3 * sizeof *lpos); /* position in 3 sequences */
     int *lseq = malloc(nlearners * 3 * sizeof *lseq);
-    char (*names)[24] = malloc(nlearners * sizeof *names);
+    char(*names)[24] = malloc(nlearners * sizeof *names);
     if (!lgrade || !lpos || !lseq || !names)
         return 2;
     for (unsigned long l = 0; l < nlearners; l++) {
@@ -167,12 +181,14 @@ int main(int argc, char **argv)
             uint64_t z = rng_next(&rs) % 1000 + 1;
             item = seq_first[sq] + (len * z * z / 1000000) % len;
         } else { /* anything of the grade */
-            int s2 = (int)(rng_next(&rs) % 13) + 13 * (lgrade[l] - 1) + 156 * (int)(rng_next(&rs) % 2);
+            int s2 =
+                (int)(rng_next(&rs) % 13) + 13 * (lgrade[l] - 1) + 156 * (int)(rng_next(&rs) % 2);
             unsigned long len2 = seq_first[s2 + 1] - seq_first[s2];
             item = seq_first[s2] + rng_next(&rs) % len2;
         }
-        snprintf(id, sizeof id, "%s-g%02d-e%d-v%d-u%02d-%02lu", SUBJECTS[bi[item].subject], bi[item].grade,
-                 (bi[item].seq / 156) % 2, (bi[item].seq / 312) % 2 + 1, bi[item].unit, (item - seq_first[bi[item].seq]) % 10);
+        snprintf(id, sizeof id, "%s-g%02d-e%d-v%d-u%02d-%02lu", SUBJECTS[bi[item].subject],
+                 bi[item].grade, (bi[item].seq / 156) % 2, (bi[item].seq / 312) % 2 + 1,
+                 bi[item].unit, (item - seq_first[bi[item].seq]) % 10);
         int kind = (int)(rng_next(&rs) % 3);
         node_rec_event ev = {names[l], id, 1700000000 + (int64_t)e * 2, kind,
                              kind == NODE_REC_SCORE ? (double)(rng_next(&rs) % 101) / 100.0 : -1.0};
@@ -195,10 +211,10 @@ int main(int argc, char **argv)
     node_rec_stats st;
     node_rec_model_stats(m, &st);
     node_rec_model_free(cl);
-    printf("items=%lu events=%lu learners=%u active_items=%u ease=%d\n", nitems, nevents, st.learners,
-           st.active_items, node_rec_index_has_ease(ix));
-    printf("ingest_s=%.3f clone_s=%.3f rebuild_s=%.3f model_mb=%.1f index_mb=%.1f\n", t1 - t0, t2 - t1, t3 - t2,
-           st.bytes / 1e6, node_rec_index_bytes(ix) / 1e6);
+    printf("items=%lu events=%lu learners=%u active_items=%u ease=%d\n", nitems, nevents,
+           st.learners, st.active_items, node_rec_index_has_ease(ix));
+    printf("ingest_s=%.3f clone_s=%.3f rebuild_s=%.3f model_mb=%.1f index_mb=%.1f\n", t1 - t0,
+           t2 - t1, t3 - t2, st.bytes / 1e6, node_rec_index_bytes(ix) / 1e6);
     fflush(stdout);
 
     double *lat = malloc((nreq ? nreq : 1) * sizeof *lat);
@@ -233,8 +249,8 @@ int main(int argc, char **argv)
         sum += lat[q];
     qsort(lat, nreq, sizeof *lat, cmp_double);
     if (nreq)
-        printf("latency n=%lu p50_us=%.1f p99_us=%.1f max_us=%.1f mean_us=%.1f empty=%lu\n", nreq, lat[nreq / 2],
-               lat[(size_t)(nreq * 0.99)], lat[nreq - 1], sum / (double)nreq, empty);
+        printf("latency n=%lu p50_us=%.1f p99_us=%.1f max_us=%.1f mean_us=%.1f empty=%lu\n", nreq,
+               lat[nreq / 2], lat[(size_t)(nreq * 0.99)], lat[nreq - 1], sum / (double)nreq, empty);
     /* One example list, so a reader sees the reasons. */
     size_t nh = 0, n = 0;
     node_rec_model_history(m, names[0], h, NODE_REC_HISTORY_MAX, &nh);

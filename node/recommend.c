@@ -26,7 +26,7 @@
 #define REC_BKT_MASTERED 0.95 /* P(known) from which a skill is not pushed */
 #define REC_MASTERED_MULT 0.01
 #define REC_PREREQ_MULT 0.1
-#define REC_FILL 1e-3         /* popularity as the tie-break and filler of baselines */
+#define REC_FILL 1e-3 /* popularity as the tie-break and filler of baselines */
 #define REC_ANY 0xFFFFFu
 #define REC_NONE 0xFFFFFFFFu
 #define REC_SCORE_NONE 0xFFFFu
@@ -55,7 +55,8 @@ static int rec_str_ok(const char *s, size_t max)
 
 static int rec_meta_ok(const char *s)
 {
-    return s == NULL || (strlen(s) < NODE_REC_META_MAX && (s[0] == '\0' || rec_str_ok(s, NODE_REC_META_MAX)));
+    return s == NULL ||
+           (strlen(s) < NODE_REC_META_MAX && (s[0] == '\0' || rec_str_ok(s, NODE_REC_META_MAX)));
 }
 
 /* Open-addressing table of uint32 slots (index + 1; 0 = empty).  The caller
@@ -91,7 +92,8 @@ static void rec_table_put_raw(rec_table *t, const char *key, uint32_t idx)
 }
 
 /* Insert idx (known to be absent); grows at 1/2 load. */
-static int rec_table_put(rec_table *t, const char *key, uint32_t idx, rec_key_fn kf, const void *ctx)
+static int rec_table_put(rec_table *t, const char *key, uint32_t idx, rec_key_fn kf,
+                         const void *ctx)
 {
     if (!t->slot || (uint64_t)(t->used + 1) * 2 > (uint64_t)t->mask + 1) {
         uint32_t cap = t->slot ? (t->mask + 1) * 2 : 64;
@@ -194,7 +196,7 @@ typedef struct rec_item {
     uint8_t nprereq;
     uint32_t grades;
     int32_t unit;
-    double pop;     /* decayed count at pop_t */
+    double pop; /* decayed count at pop_t */
     int64_t pop_t;
     uint32_t events;
     rec_succ *succ; /* successors, at most limits.successors */
@@ -279,7 +281,8 @@ void node_rec_request_init(node_rec_request *r)
 
 const char *node_rec_method_name(int method)
 {
-    static const char *names[] = {"blend", "popular", "transitions", "itemknn", "ease", "curriculum"};
+    static const char *names[] = {"blend",   "popular", "transitions",
+                                  "itemknn", "ease",    "curriculum"};
     return method >= 0 && method < NODE_REC_NMETHODS ? names[method] : "?";
 }
 
@@ -290,10 +293,12 @@ int node_rec_model_new(node_rec_model **out, const node_rec_limits *lim, cs_err 
         l = *lim;
     else
         node_rec_limits_default(&l);
-    if (l.max_items == 0 || l.max_items > NODE_REC_ITEMS_CEIL || l.max_learners > NODE_REC_LEARNERS_CEIL ||
-        l.history == 0 || l.history > NODE_REC_HISTORY_MAX || l.successors == 0 || l.successors > 1024 ||
-        l.neighbours == 0 || l.neighbours > 1024 || l.window == 0 || l.window > NODE_REC_HISTORY_MAX ||
-        l.ease_max_items > 8000 || !(l.ease_lambda > 0) || l.half_life_s < 0)
+    if (l.max_items == 0 || l.max_items > NODE_REC_ITEMS_CEIL ||
+        l.max_learners > NODE_REC_LEARNERS_CEIL || l.history == 0 ||
+        l.history > NODE_REC_HISTORY_MAX || l.successors == 0 || l.successors > 1024 ||
+        l.neighbours == 0 || l.neighbours > 1024 || l.window == 0 ||
+        l.window > NODE_REC_HISTORY_MAX || l.ease_max_items > 8000 || !(l.ease_lambda > 0) ||
+        l.half_life_s < 0)
         return cs_err_set(err, CS_EINVAL, "recommender limits out of range");
     node_rec_model *m = calloc(1, sizeof *m);
     if (!m)
@@ -380,9 +385,11 @@ int node_rec_model_item_add(node_rec_model *m, const node_rec_item *src, cs_err 
         return cs_err_set(err, CS_EINVAL, "item id missing, empty, too long or with control bytes");
     if (!rec_meta_ok(src->subject) || !rec_meta_ok(src->language) || !rec_meta_ok(src->edition) ||
         !rec_meta_ok(src->volume) || !rec_meta_ok(src->skill))
-        return cs_err_set(err, CS_EINVAL, "item %s: a metadata field is too long or has control bytes", src->id);
+        return cs_err_set(err, CS_EINVAL,
+                          "item %s: a metadata field is too long or has control bytes", src->id);
     if (src->nprereqs > NODE_REC_PREREQ_MAX || (src->nprereqs && !src->prereqs))
-        return cs_err_set(err, CS_EINVAL, "item %s: more than %d prerequisites", src->id, NODE_REC_PREREQ_MAX);
+        return cs_err_set(err, CS_EINVAL, "item %s: more than %d prerequisites", src->id,
+                          NODE_REC_PREREQ_MAX);
     for (size_t i = 0; i < src->nprereqs; i++)
         if (!src->prereqs[i] || !rec_str_ok(src->prereqs[i], NODE_REC_ID_MAX))
             return cs_err_set(err, CS_EINVAL, "item %s: bad prerequisite id", src->id);
@@ -513,7 +520,8 @@ int node_rec_model_event_add(node_rec_model *m, const node_rec_event *ev, cs_err
 {
     if (!m || !ev || !ev->learner || !ev->item || !rec_str_ok(ev->learner, NODE_REC_ID_MAX))
         return cs_err_set(err, CS_EINVAL, "event: learner missing, too long or with control bytes");
-    if (ev->kind < NODE_REC_OPEN || ev->kind > NODE_REC_SCORE || ev->score > 1.0 || isnan(ev->score))
+    if (ev->kind < NODE_REC_OPEN || ev->kind > NODE_REC_SCORE || ev->score > 1.0 ||
+        isnan(ev->score))
         return cs_err_set(err, CS_EINVAL, "event: bad kind or score");
     int64_t f = rec_table_find(&m->items, ev->item, rec_item_key, m);
     if (f < 0) {
@@ -629,8 +637,8 @@ out:
     return rc ? cs_err_set(err, rc, "model copy: %s", cs_err_text(rc)) : 0;
 }
 
-int node_rec_model_history(const node_rec_model *m, const char *learner, node_rec_hist *out, size_t cap,
-                           size_t *n)
+int node_rec_model_history(const node_rec_model *m, const char *learner, node_rec_hist *out,
+                           size_t cap, size_t *n)
 {
     *n = 0;
     int64_t f = learner ? rec_table_find(&m->learners, learner, rec_learner_key, m) : -1;
@@ -656,7 +664,8 @@ void node_rec_model_stats(const node_rec_model *m, node_rec_stats *st)
     st->events = m->events;
     st->events_unknown_item = m->events_unknown;
     st->learners_dropped = m->learners_dropped;
-    size_t b = sizeof *m + (size_t)m->itcap * sizeof(rec_item) + (size_t)m->lncap * sizeof(rec_learner);
+    size_t b =
+        sizeof *m + (size_t)m->itcap * sizeof(rec_item) + (size_t)m->lncap * sizeof(rec_learner);
     b += ((size_t)m->items.mask + 1 + m->learners.mask + 1) * sizeof(uint32_t);
     for (uint32_t i = 0; i < m->nit; i++) {
         b += m->it[i].blob_len + m->it[i].succ_cap * sizeof(rec_succ);
@@ -675,13 +684,13 @@ typedef struct rec_xitem {
     const char *id;
     uint32_t subject, language, skill; /* name ids; REC_ANY = unknown */
     uint32_t grades;
-    uint32_t group;                    /* curriculum sequence; REC_NONE = none */
+    uint32_t group; /* curriculum sequence; REC_NONE = none */
     int32_t unit;
-    uint32_t unit_rank;                /* 0 = first unit of its sequence */
-    uint32_t curr_pos;                 /* position in curr_order */
-    uint32_t idrank;                   /* rank of the id in byte order */
+    uint32_t unit_rank; /* 0 = first unit of its sequence */
+    uint32_t curr_pos;  /* position in curr_order */
+    uint32_t idrank;    /* rank of the id in byte order */
     uint32_t events;
-    float pop;                         /* decayed to the index's time */
+    float pop; /* decayed to the index's time */
 } rec_xitem;
 
 typedef struct rec_nb {
@@ -703,7 +712,7 @@ struct node_rec_index {
     uint32_t *pre_off, *pre; /* prerequisites (resolved) */
     uint32_t *succ_off, *succ_to;
     float *succ_p;
-    rec_nb *nb;       /* item i's neighbours: nb[i * nb_k ...], nb_cnt[i] of them */
+    rec_nb *nb; /* item i's neighbours: nb[i * nb_k ...], nb_cnt[i] of them */
     uint32_t *nb_cnt, nb_k;
     uint32_t *curr_order, ncurr;
     rec_bucket *bk;
@@ -829,7 +838,8 @@ static int rec_cmp_bpair_rank(const void *a, const void *b)
 
 static uint64_t rec_bkey(uint32_t grade, uint32_t subject, uint32_t language)
 {
-    return ((uint64_t)(grade & 0xFFFFF) << 40) | ((uint64_t)(subject & 0xFFFFF) << 20) | (language & 0xFFFFF);
+    return ((uint64_t)(grade & 0xFFFFF) << 40) | ((uint64_t)(subject & 0xFFFFF) << 20) |
+           (language & 0xFFFFF);
 }
 
 /* Items, ids, names, prerequisites, successors. */
@@ -863,7 +873,8 @@ static int rec_build_items(const node_rec_model *m, node_rec_index *ix)
         x->curr_pos = REC_NONE;
         x->events = src->events;
         x->pop = src->events ? (float)(src->pop * rec_decay(&m->lim, m->now - src->pop_t)) : 0.0f;
-        const char *sj = rec_item_str(src, src->o_subject), *lg = rec_item_str(src, src->o_language);
+        const char *sj = rec_item_str(src, src->o_subject),
+                   *lg = rec_item_str(src, src->o_language);
         const char *sk = rec_item_str(src, src->o_skill);
         x->subject = x->language = REC_ANY;
         if (sj && (rc = rec_names_intern(&ix->subjects, sj, &x->subject)) != 0)
@@ -926,7 +937,8 @@ static int rec_build_items(const node_rec_model *m, node_rec_index *ix)
             float p = src->succ_total > 0 ? src->succ[k].count / src->succ_total : 0;
             size_t j = ns + k;
             while (j > ns && (ix->succ_p[j - 1] < p ||
-                              (ix->succ_p[j - 1] == p && ix->it[ix->succ_to[j - 1]].idrank > ix->it[to].idrank))) {
+                              (ix->succ_p[j - 1] == p &&
+                               ix->it[ix->succ_to[j - 1]].idrank > ix->it[to].idrank))) {
                 ix->succ_p[j] = ix->succ_p[j - 1];
                 ix->succ_to[j] = ix->succ_to[j - 1];
                 j--;
@@ -1167,8 +1179,8 @@ typedef struct rec_knn_job {
     const node_rec_index *ix;
     const rec_seqs *s;
     uint32_t k, window, first, step;
-    rec_nb *out;      /* n * k */
-    uint32_t *nout;   /* n */
+    rec_nb *out;    /* n * k */
+    uint32_t *nout; /* n */
     int rc;
 } rec_knn_job;
 
@@ -1212,7 +1224,8 @@ static void *rec_knn_worker(void *arg)
             uint32_t best = a;
             for (uint32_t b = a + 1; b < m; b++)
                 if (tmp[b].sim > tmp[best].sim ||
-                    (tmp[b].sim == tmp[best].sim && j->ix->it[tmp[b].to].idrank < j->ix->it[tmp[best].to].idrank))
+                    (tmp[b].sim == tmp[best].sim &&
+                     j->ix->it[tmp[b].to].idrank < j->ix->it[tmp[best].to].idrank))
                     best = b;
             rec_nb t = tmp[a];
             tmp[a] = tmp[best];
@@ -1326,7 +1339,8 @@ static int rec_build_ease(const node_rec_model *m, node_rec_index *ix, const rec
     }
     for (uint32_t i = 0; i < na; i++)
         for (uint32_t j = 0; j < na; j++)
-            ix->ease[(size_t)i * na + j] = i == j ? 0.0f : (float)(-g[(size_t)i * na + j] / g[(size_t)j * na + j]);
+            ix->ease[(size_t)i * na + j] =
+                i == j ? 0.0f : (float)(-g[(size_t)i * na + j] / g[(size_t)j * na + j]);
     rc = 0;
 out:
     free(g);
@@ -1363,9 +1377,11 @@ int node_rec_model_build(const node_rec_model *m, node_rec_index **out, cs_err *
     what = "EASE";
     if ((rc = rec_build_ease(m, ix, &s)) != 0)
         goto out;
-    size_t b = sizeof *ix + (size_t)ix->n * (sizeof *ix->it + 4 * sizeof(uint32_t)) + ix->pre_off[ix->n] * 4;
+    size_t b = sizeof *ix + (size_t)ix->n * (sizeof *ix->it + 4 * sizeof(uint32_t)) +
+               ix->pre_off[ix->n] * 4;
     b += (size_t)ix->succ_off[ix->n] * 8 + (size_t)ix->n * ix->nb_k * 8 + (size_t)ix->ncurr * 4;
-    b += (size_t)ix->nbk * sizeof *ix->bk + (size_t)ix->nbk * (REC_POP_LIST + REC_START_LIST + REC_FRESH_LIST) * 4;
+    b += (size_t)ix->nbk * sizeof *ix->bk +
+         (size_t)ix->nbk * (REC_POP_LIST + REC_START_LIST + REC_FRESH_LIST) * 4;
     b += ((size_t)ix->table.mask + 1) * 4 + (size_t)ix->n_active * ix->n_active * 4;
     for (uint32_t i = 0; i < ix->n; i++)
         b += strlen(ix->it[i].id) + 1;
@@ -1392,7 +1408,6 @@ typedef struct rec_cand {
     int curr_kind; /* 0 none, 1 next unit, 2 same unit, 3 start */
     double score;
 } rec_cand;
-
 
 /* A hash set of item indices -> candidate slot, sized once per request. */
 typedef struct rec_cset {
@@ -1466,8 +1481,8 @@ static int rec_cset_has(const rec_cset *s, uint32_t item)
     return 0;
 }
 
-static int rec_filter_ok(const node_rec_index *ix, const node_rec_request *r, uint32_t fs, uint32_t fl,
-                         uint32_t item)
+static int rec_filter_ok(const node_rec_index *ix, const node_rec_request *r, uint32_t fs,
+                         uint32_t fl, uint32_t item)
 {
     const rec_xitem *x = &ix->it[item];
     if (r->subject && x->subject != fs)
@@ -1504,7 +1519,8 @@ static int rec_cmp_cand(const void *a, const void *b, const node_rec_index *ix)
 }
 
 /* Insert c into the best-k array top[] (sorted, best first). */
-static void rec_topk_push(const node_rec_index *ix, rec_cand **top, size_t *ntop, size_t k, rec_cand *c)
+static void rec_topk_push(const node_rec_index *ix, rec_cand **top, size_t *ntop, size_t k,
+                          rec_cand *c)
 {
     size_t n = *ntop;
     if (n == k && rec_cmp_cand(c, top[n - 1], ix) >= 0)
@@ -1519,7 +1535,8 @@ static void rec_topk_push(const node_rec_index *ix, rec_cand **top, size_t *ntop
         (*ntop)++;
 }
 
-static void rec_grade_subject(const node_rec_index *ix, char *buf, size_t cap, int grade, uint32_t subj)
+static void rec_grade_subject(const node_rec_index *ix, char *buf, size_t cap, int grade,
+                              uint32_t subj)
 {
     const char *s = subj != REC_ANY ? ix->subjects.name[subj] : NULL;
     if (grade >= 0 && s)
@@ -1534,8 +1551,8 @@ static void rec_grade_subject(const node_rec_index *ix, char *buf, size_t cap, i
 
 /* BKT over scored history entries, per skill; mastered[s] set for skills at
  * P(known) >= REC_BKT_MASTERED.  skills/pl are scratch of nh entries. */
-static void rec_bkt(const node_rec_index *ix, const uint32_t *h, const float *hs, uint32_t nh, uint32_t *skills,
-                    double *pl, uint32_t *nsk)
+static void rec_bkt(const node_rec_index *ix, const uint32_t *h, const float *hs, uint32_t nh,
+                    uint32_t *skills, double *pl, uint32_t *nsk)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < nh; i++) {
@@ -1560,8 +1577,8 @@ static void rec_bkt(const node_rec_index *ix, const uint32_t *h, const float *hs
 }
 
 int node_rec_index_recommend(const node_rec_index *ix, const node_rec_hist *hist, size_t n,
-                             const node_rec_request *req, node_rec_result *out, size_t k, size_t *nout,
-                             cs_err *err)
+                             const node_rec_request *req, node_rec_result *out, size_t k,
+                             size_t *nout, cs_err *err)
 {
     int rc = CS_ENOMEM;
     node_rec_request dreq;
@@ -1578,7 +1595,8 @@ int node_rec_index_recommend(const node_rec_index *ix, const node_rec_hist *hist
     if (!ix || (!hist && n) || !out || !nout)
         return cs_err_set(err, CS_EINVAL, "recommend: bad arguments");
     if (n > NODE_REC_HISTORY_MAX)
-        return cs_err_set(err, CS_ETOOBIG, "recommend: history longer than %d", NODE_REC_HISTORY_MAX);
+        return cs_err_set(err, CS_ETOOBIG, "recommend: history longer than %d",
+                          NODE_REC_HISTORY_MAX);
     if (k > NODE_REC_K_MAX)
         return cs_err_set(err, CS_ETOOBIG, "recommend: more than %d results asked", NODE_REC_K_MAX);
     if (!req) {
@@ -1651,7 +1669,8 @@ int node_rec_index_recommend(const node_rec_index *ix, const node_rec_hist *hist
         bsubj = req->subject ? fs : REC_ANY;
         blang = req->language ? fl : REC_ANY;
         if (bsubj < REC_NONE - 1 && blang < REC_NONE - 1 && bgrade <= NODE_REC_GRADE_MAX)
-            bk = rec_bucket_find(ix, rec_bkey(bgrade < 0 ? REC_ANY : (uint32_t)bgrade, bsubj, blang));
+            bk = rec_bucket_find(ix,
+                                 rec_bkey(bgrade < 0 ? REC_ANY : (uint32_t)bgrade, bsubj, blang));
     }
 
     /* Candidate bound. */
@@ -1675,9 +1694,10 @@ int node_rec_index_recommend(const node_rec_index *ix, const node_rec_hist *hist
     if (rec_cset_init(&cs, (uint32_t)bound) != 0)
         goto out;
 
-#define CAND(item_)                                                                                          \
-    ((!req->include_seen && rec_cset_has(&hset, (item_))) || !rec_filter_ok(ix, req, fs, fl, (item_))        \
-         ? NULL                                                                                              \
+#define CAND(item_)                                                                                \
+    ((!req->include_seen && rec_cset_has(&hset, (item_))) ||                                       \
+             !rec_filter_ok(ix, req, fs, fl, (item_))                                              \
+         ? NULL                                                                                    \
          : rec_cset_get(&cs, (item_), 1))
 
     /* Popularity (always: the tie-break and filler of every method). */
@@ -1883,7 +1903,10 @@ int node_rec_index_recommend(const node_rec_index *ix, const node_rec_hist *hist
         case F_CURR:
             o->source = NODE_REC_SRC_CURRICULUM;
             snprintf(o->reason, sizeof o->reason, "%s unit %d",
-                     c->curr_kind == 1 ? "next in" : c->curr_kind == 2 ? "more in" : "start of", x->unit);
+                     c->curr_kind == 1   ? "next in"
+                     : c->curr_kind == 2 ? "more in"
+                                         : "start of",
+                     x->unit);
             break;
         case F_TRANS: {
             o->source = NODE_REC_SRC_TRANSITION;
@@ -1893,13 +1916,14 @@ int node_rec_index_recommend(const node_rec_index *ix, const node_rec_hist *hist
                     fin = hk[a] != NODE_REC_OPEN;
                     break;
                 }
-            snprintf(o->reason, sizeof o->reason, "students who %s %s opened this next", fin ? "finished" : "opened",
-                     ix->it[c->trans_from].id);
+            snprintf(o->reason, sizeof o->reason, "students who %s %s opened this next",
+                     fin ? "finished" : "opened", ix->it[c->trans_from].id);
             break;
         }
         case F_KNN:
             o->source = NODE_REC_SRC_NEIGHBOUR;
-            snprintf(o->reason, sizeof o->reason, "students who used %s also used this", ix->it[c->knn_from].id);
+            snprintf(o->reason, sizeof o->reason, "students who used %s also used this",
+                     ix->it[c->knn_from].id);
             break;
         case F_EASE: {
             o->source = NODE_REC_SRC_EASE;
@@ -1921,11 +1945,13 @@ int node_rec_index_recommend(const node_rec_index *ix, const node_rec_hist *hist
         default:
             if (x->events == 0) {
                 o->source = NODE_REC_SRC_NEW;
-                rec_grade_subject(ix, where, sizeof where, bgrade, bsubj != REC_NONE - 1 ? bsubj : REC_ANY);
+                rec_grade_subject(ix, where, sizeof where, bgrade,
+                                  bsubj != REC_NONE - 1 ? bsubj : REC_ANY);
                 snprintf(o->reason, sizeof o->reason, "new in %s", where);
             } else {
                 o->source = NODE_REC_SRC_POPULAR;
-                rec_grade_subject(ix, where, sizeof where, bgrade, bsubj != REC_NONE - 1 ? bsubj : REC_ANY);
+                rec_grade_subject(ix, where, sizeof where, bgrade,
+                                  bsubj != REC_NONE - 1 ? bsubj : REC_ANY);
                 snprintf(o->reason, sizeof o->reason, "popular in %s", where);
             }
             break;

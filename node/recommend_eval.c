@@ -114,10 +114,10 @@ typedef struct ev_meta {
 
 struct node_rec_log {
     ev_names learners, items, groups;
-    uint8_t *eval;    /* per learner */
-    uint32_t *group;  /* per learner, EV_NONE */
+    uint8_t *eval;   /* per learner */
+    uint32_t *group; /* per learner, EV_NONE */
     uint32_t lcap;
-    ev_meta *meta;    /* per item */
+    ev_meta *meta; /* per item */
     uint32_t mcap;
     ev_row *rows;
     uint64_t nrows, rcap;
@@ -413,8 +413,8 @@ typedef int (*ev_row_fn)(node_rec_log *log, char **f, size_t nf, const char **wh
 
 /* Read lines: the header (check_header), then rows (row). */
 static int ev_read_csv(node_rec_log *log, ev_reader *r, const char *name,
-                       const char *(*check_header)(char **f, size_t nf, void *ctx), ev_row_fn row, void *ctx,
-                       cs_err *err)
+                       const char *(*check_header)(char **f, size_t nf, void *ctx), ev_row_fn row,
+                       void *ctx, cs_err *err)
 {
     char line[NODE_REC_CSV_LINE_MAX + 1];
     char *f[NODE_REC_CSV_FIELDS_MAX];
@@ -443,17 +443,19 @@ static int ev_read_csv(node_rec_log *log, ev_reader *r, const char *name,
             continue;
         const char *why = ev_csv_split(p, len, f, NODE_REC_CSV_FIELDS_MAX, &nf);
         if (why)
-            return cs_err_set(err, CS_EFORMAT, "%s:%llu: %s", name, (unsigned long long)r->lineno, why);
+            return cs_err_set(err, CS_EFORMAT, "%s:%llu: %s", name, (unsigned long long)r->lineno,
+                              why);
         if (!have_header) {
             why = check_header(f, nf, ctx);
             if (why)
-                return cs_err_set(err, CS_EFORMAT, "%s:%llu: %s", name, (unsigned long long)r->lineno, why);
+                return cs_err_set(err, CS_EFORMAT, "%s:%llu: %s", name,
+                                  (unsigned long long)r->lineno, why);
             have_header = 1;
             continue;
         }
         if (++rows > NODE_REC_CSV_ROWS_MAX)
-            return cs_err_set(err, CS_ETOOBIG, "%s:%llu: more than %llu rows", name, (unsigned long long)r->lineno,
-                              NODE_REC_CSV_ROWS_MAX);
+            return cs_err_set(err, CS_ETOOBIG, "%s:%llu: more than %llu rows", name,
+                              (unsigned long long)r->lineno, NODE_REC_CSV_ROWS_MAX);
         why = NULL;
         rc = row(log, f, nf, &why, ctx);
         if (rc)
@@ -561,7 +563,8 @@ static void ev_mem(ev_reader *r, const char *data, size_t len, size_t max)
     r->max = max;
 }
 
-int node_rec_log_parse(node_rec_log *log, const char *data, size_t len, const char *name, int eval, cs_err *err)
+int node_rec_log_parse(node_rec_log *log, const char *data, size_t len, const char *name, int eval,
+                       cs_err *err)
 {
     ev_reader r;
     ev_mem(&r, data, len, NODE_REC_CSV_LINE_MAX);
@@ -583,7 +586,18 @@ int node_rec_log_load(node_rec_log *log, const char *path, int eval, cs_err *err
 
 /* --- item metadata --- */
 
-enum { MC_ITEM, MC_SUBJECT, MC_LANGUAGE, MC_GRADES, MC_EDITION, MC_VOLUME, MC_UNIT, MC_PREREQ, MC_SKILL, MC_N };
+enum {
+    MC_ITEM,
+    MC_SUBJECT,
+    MC_LANGUAGE,
+    MC_GRADES,
+    MC_EDITION,
+    MC_VOLUME,
+    MC_UNIT,
+    MC_PREREQ,
+    MC_SKILL,
+    MC_N
+};
 
 typedef struct ev_items_ctx {
     int col[MC_N]; /* column of each known field, -1 */
@@ -591,8 +605,8 @@ typedef struct ev_items_ctx {
 
 static const char *ev_items_header(char **f, size_t nf, void *ctx)
 {
-    static const char *names[MC_N] = {"item",    "subject", "language", "grades", "edition",
-                                      "volume",  "unit",    "prerequisites", "skill"};
+    static const char *names[MC_N] = {"item",   "subject", "language",      "grades", "edition",
+                                      "volume", "unit",    "prerequisites", "skill"};
     ev_items_ctx *c = ctx;
     for (int i = 0; i < MC_N; i++)
         c->col[i] = -1;
@@ -691,7 +705,8 @@ static int ev_items_row(node_rec_log *log, char **f, size_t nf, const char **why
     return 0;
 }
 
-int node_rec_log_parse_items(node_rec_log *log, const char *data, size_t len, const char *name, cs_err *err)
+int node_rec_log_parse_items(node_rec_log *log, const char *data, size_t len, const char *name,
+                             cs_err *err)
 {
     ev_reader r;
     ev_mem(&r, data, len, NODE_REC_CSV_LINE_MAX);
@@ -716,8 +731,9 @@ int node_rec_log_load_items(node_rec_log *log, const char *path, cs_err *err)
 static const char *ev_groups_header(char **f, size_t nf, void *ctx)
 {
     (void)ctx;
-    return nf == 2 && strcmp(f[0], "learner") == 0 && strcmp(f[1], "group") == 0 ? NULL
-                                                                                   : "header must be learner,group";
+    return nf == 2 && strcmp(f[0], "learner") == 0 && strcmp(f[1], "group") == 0
+               ? NULL
+               : "header must be learner,group";
 }
 
 static int ev_groups_row(node_rec_log *log, char **f, size_t nf, const char **why, void *ctx)
@@ -772,8 +788,8 @@ void node_rec_eval_opts_default(node_rec_eval_opts *o)
     node_rec_weights_default(&o->weights);
 }
 
-void node_rec_eval_case_metrics(const uint32_t *list, size_t n, const uint32_t *held, size_t nheld, unsigned k,
-                                double *hit, double *ndcg, double *recall)
+void node_rec_eval_case_metrics(const uint32_t *list, size_t n, const uint32_t *held, size_t nheld,
+                                unsigned k, double *hit, double *ndcg, double *recall)
 {
     double dcg = 0, idcg = 0;
     size_t hits = 0;
@@ -856,8 +872,8 @@ static int ev_add_items(const node_rec_log *log, node_rec_model *m, cs_err *err)
         it.skill = md->skill;
         if (md->prereqs) {
             snprintf(tmp, sizeof tmp, "%s", md->prereqs);
-            for (char *save = NULL, *t = strtok_r(tmp, ";", &save); t && it.nprereqs < NODE_REC_PREREQ_MAX;
-                 t = strtok_r(NULL, ";", &save))
+            for (char *save = NULL, *t = strtok_r(tmp, ";", &save);
+                 t && it.nprereqs < NODE_REC_PREREQ_MAX; t = strtok_r(NULL, ";", &save))
                 pre[it.nprereqs++] = t;
             it.prereqs = pre;
         }
@@ -868,8 +884,8 @@ static int ev_add_items(const node_rec_log *log, node_rec_model *m, cs_err *err)
     return 0;
 }
 
-int node_rec_eval_run(const node_rec_log *log, const node_rec_eval_opts *o, node_rec_metrics out[NODE_REC_NMETHODS],
-                      cs_err *err)
+int node_rec_eval_run(const node_rec_log *log, const node_rec_eval_opts *o,
+                      node_rec_metrics out[NODE_REC_NMETHODS], cs_err *err)
 {
     int rc = CS_ENOMEM;
     ev_order ord = {0};
@@ -931,8 +947,8 @@ int node_rec_eval_run(const node_rec_log *log, const node_rec_eval_opts *o, node
     seqoff[nl] = ns;
     if (ncases == 0) {
         free(seqoff);
-        rc = cs_err_set(err, CS_ENOENT, "no learner has more than %u interaction%s to hold out", o->holdout,
-                        o->holdout == 1 ? "" : "s");
+        rc = cs_err_set(err, CS_ENOENT, "no learner has more than %u interaction%s to hold out",
+                        o->holdout, o->holdout == 1 ? "" : "s");
         goto out;
     }
     /* Train one model on everything not held out. */
@@ -992,7 +1008,8 @@ int node_rec_eval_run(const node_rec_log *log, const node_rec_eval_opts *o, node
                 held[nheld++] = seq[a];
         }
         for (int meth = 0; meth < NODE_REC_NMETHODS; meth++) {
-            if (!(o->methods & (1u << meth)) || (meth == NODE_REC_EASE && !node_rec_index_has_ease(ix)))
+            if (!(o->methods & (1u << meth)) ||
+                (meth == NODE_REC_EASE && !node_rec_index_has_ease(ix)))
                 continue;
             req.method = meth;
             size_t nr = 0;
@@ -1011,7 +1028,8 @@ int node_rec_eval_run(const node_rec_log *log, const node_rec_eval_opts *o, node
             sum[meth][2] += recall;
             out[meth].cases++;
             if (o->on_case) {
-                node_rec_case c = {meth, l, list, nr, held, nheld, seq + hb, (size_t)(e - hb), hit, ndcg, recall};
+                node_rec_case c = {meth, l,    list,  nr, held, nheld, seq + hb, (size_t)(e - hb),
+                                   hit,  ndcg, recall};
                 o->on_case(o->case_ctx, &c);
             }
         }
@@ -1126,7 +1144,8 @@ int node_rec_assist_convert(FILE *in, const char *name, FILE *out, const char *p
         if (part == 0 && (len == 0 || (len == 1 && line[0] == '\r')))
             continue; /* blank line between students */
         if (memchr(line, '\0', len)) {
-            rc = cs_err_set(err, CS_EFORMAT, "%s:%llu: NUL byte", name, (unsigned long long)r.lineno);
+            rc = cs_err_set(err, CS_EFORMAT, "%s:%llu: NUL byte", name,
+                            (unsigned long long)r.lineno);
             goto out;
         }
         size_t nv;
@@ -1139,14 +1158,15 @@ int node_rec_assist_convert(FILE *in, const char *name, FILE *out, const char *p
             count = sk[0];
         } else if (part == 1) {
             if (ev_ints(line, sk, vmax, &nsk) || (long)nsk != count) {
-                rc = cs_err_set(err, CS_EFORMAT, "%s:%llu: expected %ld comma-separated skill ids", name,
-                                (unsigned long long)r.lineno, count);
+                rc = cs_err_set(err, CS_EFORMAT, "%s:%llu: expected %ld comma-separated skill ids",
+                                name, (unsigned long long)r.lineno, count);
                 goto out;
             }
         } else {
             if (ev_ints(line, ok, vmax, &nok) || (long)nok != count) {
-                rc = cs_err_set(err, CS_EFORMAT, "%s:%llu: expected %ld comma-separated 0/1 answers", name,
-                                (unsigned long long)r.lineno, count);
+                rc =
+                    cs_err_set(err, CS_EFORMAT, "%s:%llu: expected %ld comma-separated 0/1 answers",
+                               name, (unsigned long long)r.lineno, count);
                 goto out;
             }
             nst++;
@@ -1156,14 +1176,16 @@ int node_rec_assist_convert(FILE *in, const char *name, FILE *out, const char *p
                                     (unsigned long long)r.lineno);
                     goto out;
                 }
-                if (fprintf(out, "%s%llu,skill-%ld,%zu,%ld\n", prefix, (unsigned long long)nst, sk[i], i, ok[i]) < 0) {
+                if (fprintf(out, "%s%llu,skill-%ld,%zu,%ld\n", prefix, (unsigned long long)nst,
+                            sk[i], i, ok[i]) < 0) {
                     rc = cs_err_set(err, CS_EIO, "write error");
                     goto out;
                 }
                 nrow++;
             }
             if (nrow > NODE_REC_CSV_ROWS_MAX) {
-                rc = cs_err_set(err, CS_ETOOBIG, "%s: more than %llu answers", name, NODE_REC_CSV_ROWS_MAX);
+                rc = cs_err_set(err, CS_ETOOBIG, "%s: more than %llu answers", name,
+                                NODE_REC_CSV_ROWS_MAX);
                 goto out;
             }
         }

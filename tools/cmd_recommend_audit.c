@@ -162,8 +162,8 @@ static void print_row_json(const audit *a, uint32_t g)
     double n = s[0] > 0 ? s[0] : 1, slots = 0;
     for (uint32_t k = 0; k < a->ncat; k++)
         slots += a->slots[(size_t)g * a->ncat + k];
-    printf("{\"learners\":%.0f,\"hr\":%.6f,\"ndcg\":%.6f,\"calibration_kl\":%.6f,\"exposure\":{", s[0], s[1] / n,
-           s[2] / n, s[3] / n);
+    printf("{\"learners\":%.0f,\"hr\":%.6f,\"ndcg\":%.6f,\"calibration_kl\":%.6f,\"exposure\":{",
+           s[0], s[1] / n, s[2] / n, s[3] / n);
     for (uint32_t k = 0; k < a->ncat; k++) {
         printf("%s", k ? "," : "");
         json_str(a->cat_name[k]);
@@ -180,7 +180,8 @@ static void print_row_text(const audit *a, uint32_t g, const char *name)
         slots += a->slots[(size_t)g * a->ncat + k];
     printf("%-16.16s %8.0f %8.4f %8.4f %9.4f ", name, s[0], s[1] / n, s[2] / n, s[3] / n);
     for (uint32_t k = 0; k < a->ncat; k++)
-        printf(" %s=%.3f", a->cat_name[k], slots > 0 ? a->slots[(size_t)g * a->ncat + k] / slots : 0.0);
+        printf(" %s=%.3f", a->cat_name[k],
+               slots > 0 ? a->slots[(size_t)g * a->ncat + k] / slots : 0.0);
     printf("\n");
 }
 
@@ -192,7 +193,8 @@ int cmd_recommend_audit(int argc, char **argv)
     if (rc)
         return rc;
     if (!ro.groups) {
-        fprintf(stderr, "cistern: no group labels: nothing to audit (give --groups FILE, a CSV learner,group)\n");
+        fprintf(stderr, "cistern: no group labels: nothing to audit (give --groups FILE, a CSV "
+                        "learner,group)\n");
         return CLI_USAGE;
     }
     cs_err err = {0};
@@ -259,12 +261,15 @@ int cmd_recommend_audit(int argc, char **argv)
         print_row_json(&a, a.ngroups);
         printf(",\"ungrouped\":%llu,\"hr_gap\":%.6f}\n", (unsigned long long)a.ungrouped, gap);
     } else {
-        printf("audit of the blend, K=%u: %.0f learners in %u groups; %llu evaluated learners without a group "
+        printf("audit of the blend, K=%u: %.0f learners in %u groups; %llu evaluated learners "
+               "without a group "
                "left out\n",
                ro.eval.k, a.sum[(size_t)a.ngroups * 4], a.ngroups, (unsigned long long)a.ungrouped);
-        printf("categories: %s\n", by_subject ? "item subject (from --items)"
-                                              : "popularity tier (head = top 20% of items by interactions)");
-        printf("%-16s %8s %8s %8s %9s  exposure share of slots\n", "group", "learners", "HR", "NDCG", "calib.KL");
+        printf("categories: %s\n",
+               by_subject ? "item subject (from --items)"
+                          : "popularity tier (head = top 20% of items by interactions)");
+        printf("%-16s %8s %8s %8s %9s  exposure share of slots\n", "group", "learners", "HR",
+               "NDCG", "calib.KL");
         for (uint32_t g = 0; g < a.ngroups; g++)
             print_row_text(&a, g, node_rec_log_group_name(log, g));
         print_row_text(&a, a.ngroups, "(all)");

@@ -54,6 +54,7 @@ int cmd_recommend_convert_assist(int argc, char **argv)
     }
     const char *q = getenv("CISTERN_QUIET");
     if (!q || strcmp(q, "1") != 0)
-        fprintf(stderr, "%llu students, %llu answers\n", (unsigned long long)students, (unsigned long long)rows);
+        fprintf(stderr, "%llu students, %llu answers\n", (unsigned long long)students,
+                (unsigned long long)rows);
     return 0;
 }

@@ -49,26 +49,31 @@ int cmd_recommend_eval(int argc, char **argv)
         for (int i = 0; i < NODE_REC_NMETHODS; i++) {
             if (!m[i].cases)
                 continue;
-            printf("%s\"%s\":{\"hr\":%.6f,\"ndcg\":%.6f,\"recall\":%.6f,\"coverage\":%.6f,\"cases\":%llu}",
-                   first ? "" : ",", node_rec_method_name(i), m[i].hr, m[i].ndcg, m[i].recall, m[i].coverage,
-                   (unsigned long long)m[i].cases);
+            printf("%s\"%s\":{\"hr\":%.6f,\"ndcg\":%.6f,\"recall\":%.6f,\"coverage\":%.6f,"
+                   "\"cases\":%llu}",
+                   first ? "" : ",", node_rec_method_name(i), m[i].hr, m[i].ndcg, m[i].recall,
+                   m[i].coverage, (unsigned long long)m[i].cases);
             first = 0;
         }
         printf("}\n");
     } else {
+        uint64_t cases = 0;
+        for (int i = 0; i < NODE_REC_NMETHODS && !cases; i++)
+            cases = m[i].cases;
         printf("%s, K=%u: %llu learners evaluated, %u items, %llu interactions\n",
                ro.eval.protocol == NODE_REC_NEXT_NEW ? "next-new" : "leave-last-out", ro.eval.k,
-               (unsigned long long)m[NODE_REC_POPULAR].cases + (m[NODE_REC_POPULAR].cases ? 0 : m[0].cases),
-               node_rec_log_items(log), (unsigned long long)node_rec_log_rows(log));
+               (unsigned long long)cases, node_rec_log_items(log),
+               (unsigned long long)node_rec_log_rows(log));
         printf("%-12s %8s %8s %8s %9s\n", "method", "HR", "NDCG", "Recall", "coverage");
         for (int i = 0; i < NODE_REC_NMETHODS; i++) {
             if (!m[i].cases)
                 continue;
-            printf("%-12s %8.4f %8.4f %8.4f %9.4f\n", node_rec_method_name(i), m[i].hr, m[i].ndcg, m[i].recall,
-                   m[i].coverage);
+            printf("%-12s %8.4f %8.4f %8.4f %9.4f\n", node_rec_method_name(i), m[i].hr, m[i].ndcg,
+                   m[i].recall, m[i].coverage);
         }
         if ((ro.eval.methods & (1u << NODE_REC_EASE)) && !m[NODE_REC_EASE].cases)
-            printf("(ease not run: more active items than --ease-max %u)\n", ro.eval.limits.ease_max_items);
+            printf("(ease not run: more active items than --ease-max %u)\n",
+                   ro.eval.limits.ease_max_items);
     }
     node_rec_log_free(log);
     return 0;

@@ -113,10 +113,12 @@ int rec_cli_parse(const cli_command *me, int argc, char **argv, rec_cli_opts *o)
             o->eval.holdout = (unsigned)d;
         } else if (strcmp(a, "--methods") == 0) {
             if (parse_methods(v, &o->eval.methods))
-                return cli_usage(me, "--methods is a comma list of blend,popular,transitions,itemknn,ease,curriculum");
+                return cli_usage(me, "--methods is a comma list of "
+                                     "blend,popular,transitions,itemknn,ease,curriculum");
         } else if (strcmp(a, "--weights") == 0) {
             if (parse_weights(v, &o->eval.weights))
-                return cli_usage(me, "--weights is CURRICULUM,TRANSITIONS,ITEMKNN,EASE,POPULAR[,RECENCY]");
+                return cli_usage(
+                    me, "--weights is CURRICULUM,TRANSITIONS,ITEMKNN,EASE,POPULAR[,RECENCY]");
         } else if (strcmp(a, "--lambda") == 0) {
             if (num(v, 1e-6, 1e9, &o->eval.limits.ease_lambda))
                 return cli_usage(me, "--lambda is a positive number");

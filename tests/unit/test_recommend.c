@@ -15,8 +15,9 @@
 
 #define NEAR(a, b) (fabs((a) - (b)) < 1e-9)
 
-static int add_item(node_rec_model *m, const char *id, const char *subject, uint32_t grades, const char *edition,
-                    int unit, const char *pre1, const char *pre2, const char *skill)
+static int add_item(node_rec_model *m, const char *id, const char *subject, uint32_t grades,
+                    const char *edition, int unit, const char *pre1, const char *pre2,
+                    const char *skill)
 {
     const char *pre[2] = {pre1, pre2};
     node_rec_item it;
@@ -34,7 +35,8 @@ static int add_item(node_rec_model *m, const char *id, const char *subject, uint
     return node_rec_model_item_add(m, &it, NULL);
 }
 
-static int add_ev(node_rec_model *m, const char *learner, const char *item, int64_t ts, double score)
+static int add_ev(node_rec_model *m, const char *learner, const char *item, int64_t ts,
+                  double score)
 {
     node_rec_event ev = {learner, item, ts, score >= 0 ? NODE_REC_SCORE : NODE_REC_OPEN, score};
     return node_rec_model_event_add(m, &ev, NULL);
@@ -51,8 +53,8 @@ static node_rec_model *school(void)
         snprintf(id, sizeof id, "item-%02d", i);
         add_item(m, id, i < 8 ? "math" : "chinese", 1u << 3, NULL, -1, NULL, NULL, NULL);
     }
-    const int seqs[6][5] = {{0, 1, 2, 3, 4}, {0, 1, 2, 5, 6}, {0, 2, 3, 4, 7}, {8, 9, 10, 11, 0},
-                            {1, 2, 3, 4, 5}, {0, 1, 3, 4, 6}};
+    const int seqs[6][5] = {{0, 1, 2, 3, 4},   {0, 1, 2, 5, 6}, {0, 2, 3, 4, 7},
+                            {8, 9, 10, 11, 0}, {1, 2, 3, 4, 5}, {0, 1, 3, 4, 6}};
     char lid[32];
     for (int l = 0; l < 30; l++) {
         snprintf(lid, sizeof lid, "learner-%d", l);
@@ -69,7 +71,8 @@ static int same_lists(const node_rec_result *a, size_t na, const node_rec_result
     if (na != nb)
         return 0;
     for (size_t i = 0; i < na; i++)
-        if (strcmp(a[i].id, b[i].id) != 0 || a[i].score != b[i].score || strcmp(a[i].reason, b[i].reason) != 0)
+        if (strcmp(a[i].id, b[i].id) != 0 || a[i].score != b[i].score ||
+            strcmp(a[i].reason, b[i].reason) != 0)
             return 0;
     return 1;
 }
@@ -90,7 +93,8 @@ static void test_counterfactual(void)
     node_rec_hist ha[NODE_REC_HISTORY_MAX], hb[NODE_REC_HISTORY_MAX];
     size_t na = 0, nb = 0;
     CHECK(node_rec_model_history(m, "alice", ha, NODE_REC_HISTORY_MAX, &na) == 0);
-    CHECK(node_rec_model_history(m, "zz-someone-else-entirely", hb, NODE_REC_HISTORY_MAX, &nb) == 0);
+    CHECK(node_rec_model_history(m, "zz-someone-else-entirely", hb, NODE_REC_HISTORY_MAX, &nb) ==
+          0);
     CHECK_EQ_INT(na, 3);
     CHECK_EQ_INT(nb, 3);
     for (int meth = 0; meth < NODE_REC_NMETHODS; meth++) {
@@ -104,7 +108,8 @@ static void test_counterfactual(void)
         CHECK(ka > 0);
         CHECK(same_lists(ra, ka, rb, kb));
         for (size_t i = 0; i < ka; i++) {
-            CHECK(strcmp(ra[i].id, "item-00") && strcmp(ra[i].id, "item-01") && strcmp(ra[i].id, "item-02"));
+            CHECK(strcmp(ra[i].id, "item-00") && strcmp(ra[i].id, "item-01") &&
+                  strcmp(ra[i].id, "item-02"));
             CHECK(ra[i].reason[0] != '\0');
         }
     }
@@ -139,7 +144,8 @@ static void test_relabel_model(void)
     node_rec_index *ix[3] = {NULL, NULL, NULL};
     for (int v = 0; v < 3; v++)
         REQUIRE(node_rec_model_build(m[v], &ix[v], NULL) == 0);
-    node_rec_hist h[3] = {{"r03", NODE_REC_OPEN, -1}, {"r10", NODE_REC_OPEN, -1}, {"r17", NODE_REC_COMPLETE, -1}};
+    node_rec_hist h[3] = {
+        {"r03", NODE_REC_OPEN, -1}, {"r10", NODE_REC_OPEN, -1}, {"r17", NODE_REC_COMPLETE, -1}};
     for (int meth = 0; meth < NODE_REC_NMETHODS; meth++) {
         node_rec_request req;
         node_rec_request_init(&req);
@@ -193,7 +199,8 @@ static int run_eval2(const char *train, const char *csv, unsigned k, unsigned me
     return rc;
 }
 
-static int run_eval(const char *csv, unsigned k, unsigned methods, int protocol, node_rec_metrics *out)
+static int run_eval(const char *csv, unsigned k, unsigned methods, int protocol,
+                    node_rec_metrics *out)
 {
     return run_eval2(NULL, csv, k, methods, protocol, out);
 }
@@ -346,7 +353,8 @@ static void test_mastery(void)
     node_rec_result r[4];
     size_t n = 0;
     /* Struggling with fractions: frac-2 first. */
-    node_rec_hist weak[3] = {{"frac-1", NODE_REC_SCORE, 0.0}, {"frac-1", NODE_REC_SCORE, 1.0},
+    node_rec_hist weak[3] = {{"frac-1", NODE_REC_SCORE, 0.0},
+                             {"frac-1", NODE_REC_SCORE, 1.0},
                              {"frac-1", NODE_REC_SCORE, 0.0}};
     REQUIRE(node_rec_index_recommend(ix, weak, 3, NULL, r, 4, &n, NULL) == 0);
     REQUIRE(n == 3);
@@ -359,7 +367,8 @@ static void test_mastery(void)
     CHECK_STR(r[0].reason, "students who finished frac-1 opened this next");
     CHECK(r[0].source == NODE_REC_SRC_TRANSITION);
     /* Three right in a row: fractions mastered, frac-2 goes last. */
-    node_rec_hist strong[3] = {{"frac-1", NODE_REC_SCORE, 1.0}, {"frac-1", NODE_REC_SCORE, 1.0},
+    node_rec_hist strong[3] = {{"frac-1", NODE_REC_SCORE, 1.0},
+                               {"frac-1", NODE_REC_SCORE, 1.0},
                                {"frac-1", NODE_REC_SCORE, 0.9}};
     REQUIRE(node_rec_index_recommend(ix, strong, 3, NULL, r, 4, &n, NULL) == 0);
     REQUIRE(n == 3);
@@ -475,7 +484,8 @@ static void test_csv(void)
         node_rec_log *log = NULL;
         cs_err err = {0};
         node_rec_log_new(&log, &err);
-        CHECK(node_rec_log_parse(log, nul, sizeof nul - 1, "x.csv", 1, &err) != 0 && strstr(err.msg, "NUL"));
+        CHECK(node_rec_log_parse(log, nul, sizeof nul - 1, "x.csv", 1, &err) != 0 &&
+              strstr(err.msg, "NUL"));
         node_rec_log_free(log);
     }
     static char longl[NODE_REC_CSV_LINE_MAX + 64];
@@ -488,7 +498,8 @@ static void test_csv(void)
     CHECK(parse_fails(longid, "x.csv:2: learner"));
 
     /* Good input: BOM, CRLF, quotes, empty score, blank lines. */
-    const char *good = "\xEF\xBB\xBFlearner,item,ts,score\r\n\"a,1\",\"say \"\"hi\"\"\",5,\r\n\r\nb,x,-3,0.25\nb,x,4\n";
+    const char *good = "\xEF\xBB\xBFlearner,item,ts,score\r\n\"a,1\",\"say "
+                       "\"\"hi\"\"\",5,\r\n\r\nb,x,-3,0.25\nb,x,4\n";
     node_rec_log *log = NULL;
     cs_err err = {0};
     REQUIRE(node_rec_log_new(&log, &err) == 0);
@@ -497,13 +508,16 @@ static void test_csv(void)
     CHECK_EQ_INT(node_rec_log_learners(log), 2);
     CHECK_STR(node_rec_log_learner_id(log, 0), "a,1");
     CHECK_STR(node_rec_log_item_id(log, 0), "say \"hi\"");
-    const char *items = "item,subject,grades,unit,prerequisites,extra\nx,math,3;4,2,say \"\"hi\"\",whatever\n";
-    CHECK(node_rec_log_parse_items(log, items, strlen(items), "i.csv", &err) != 0); /* quote inside */
+    const char *items =
+        "item,subject,grades,unit,prerequisites,extra\nx,math,3;4,2,say \"\"hi\"\",whatever\n";
+    CHECK(node_rec_log_parse_items(log, items, strlen(items), "i.csv", &err) !=
+          0); /* quote inside */
     items = "item,subject,grades,unit,prerequisites,extra\nx,math,3;4,2,a;b,whatever\n";
     CHECK(node_rec_log_parse_items(log, items, strlen(items), "i.csv", &err) == 0);
     CHECK_STR(node_rec_log_item_subject(log, 1), "math");
     items = "item,grades\nx,40\n";
-    CHECK(node_rec_log_parse_items(log, items, strlen(items), "i.csv", &err) != 0 && strstr(err.msg, "i.csv:2:"));
+    CHECK(node_rec_log_parse_items(log, items, strlen(items), "i.csv", &err) != 0 &&
+          strstr(err.msg, "i.csv:2:"));
     node_rec_log_free(log);
 }
 

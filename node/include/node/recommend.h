@@ -44,13 +44,13 @@
 
 #include "platform/error.h"
 
-#define NODE_REC_ID_MAX 128        /* bytes of an item id or learner pseudonym */
-#define NODE_REC_META_MAX 64       /* bytes of subject, language, edition, volume, skill */
-#define NODE_REC_PREREQ_MAX 16     /* prerequisites per item */
-#define NODE_REC_HISTORY_MAX 256   /* entries of an explicit history */
-#define NODE_REC_K_MAX 100         /* results per request */
-#define NODE_REC_REASON_MAX 160    /* bytes of a reason, NUL included */
-#define NODE_REC_GRADE_MAX 31      /* grades are 0..31 (bit g of the mask) */
+#define NODE_REC_ID_MAX 128      /* bytes of an item id or learner pseudonym */
+#define NODE_REC_META_MAX 64     /* bytes of subject, language, edition, volume, skill */
+#define NODE_REC_PREREQ_MAX 16   /* prerequisites per item */
+#define NODE_REC_HISTORY_MAX 256 /* entries of an explicit history */
+#define NODE_REC_K_MAX 100       /* results per request */
+#define NODE_REC_REASON_MAX 160  /* bytes of a reason, NUL included */
+#define NODE_REC_GRADE_MAX 31    /* grades are 0..31 (bit g of the mask) */
 
 /* Hard ceilings on the limits a caller may ask for. */
 #define NODE_REC_ITEMS_CEIL (4u << 20)
@@ -94,8 +94,8 @@ enum { NODE_REC_OPEN = 0, NODE_REC_COMPLETE = 1, NODE_REC_SCORE = 2 };
 typedef struct node_rec_event {
     const char *learner; /* pseudonym, 1..NODE_REC_ID_MAX-1 bytes */
     const char *item;
-    int64_t ts;          /* seconds */
-    int kind;            /* NODE_REC_OPEN / _COMPLETE / _SCORE */
+    int64_t ts; /* seconds */
+    int kind;   /* NODE_REC_OPEN / _COMPLETE / _SCORE */
     double score;
 } node_rec_event;
 
@@ -134,7 +134,7 @@ enum {
 /* Blend weights (each signal is first scaled to [0, 1] over the candidates). */
 typedef struct node_rec_weights {
     double curriculum, transitions, itemknn, ease, popular;
-    double recency;     /* decay per step back in the history, (0, 1] */
+    double recency; /* decay per step back in the history, (0, 1] */
 } node_rec_weights;
 
 /* The weights fixed for BLEND (see docs/recommend.md for how they were chosen). */
@@ -152,10 +152,10 @@ typedef struct node_rec_request {
 void node_rec_request_init(node_rec_request *r); /* BLEND, no filter */
 
 typedef struct node_rec_result {
-    uint32_t item;   /* index in the index's item table */
-    const char *id;  /* the item id; valid while the index lives */
+    uint32_t item;  /* index in the index's item table */
+    const char *id; /* the item id; valid while the index lives */
     double score;
-    int source;      /* NODE_REC_SRC_* the reason comes from */
+    int source;                       /* NODE_REC_SRC_* the reason comes from */
     char reason[NODE_REC_REASON_MAX]; /* "next in unit 3", ... */
 } node_rec_result;
 

@@ -39,10 +39,12 @@ void node_rec_log_free(node_rec_log *log);
  * read with eval = 1 are evaluated; with eval = 0 they only train (the
  * --train file).  name labels error messages ("NAME:LINE: reason").  On
  * failure the log may hold the rows before the bad one. */
-int node_rec_log_parse(node_rec_log *log, const char *data, size_t len, const char *name, int eval, cs_err *err);
+int node_rec_log_parse(node_rec_log *log, const char *data, size_t len, const char *name, int eval,
+                       cs_err *err);
 int node_rec_log_load(node_rec_log *log, const char *path, int eval, cs_err *err);
 /* Item metadata and learner groups (see above). */
-int node_rec_log_parse_items(node_rec_log *log, const char *data, size_t len, const char *name, cs_err *err);
+int node_rec_log_parse_items(node_rec_log *log, const char *data, size_t len, const char *name,
+                             cs_err *err);
 int node_rec_log_load_items(node_rec_log *log, const char *path, cs_err *err);
 int node_rec_log_load_groups(node_rec_log *log, const char *path, cs_err *err);
 
@@ -69,9 +71,9 @@ enum { NODE_REC_NEXT_NEW = 0, NODE_REC_LEAVE_LAST_OUT = 1 };
 typedef struct node_rec_case {
     int method;
     uint32_t learner;
-    const uint32_t *list;    /* recommended, best first */
+    const uint32_t *list; /* recommended, best first */
     size_t n;
-    const uint32_t *held;    /* held-out items */
+    const uint32_t *held; /* held-out items */
     size_t nheld;
     const uint32_t *history; /* the prefix given to the recommender */
     size_t nhist;
@@ -105,14 +107,14 @@ typedef struct node_rec_metrics {
  * then one list per evaluated learner and method.  out[m] is filled for
  * each method m asked (others zeroed).  CS_ENOENT when no learner has
  * enough interactions to hold one out. */
-int node_rec_eval_run(const node_rec_log *log, const node_rec_eval_opts *o, node_rec_metrics out[NODE_REC_NMETHODS],
-                      cs_err *err);
+int node_rec_eval_run(const node_rec_log *log, const node_rec_eval_opts *o,
+                      node_rec_metrics out[NODE_REC_NMETHODS], cs_err *err);
 
 /* Metrics of one list: hit = 1 if any held-out item is in the first k;
  * recall = hits / nheld; ndcg = DCG / ideal DCG with gain 1 per held-out
  * item and discount 1/log2(rank + 1). */
-void node_rec_eval_case_metrics(const uint32_t *list, size_t n, const uint32_t *held, size_t nheld, unsigned k,
-                                double *hit, double *ndcg, double *recall);
+void node_rec_eval_case_metrics(const uint32_t *list, size_t n, const uint32_t *held, size_t nheld,
+                                unsigned k, double *hit, double *ndcg, double *recall);
 
 /* ASSISTments knowledge-tracing files (3 lines per student: count; skill
  * ids; 0/1 correctness) to interaction CSV rows: learner PREFIX<n> (n from
