@@ -27,6 +27,9 @@ CMD(node, serve)
 CMD(node, user)
 CMD(node, learner)
 CMD(node, export_outbox)
+CMD(recommend, eval)
+CMD(recommend, audit)
+CMD(recommend, convert_assist)
 #undef CMD
 
 const cli_command cli_commands[] = {
@@ -131,6 +134,44 @@ const cli_command cli_commands[] = {
      "takes it with `cistern hub import-outbox`.  Records stay until the hub acknowledges\n"
      "them over the network; re-importing is harmless.",
      cmd_node_export_outbox},
+    {"recommend", "eval", "--interactions CSV --protocol next-new|leave-last-out [--k K] [--json] [--train CSV] [--items CSV] [--holdout N] [--methods LIST] [--weights C,T,K,E,P[,R]] [--lambda X] [--ease-max N] [--neighbours N] [--window N] [--half-life S]",
+     "Offline evaluation of the recommender on an interaction log, a CSV with the header\n"
+     "learner,item,ts[,score] (score empty or 0..1).  One model is trained on every\n"
+     "interaction that is not held out; each learner in --interactions is evaluated.\n"
+     "  next-new        keep each learner's first interaction per item (by ts), hold out\n"
+     "                  the last one, rank the items the learner has not seen.\n"
+     "  leave-last-out  hold out the last interaction, rank every item (seen ones too,\n"
+     "                  since reopening is real use).\n"
+     "--train CSV adds learners who only train (e.g. the ASSISTments train split).\n"
+     "--items CSV gives item metadata (item,subject,language,grades,edition,volume,unit,\n"
+     "prerequisites,skill).  Prints HR@K, NDCG@K, Recall@K and catalogue coverage for\n"
+     "the blend and each baseline: popular, transitions (first-order), itemknn, ease\n"
+     "(when the active items are at most --ease-max, default 2000) and curriculum.\n"
+     "--json prints one object, a key per method holding hr, ndcg, recall, coverage.\n"
+     "--holdout N holds out the last N (HR: any in the list; Recall: share found).\n"
+     "Progress goes to stderr.  See docs/recommend.md.",
+     cmd_recommend_eval},
+    {"recommend", "audit", "--interactions CSV --groups CSV [--k K] [--protocol P] [--train CSV] [--items CSV] [--json]",
+     "Fairness audit of the blend, evaluated as `recommend eval` does (default next-new).\n"
+     "--groups is a CSV learner,group; the labels are read only by the audit, never by\n"
+     "the recommender.  Per group: learners, HR@K, NDCG@K, calibration (mean KL between\n"
+     "the item-category mix of each learner's history and of their list) and the\n"
+     "exposure share of each item category in the group's recommendation slots.\n"
+     "Categories are item subjects when --items gives any, else popularity tiers (head =\n"
+     "the 20% of items with most interactions, tail = the rest).  Without --groups there\n"
+     "is nothing to audit: says so and exits 2.",
+     cmd_recommend_audit},
+    {"recommend", "convert-assist", "IN.csv [-o OUT.csv] [--prefix P]",
+     "Convert an ASSISTments knowledge-tracing file (three lines per student: number of\n"
+     "answers; comma-separated skill ids; comma-separated 0/1 correctness) into the\n"
+     "interaction CSV of `recommend eval`: learner P<n> (n counts students from 1,\n"
+     "default prefix \"s\"), item skill-<id>, ts = answer position, score = correctness.\n"
+     "Writes to stdout without -o.  For the train/test split, convert each file with its\n"
+     "own prefix and evaluate with --train:\n"
+     "  cistern recommend convert-assist train.csv --prefix train- -o tr.csv\n"
+     "  cistern recommend convert-assist test.csv --prefix test- -o te.csv\n"
+     "  cistern recommend eval --train tr.csv --interactions te.csv --protocol next-new",
+     cmd_recommend_convert_assist},
 };
 const unsigned cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
 

@@ -1,0 +1,1972 @@
+/*
+ * recommend.c - the recommender: a mutable model fed by events, and the
+ * immutable index built from it that answers requests.  See recommend.h and
+ * docs/recommend.md.
+ */
+#include "node/recommend.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Fixed parts of the design (documented in docs/recommend.md). */
+#define REC_POP_LIST 512      /* items per (grade, subject, language) popularity list */
+#define REC_START_LIST 64     /* curriculum starts per bucket (cold start) */
+#define REC_FRESH_LIST 16     /* items without events per bucket */
+#define REC_CURR_SCAN 64      /* items scanned either way in a curriculum sequence */
+#define REC_CURR_GROUPS 5     /* recent curriculum sequences a learner is followed in */
+#define REC_TRANS_STEPS 3     /* history items whose successors are candidates */
+#define REC_BLEND_POP 128     /* popular items added to a blend's candidates */
+#define REC_BKT_P0 0.2        /* Bayesian knowledge tracing: P(known) at first */
+#define REC_BKT_LEARN 0.15    /* P(learns at an opportunity) */
+#define REC_BKT_SLIP 0.1      /* P(wrong | known) */
+#define REC_BKT_GUESS 0.2     /* P(right | not known) */
+#define REC_BKT_MASTERED 0.95 /* P(known) from which a skill is not pushed */
+#define REC_MASTERED_MULT 0.01
+#define REC_PREREQ_MULT 0.1
+#define REC_FILL 1e-3 /* popularity as the tie-break and filler of baselines */
+#define REC_ANY 0xFFFFFu
+#define REC_NONE 0xFFFFFFFFu
+#define REC_SCORE_NONE 0xFFFFu
+
+/* ------------------------------------------------------------------ */
+/* small helpers                                                       */
+
+static uint64_t rec_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+    return h ^ (h >> 29);
+}
+
+static int rec_str_ok(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= max)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
+static int rec_meta_ok(const char *s)
+{
+    return s == NULL ||
+           (strlen(s) < NODE_REC_META_MAX && (s[0] == '\0' || rec_str_ok(s, NODE_REC_META_MAX)));
+}
+
+/* Open-addressing table of uint32 slots (index + 1; 0 = empty).  The caller
+ * supplies the key of a slot. */
+typedef struct rec_table {
+    uint32_t *slot;
+    uint32_t mask; /* capacity - 1 */
+    uint32_t used;
+} rec_table;
+
+typedef const char *(*rec_key_fn)(const void *ctx, uint32_t idx);
+
+static int64_t rec_table_find(const rec_table *t, const char *key, rec_key_fn kf, const void *ctx)
+{
+    if (!t->slot)
+        return -1;
+    for (uint64_t i = rec_hash(key) & t->mask;; i = (i + 1) & t->mask) {
+        uint32_t v = t->slot[i];
+        if (v == 0)
+            return -1;
+        if (strcmp(kf(ctx, v - 1), key) == 0)
+            return v - 1;
+    }
+}
+
+static void rec_table_put_raw(rec_table *t, const char *key, uint32_t idx)
+{
+    uint64_t i = rec_hash(key) & t->mask;
+    while (t->slot[i] != 0)
+        i = (i + 1) & t->mask;
+    t->slot[i] = idx + 1;
+    t->used++;
+}
+
+/* Insert idx (known to be absent); grows at 1/2 load. */
+static int rec_table_put(rec_table *t, const char *key, uint32_t idx, rec_key_fn kf,
+                         const void *ctx)
+{
+    if (!t->slot || (uint64_t)(t->used + 1) * 2 > (uint64_t)t->mask + 1) {
+        uint32_t cap = t->slot ? (t->mask + 1) * 2 : 64;
+        if (cap == 0)
+            return CS_ETOOBIG;
+        uint32_t *ns = calloc(cap, sizeof *ns);
+        if (!ns)
+            return CS_ENOMEM;
+        rec_table old = *t;
+        t->slot = ns;
+        t->mask = cap - 1;
+        t->used = 0;
+        if (old.slot) {
+            for (uint64_t i = 0; i <= old.mask; i++)
+                if (old.slot[i])
+                    rec_table_put_raw(t, kf(ctx, old.slot[i] - 1), old.slot[i] - 1);
+            free(old.slot);
+        }
+    }
+    rec_table_put_raw(t, key, idx);
+    return 0;
+}
+
+static int rec_table_copy(rec_table *dst, const rec_table *src)
+{
+    *dst = *src;
+    if (!src->slot)
+        return 0;
+    dst->slot = malloc(((size_t)src->mask + 1) * sizeof *dst->slot);
+    if (!dst->slot)
+        return CS_ENOMEM;
+    memcpy(dst->slot, src->slot, ((size_t)src->mask + 1) * sizeof *dst->slot);
+    return 0;
+}
+
+/* A string interner: names -> small ids (subjects, languages, skills...). */
+typedef struct rec_names {
+    char **name;
+    uint32_t n, cap;
+    rec_table t;
+} rec_names;
+
+static const char *rec_names_key(const void *ctx, uint32_t i)
+{
+    return ((const rec_names *)ctx)->name[i];
+}
+
+/* *id = the name's id, added if new. */
+static int rec_names_intern(rec_names *nm, const char *s, uint32_t *id)
+{
+    int64_t f = rec_table_find(&nm->t, s, rec_names_key, nm);
+    if (f >= 0) {
+        *id = (uint32_t)f;
+        return 0;
+    }
+    if (nm->n == nm->cap) {
+        uint32_t nc = nm->cap ? nm->cap * 2 : 16;
+        char **nn = realloc(nm->name, nc * sizeof *nn);
+        if (!nn)
+            return CS_ENOMEM;
+        nm->name = nn;
+        nm->cap = nc;
+    }
+    char *c = strdup(s);
+    if (!c)
+        return CS_ENOMEM;
+    nm->name[nm->n] = c;
+    int rc = rec_table_put(&nm->t, c, nm->n, rec_names_key, nm);
+    if (rc) {
+        free(c);
+        return rc;
+    }
+    *id = nm->n++;
+    return 0;
+}
+
+static void rec_names_free(rec_names *nm)
+{
+    for (uint32_t i = 0; i < nm->n; i++)
+        free(nm->name[i]);
+    free(nm->name);
+    free(nm->t.slot);
+    memset(nm, 0, sizeof *nm);
+}
+
+/* ------------------------------------------------------------------ */
+/* model                                                               */
+
+typedef struct rec_succ {
+    uint32_t to;
+    float count;
+} rec_succ;
+
+/* Strings of an item packed in one allocation: id, then the others at
+ * offsets (0 = absent, since offset 0 is the id). */
+typedef struct rec_item {
+    char *blob;
+    uint32_t blob_len;
+    uint16_t o_subject, o_language, o_edition, o_volume, o_skill, o_prereq;
+    uint8_t nprereq;
+    uint32_t grades;
+    int32_t unit;
+    double pop; /* decayed count at pop_t */
+    int64_t pop_t;
+    uint32_t events;
+    rec_succ *succ; /* successors, at most limits.successors */
+    uint32_t nsucc, succ_cap;
+    float succ_total;
+} rec_item;
+
+typedef struct rec_hent {
+    uint32_t item;
+    uint16_t score; /* 0..1000, REC_SCORE_NONE */
+    uint8_t kind;
+    uint8_t pad;
+} rec_hent;
+
+typedef struct rec_learner {
+    char *id;
+    rec_hent *h;
+    uint32_t n, cap;
+} rec_learner;
+
+struct node_rec_model {
+    node_rec_limits lim;
+    rec_item *it;
+    uint32_t nit, itcap;
+    rec_table items;
+    rec_learner *ln;
+    uint32_t nln, lncap;
+    rec_table learners;
+    int64_t now; /* latest event time */
+    int have_now;
+    uint64_t events, events_unknown, learners_dropped;
+};
+
+static const char *rec_item_key(const void *ctx, uint32_t i)
+{
+    return ((const node_rec_model *)ctx)->it[i].blob;
+}
+
+static const char *rec_learner_key(const void *ctx, uint32_t i)
+{
+    return ((const node_rec_model *)ctx)->ln[i].id;
+}
+
+static const char *rec_item_str(const rec_item *it, uint16_t off)
+{
+    return off ? it->blob + off : NULL;
+}
+
+void node_rec_limits_default(node_rec_limits *l)
+{
+    memset(l, 0, sizeof *l);
+    l->max_items = 200000;
+    l->max_learners = 100000;
+    l->history = 64;
+    l->successors = 32;
+    l->neighbours = 30;
+    l->window = 5;
+    l->ease_max_items = 2000;
+    l->ease_lambda = 100.0;
+    l->half_life_s = 30 * 86400;
+}
+
+void node_rec_weights_default(node_rec_weights *w)
+{
+    /* Chosen on the assist2009 *train* split (held out within it), see
+     * docs/recommend.md; curriculum fixed a priori (assist has no
+     * curriculum metadata). */
+    w->curriculum = 1.0;
+    w->transitions = 0.3;
+    w->itemknn = 0.25;
+    w->ease = 1.0;
+    w->popular = 0.02;
+    w->recency = 0.5;
+}
+
+void node_rec_request_init(node_rec_request *r)
+{
+    memset(r, 0, sizeof *r);
+    r->method = NODE_REC_BLEND;
+    r->grade = -1;
+}
+
+const char *node_rec_method_name(int method)
+{
+    static const char *names[] = {"blend",   "popular", "transitions",
+                                  "itemknn", "ease",    "curriculum"};
+    return method >= 0 && method < NODE_REC_NMETHODS ? names[method] : "?";
+}
+
+int node_rec_model_new(node_rec_model **out, const node_rec_limits *lim, cs_err *err)
+{
+    node_rec_limits l;
+    if (lim)
+        l = *lim;
+    else
+        node_rec_limits_default(&l);
+    if (l.max_items == 0 || l.max_items > NODE_REC_ITEMS_CEIL ||
+        l.max_learners > NODE_REC_LEARNERS_CEIL || l.history == 0 ||
+        l.history > NODE_REC_HISTORY_MAX || l.successors == 0 || l.successors > 1024 ||
+        l.neighbours == 0 || l.neighbours > 1024 || l.window == 0 ||
+        l.window > NODE_REC_HISTORY_MAX || l.ease_max_items > 8000 || !(l.ease_lambda > 0) ||
+        l.half_life_s < 0)
+        return cs_err_set(err, CS_EINVAL, "recommender limits out of range");
+    node_rec_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return cs_err_set(err, CS_ENOMEM, "out of memory");
+    m->lim = l;
+    *out = m;
+    return 0;
+}
+
+static void rec_item_clear(rec_item *it)
+{
+    free(it->blob);
+    free(it->succ);
+}
+
+void node_rec_model_free(node_rec_model *m)
+{
+    if (!m)
+        return;
+    for (uint32_t i = 0; i < m->nit; i++)
+        rec_item_clear(&m->it[i]);
+    free(m->it);
+    free(m->items.slot);
+    for (uint32_t i = 0; i < m->nln; i++) {
+        free(m->ln[i].id);
+        free(m->ln[i].h);
+    }
+    free(m->ln);
+    free(m->learners.slot);
+    free(m);
+}
+
+/* Pack the item's strings into it->blob. */
+static int rec_item_pack(rec_item *it, const node_rec_item *src)
+{
+    const char *parts[5] = {src->subject, src->language, src->edition, src->volume, src->skill};
+    size_t len = strlen(src->id) + 1;
+    for (int i = 0; i < 5; i++)
+        if (parts[i] && parts[i][0])
+            len += strlen(parts[i]) + 1;
+    for (size_t i = 0; i < src->nprereqs; i++)
+        len += strlen(src->prereqs[i]) + 1;
+    if (len > 65535)
+        return CS_ETOOBIG;
+    char *b = malloc(len);
+    if (!b)
+        return CS_ENOMEM;
+    size_t o = 0;
+    uint16_t offs[5] = {0};
+    size_t n = strlen(src->id) + 1;
+    memcpy(b, src->id, n);
+    o = n;
+    for (int i = 0; i < 5; i++) {
+        if (parts[i] && parts[i][0]) {
+            n = strlen(parts[i]) + 1;
+            memcpy(b + o, parts[i], n);
+            offs[i] = (uint16_t)o;
+            o += n;
+        }
+    }
+    it->o_prereq = (uint16_t)o;
+    for (size_t i = 0; i < src->nprereqs; i++) {
+        n = strlen(src->prereqs[i]) + 1;
+        memcpy(b + o, src->prereqs[i], n);
+        o += n;
+    }
+    free(it->blob);
+    it->blob = b;
+    it->blob_len = (uint32_t)len;
+    it->o_subject = offs[0];
+    it->o_language = offs[1];
+    it->o_edition = offs[2];
+    it->o_volume = offs[3];
+    it->o_skill = offs[4];
+    it->nprereq = (uint8_t)src->nprereqs;
+    it->grades = src->grades;
+    it->unit = src->unit < 0 ? -1 : src->unit;
+    return 0;
+}
+
+int node_rec_model_item_add(node_rec_model *m, const node_rec_item *src, cs_err *err)
+{
+    if (!m || !src || !src->id || !rec_str_ok(src->id, NODE_REC_ID_MAX))
+        return cs_err_set(err, CS_EINVAL, "item id missing, empty, too long or with control bytes");
+    if (!rec_meta_ok(src->subject) || !rec_meta_ok(src->language) || !rec_meta_ok(src->edition) ||
+        !rec_meta_ok(src->volume) || !rec_meta_ok(src->skill))
+        return cs_err_set(err, CS_EINVAL,
+                          "item %s: a metadata field is too long or has control bytes", src->id);
+    if (src->nprereqs > NODE_REC_PREREQ_MAX || (src->nprereqs && !src->prereqs))
+        return cs_err_set(err, CS_EINVAL, "item %s: more than %d prerequisites", src->id,
+                          NODE_REC_PREREQ_MAX);
+    for (size_t i = 0; i < src->nprereqs; i++)
+        if (!src->prereqs[i] || !rec_str_ok(src->prereqs[i], NODE_REC_ID_MAX))
+            return cs_err_set(err, CS_EINVAL, "item %s: bad prerequisite id", src->id);
+    int64_t f = rec_table_find(&m->items, src->id, rec_item_key, m);
+    if (f >= 0) {
+        /* Replace the metadata; counts stay.  The id is unchanged so the
+         * table still points right. */
+        int rc = rec_item_pack(&m->it[f], src);
+        return rc ? cs_err_set(err, rc, "item %s: %s", src->id, cs_err_text(rc)) : 0;
+    }
+    if (m->nit >= m->lim.max_items)
+        return cs_err_set(err, CS_ETOOBIG, "more than %u items", m->lim.max_items);
+    if (m->nit == m->itcap) {
+        uint32_t nc = m->itcap ? m->itcap * 2 : 256;
+        if (nc > m->lim.max_items)
+            nc = m->lim.max_items;
+        rec_item *ni = realloc(m->it, (size_t)nc * sizeof *ni);
+        if (!ni)
+            return cs_err_set(err, CS_ENOMEM, "out of memory");
+        m->it = ni;
+        m->itcap = nc;
+    }
+    rec_item *it = &m->it[m->nit];
+    memset(it, 0, sizeof *it);
+    int rc = rec_item_pack(it, src);
+    if (rc)
+        return cs_err_set(err, rc, "item %s: %s", src->id, cs_err_text(rc));
+    rc = rec_table_put(&m->items, it->blob, m->nit, rec_item_key, m);
+    if (rc) {
+        rec_item_clear(it);
+        return cs_err_set(err, rc, "item table: %s", cs_err_text(rc));
+    }
+    m->nit++;
+    return 0;
+}
+
+/* Decay factor for dt >= 0 seconds. */
+static double rec_decay(const node_rec_limits *l, int64_t dt)
+{
+    if (l->half_life_s <= 0 || dt <= 0)
+        return 1.0;
+    return exp2(-(double)dt / (double)l->half_life_s);
+}
+
+static void rec_pop_add(const node_rec_limits *l, rec_item *it, int64_t ts)
+{
+    if (it->events == 0 || ts >= it->pop_t) {
+        it->pop = it->pop * rec_decay(l, ts - it->pop_t) + 1.0;
+        it->pop_t = ts;
+    } else {
+        it->pop += rec_decay(l, it->pop_t - ts);
+    }
+    it->events++;
+}
+
+/* Count from -> to; top-N kept by space-saving (a new successor replaces
+ * the weakest, inheriting its count). */
+static int rec_succ_add(const node_rec_limits *l, rec_item *from, uint32_t to)
+{
+    from->succ_total += 1.0f;
+    for (uint32_t i = 0; i < from->nsucc; i++) {
+        if (from->succ[i].to == to) {
+            from->succ[i].count += 1.0f;
+            return 0;
+        }
+    }
+    if (from->nsucc < l->successors) {
+        if (from->nsucc == from->succ_cap) {
+            uint32_t nc = from->succ_cap ? from->succ_cap * 2 : 4;
+            if (nc > l->successors)
+                nc = l->successors;
+            rec_succ *ns = realloc(from->succ, nc * sizeof *ns);
+            if (!ns)
+                return CS_ENOMEM;
+            from->succ = ns;
+            from->succ_cap = nc;
+        }
+        from->succ[from->nsucc].to = to;
+        from->succ[from->nsucc].count = 1.0f;
+        from->nsucc++;
+        return 0;
+    }
+    uint32_t w = 0;
+    for (uint32_t i = 1; i < from->nsucc; i++)
+        if (from->succ[i].count < from->succ[w].count ||
+            (from->succ[i].count == from->succ[w].count && from->succ[i].to > from->succ[w].to))
+            w = i;
+    from->succ[w].to = to;
+    from->succ[w].count += 1.0f;
+    return 0;
+}
+
+static int rec_learner_get(node_rec_model *m, const char *id, rec_learner **out)
+{
+    int64_t f = rec_table_find(&m->learners, id, rec_learner_key, m);
+    if (f >= 0) {
+        *out = &m->ln[f];
+        return 0;
+    }
+    if (m->nln >= m->lim.max_learners) {
+        *out = NULL;
+        return 0;
+    }
+    if (m->nln == m->lncap) {
+        uint32_t nc = m->lncap ? m->lncap * 2 : 256;
+        rec_learner *nl = realloc(m->ln, (size_t)nc * sizeof *nl);
+        if (!nl)
+            return CS_ENOMEM;
+        m->ln = nl;
+        m->lncap = nc;
+    }
+    rec_learner *l = &m->ln[m->nln];
+    memset(l, 0, sizeof *l);
+    l->id = strdup(id);
+    if (!l->id)
+        return CS_ENOMEM;
+    int rc = rec_table_put(&m->learners, l->id, m->nln, rec_learner_key, m);
+    if (rc) {
+        free(l->id);
+        return rc;
+    }
+    m->nln++;
+    *out = l;
+    return 0;
+}
+
+int node_rec_model_event_add(node_rec_model *m, const node_rec_event *ev, cs_err *err)
+{
+    if (!m || !ev || !ev->learner || !ev->item || !rec_str_ok(ev->learner, NODE_REC_ID_MAX))
+        return cs_err_set(err, CS_EINVAL, "event: learner missing, too long or with control bytes");
+    if (ev->kind < NODE_REC_OPEN || ev->kind > NODE_REC_SCORE || ev->score > 1.0 ||
+        isnan(ev->score))
+        return cs_err_set(err, CS_EINVAL, "event: bad kind or score");
+    int64_t f = rec_table_find(&m->items, ev->item, rec_item_key, m);
+    if (f < 0) {
+        m->events_unknown++;
+        return cs_err_set(err, CS_ENOENT, "event: unknown item");
+    }
+    uint32_t idx = (uint32_t)f;
+    rec_learner *l = NULL;
+    int rc = rec_learner_get(m, ev->learner, &l);
+    if (rc)
+        return cs_err_set(err, rc, "learner table: %s", cs_err_text(rc));
+    if (l && l->n > 0) {
+        rc = rec_succ_add(&m->lim, &m->it[l->h[l->n - 1].item], idx);
+        if (rc)
+            return cs_err_set(err, rc, "successors: %s", cs_err_text(rc));
+    }
+    if (l) {
+        if (l->n == m->lim.history) {
+            memmove(l->h, l->h + 1, (l->n - 1) * sizeof *l->h);
+            l->n--;
+        } else if (l->n == l->cap) {
+            uint32_t nc = l->cap ? l->cap * 2 : 8;
+            if (nc > m->lim.history)
+                nc = m->lim.history;
+            rec_hent *nh = realloc(l->h, nc * sizeof *nh);
+            if (!nh)
+                return cs_err_set(err, CS_ENOMEM, "out of memory");
+            l->h = nh;
+            l->cap = nc;
+        }
+        rec_hent *e = &l->h[l->n++];
+        e->item = idx;
+        e->kind = (uint8_t)ev->kind;
+        e->score = ev->score < 0 ? REC_SCORE_NONE : (uint16_t)lround(ev->score * 1000.0);
+        e->pad = 0;
+    } else {
+        m->learners_dropped++;
+    }
+    rec_pop_add(&m->lim, &m->it[idx], ev->ts);
+    if (!m->have_now || ev->ts > m->now) {
+        m->now = ev->ts;
+        m->have_now = 1;
+    }
+    m->events++;
+    return 0;
+}
+
+int node_rec_model_clone(const node_rec_model *m, node_rec_model **out, cs_err *err)
+{
+    node_rec_model *c = NULL;
+    int rc = node_rec_model_new(&c, &m->lim, err);
+    if (rc)
+        return rc;
+    rc = CS_ENOMEM;
+    c->now = m->now;
+    c->have_now = m->have_now;
+    c->events = m->events;
+    c->events_unknown = m->events_unknown;
+    c->learners_dropped = m->learners_dropped;
+    if (m->nit) {
+        c->it = calloc(m->nit, sizeof *c->it);
+        if (!c->it)
+            goto out;
+        c->itcap = m->nit;
+        for (uint32_t i = 0; i < m->nit; i++) {
+            rec_item *d = &c->it[i];
+            *d = m->it[i];
+            d->blob = NULL;
+            d->succ = NULL;
+            d->succ_cap = 0;
+            d->nsucc = 0;
+            c->nit = i + 1;
+            d->blob = malloc(m->it[i].blob_len);
+            if (!d->blob)
+                goto out;
+            memcpy(d->blob, m->it[i].blob, m->it[i].blob_len);
+            if (m->it[i].nsucc) {
+                d->succ = malloc(m->it[i].nsucc * sizeof *d->succ);
+                if (!d->succ)
+                    goto out;
+                memcpy(d->succ, m->it[i].succ, m->it[i].nsucc * sizeof *d->succ);
+                d->nsucc = d->succ_cap = m->it[i].nsucc;
+            }
+        }
+    }
+    if (m->nln) {
+        c->ln = calloc(m->nln, sizeof *c->ln);
+        if (!c->ln)
+            goto out;
+        c->lncap = m->nln;
+        for (uint32_t i = 0; i < m->nln; i++) {
+            rec_learner *d = &c->ln[i];
+            c->nln = i + 1;
+            d->id = strdup(m->ln[i].id);
+            if (!d->id)
+                goto out;
+            if (m->ln[i].n) {
+                d->h = malloc(m->ln[i].n * sizeof *d->h);
+                if (!d->h)
+                    goto out;
+                memcpy(d->h, m->ln[i].h, m->ln[i].n * sizeof *d->h);
+                d->n = d->cap = m->ln[i].n;
+            }
+        }
+    }
+    if (rec_table_copy(&c->items, &m->items) || rec_table_copy(&c->learners, &m->learners))
+        goto out;
+    rc = 0;
+    *out = c;
+    c = NULL;
+out:
+    node_rec_model_free(c);
+    return rc ? cs_err_set(err, rc, "model copy: %s", cs_err_text(rc)) : 0;
+}
+
+int node_rec_model_history(const node_rec_model *m, const char *learner, node_rec_hist *out,
+                           size_t cap, size_t *n)
+{
+    *n = 0;
+    int64_t f = learner ? rec_table_find(&m->learners, learner, rec_learner_key, m) : -1;
+    if (f < 0)
+        return 0;
+    const rec_learner *l = &m->ln[f];
+    size_t skip = l->n > cap ? l->n - cap : 0;
+    for (size_t i = skip; i < l->n; i++) {
+        node_rec_hist *h = &out[i - skip];
+        h->item = m->it[l->h[i].item].blob;
+        h->kind = l->h[i].kind;
+        h->score = l->h[i].score == REC_SCORE_NONE ? -1.0 : l->h[i].score / 1000.0;
+    }
+    *n = l->n - skip;
+    return 0;
+}
+
+void node_rec_model_stats(const node_rec_model *m, node_rec_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->items = m->nit;
+    st->learners = m->nln;
+    st->events = m->events;
+    st->events_unknown_item = m->events_unknown;
+    st->learners_dropped = m->learners_dropped;
+    size_t b =
+        sizeof *m + (size_t)m->itcap * sizeof(rec_item) + (size_t)m->lncap * sizeof(rec_learner);
+    b += ((size_t)m->items.mask + 1 + m->learners.mask + 1) * sizeof(uint32_t);
+    for (uint32_t i = 0; i < m->nit; i++) {
+        b += m->it[i].blob_len + m->it[i].succ_cap * sizeof(rec_succ);
+        if (m->it[i].events)
+            st->active_items++;
+    }
+    for (uint32_t i = 0; i < m->nln; i++)
+        b += strlen(m->ln[i].id) + 1 + m->ln[i].cap * sizeof(rec_hent);
+    st->bytes = b;
+}
+
+/* ------------------------------------------------------------------ */
+/* index                                                               */
+
+typedef struct rec_xitem {
+    const char *id;
+    uint32_t subject, language, skill; /* name ids; REC_ANY = unknown */
+    uint32_t grades;
+    uint32_t group; /* curriculum sequence; REC_NONE = none */
+    int32_t unit;
+    uint32_t unit_rank; /* 0 = first unit of its sequence */
+    uint32_t curr_pos;  /* position in curr_order */
+    uint32_t idrank;    /* rank of the id in byte order */
+    uint32_t events;
+    float pop; /* decayed to the index's time */
+} rec_xitem;
+
+typedef struct rec_nb {
+    uint32_t to;
+    float sim;
+} rec_nb;
+
+typedef struct rec_bucket {
+    uint64_t key;
+    uint32_t pop_off, npop, start_off, nstart, fresh_off, nfresh;
+} rec_bucket;
+
+struct node_rec_index {
+    uint32_t n;
+    rec_xitem *it;
+    char *ids;
+    rec_table table;
+    rec_names subjects, languages, skills;
+    uint32_t *pre_off, *pre; /* prerequisites (resolved) */
+    uint32_t *succ_off, *succ_to;
+    float *succ_p;
+    rec_nb *nb; /* item i's neighbours: nb[i * nb_k ...], nb_cnt[i] of them */
+    uint32_t *nb_cnt, nb_k;
+    uint32_t *curr_order, ncurr;
+    rec_bucket *bk;
+    uint32_t nbk;
+    uint32_t *lists; /* bucket lists */
+    uint32_t n_active;
+    uint32_t *active_of;   /* item -> EASE row, REC_NONE */
+    uint32_t *active_item; /* EASE row -> item */
+    float *ease;           /* n_active x n_active: B[i][j] */
+    size_t bytes;
+};
+
+static const char *rec_xitem_key(const void *ctx, uint32_t i)
+{
+    return ((const node_rec_index *)ctx)->it[i].id;
+}
+
+void node_rec_index_free(node_rec_index *ix)
+{
+    if (!ix)
+        return;
+    free(ix->it);
+    free(ix->ids);
+    free(ix->table.slot);
+    rec_names_free(&ix->subjects);
+    rec_names_free(&ix->languages);
+    rec_names_free(&ix->skills);
+    free(ix->pre_off);
+    free(ix->pre);
+    free(ix->succ_off);
+    free(ix->succ_to);
+    free(ix->succ_p);
+    free(ix->nb);
+    free(ix->nb_cnt);
+    free(ix->curr_order);
+    free(ix->bk);
+    free(ix->lists);
+    free(ix->active_of);
+    free(ix->active_item);
+    free(ix->ease);
+    free(ix);
+}
+
+uint32_t node_rec_index_items(const node_rec_index *ix)
+{
+    return ix ? ix->n : 0;
+}
+
+const char *node_rec_index_item_id(const node_rec_index *ix, uint32_t item)
+{
+    return ix && item < ix->n ? ix->it[item].id : NULL;
+}
+
+int64_t node_rec_index_find(const node_rec_index *ix, const char *id)
+{
+    return ix && id ? rec_table_find(&ix->table, id, rec_xitem_key, ix) : -1;
+}
+
+int node_rec_index_has_ease(const node_rec_index *ix)
+{
+    return ix && ix->ease != NULL;
+}
+
+size_t node_rec_index_bytes(const node_rec_index *ix)
+{
+    return ix ? ix->bytes : 0;
+}
+
+/* qsort contexts are not reentrant in C11: sort keys carry what they need. */
+typedef struct rec_sortid {
+    const char *id;
+    uint32_t idx;
+} rec_sortid;
+
+static int rec_cmp_sortid(const void *a, const void *b)
+{
+    return strcmp(((const rec_sortid *)a)->id, ((const rec_sortid *)b)->id);
+}
+
+typedef struct rec_currkey {
+    const char *group; /* edition \x1f volume, in a temporary buffer */
+    int32_t unit;
+    uint32_t idrank, idx;
+} rec_currkey;
+
+static int rec_cmp_curr(const void *a, const void *b)
+{
+    const rec_currkey *x = a, *y = b;
+    int c = strcmp(x->group, y->group);
+    if (c)
+        return c;
+    if (x->unit != y->unit)
+        return x->unit < y->unit ? -1 : 1;
+    return x->idrank < y->idrank ? -1 : x->idrank > y->idrank;
+}
+
+typedef struct rec_bpair {
+    uint64_t key;
+    float pop;
+    uint32_t rank; /* sort rank inside the bucket (see callers) */
+    uint32_t idrank, idx;
+} rec_bpair;
+
+static int rec_cmp_bpair_pop(const void *a, const void *b)
+{
+    const rec_bpair *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    if (x->pop != y->pop)
+        return x->pop > y->pop ? -1 : 1;
+    return x->idrank < y->idrank ? -1 : x->idrank > y->idrank;
+}
+
+static int rec_cmp_bpair_rank(const void *a, const void *b)
+{
+    const rec_bpair *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    if (x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1;
+    return x->idrank < y->idrank ? -1 : x->idrank > y->idrank;
+}
+
+static uint64_t rec_bkey(uint32_t grade, uint32_t subject, uint32_t language)
+{
+    return ((uint64_t)(grade & 0xFFFFF) << 40) | ((uint64_t)(subject & 0xFFFFF) << 20) |
+           (language & 0xFFFFF);
+}
+
+/* Items, ids, names, prerequisites, successors. */
+static int rec_build_items(const node_rec_model *m, node_rec_index *ix)
+{
+    int rc = CS_ENOMEM;
+    rec_sortid *s = NULL;
+    uint32_t n = m->nit;
+    size_t idbytes = 0;
+    ix->n = n;
+    ix->it = calloc(n ? n : 1, sizeof *ix->it);
+    s = malloc((n ? n : 1) * sizeof *s);
+    if (!ix->it || !s)
+        goto out;
+    for (uint32_t i = 0; i < n; i++)
+        idbytes += strlen(m->it[i].blob) + 1;
+    ix->ids = malloc(idbytes ? idbytes : 1);
+    if (!ix->ids)
+        goto out;
+    size_t o = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const rec_item *src = &m->it[i];
+        rec_xitem *x = &ix->it[i];
+        size_t l = strlen(src->blob) + 1;
+        memcpy(ix->ids + o, src->blob, l);
+        x->id = ix->ids + o;
+        o += l;
+        x->grades = src->grades;
+        x->unit = src->unit;
+        x->group = REC_NONE;
+        x->curr_pos = REC_NONE;
+        x->events = src->events;
+        x->pop = src->events ? (float)(src->pop * rec_decay(&m->lim, m->now - src->pop_t)) : 0.0f;
+        const char *sj = rec_item_str(src, src->o_subject),
+                   *lg = rec_item_str(src, src->o_language);
+        const char *sk = rec_item_str(src, src->o_skill);
+        x->subject = x->language = REC_ANY;
+        if (sj && (rc = rec_names_intern(&ix->subjects, sj, &x->subject)) != 0)
+            goto out;
+        if (lg && (rc = rec_names_intern(&ix->languages, lg, &x->language)) != 0)
+            goto out;
+        if ((rc = rec_names_intern(&ix->skills, sk ? sk : src->blob, &x->skill)) != 0)
+            goto out;
+        rc = CS_ENOMEM;
+        if ((rc = rec_table_put(&ix->table, x->id, i, rec_xitem_key, ix)) != 0)
+            goto out;
+        rc = CS_ENOMEM;
+        s[i].id = x->id;
+        s[i].idx = i;
+    }
+    if (ix->subjects.n >= REC_ANY || ix->languages.n >= REC_ANY) {
+        rc = CS_ETOOBIG;
+        goto out;
+    }
+    qsort(s, n, sizeof *s, rec_cmp_sortid);
+    for (uint32_t i = 0; i < n; i++)
+        ix->it[s[i].idx].idrank = i;
+
+    /* Prerequisites, resolved to items (unknown ids dropped). */
+    ix->pre_off = calloc((size_t)n + 1, sizeof *ix->pre_off);
+    size_t npre = 0;
+    for (uint32_t i = 0; i < n; i++)
+        npre += m->it[i].nprereq;
+    ix->pre = malloc((npre ? npre : 1) * sizeof *ix->pre);
+    if (!ix->pre_off || !ix->pre)
+        goto out;
+    npre = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        ix->pre_off[i] = (uint32_t)npre;
+        const char *p = m->it[i].blob + m->it[i].o_prereq;
+        for (uint32_t k = 0; k < m->it[i].nprereq; k++, p += strlen(p) + 1) {
+            int64_t f = rec_table_find(&ix->table, p, rec_xitem_key, ix);
+            if (f >= 0 && (uint32_t)f != i)
+                ix->pre[npre++] = (uint32_t)f;
+        }
+    }
+    ix->pre_off[n] = (uint32_t)npre;
+
+    /* Successors: P(next = j | this), best first, ties by id. */
+    ix->succ_off = calloc((size_t)n + 1, sizeof *ix->succ_off);
+    size_t ns = 0;
+    for (uint32_t i = 0; i < n; i++)
+        ns += m->it[i].nsucc;
+    ix->succ_to = malloc((ns ? ns : 1) * sizeof *ix->succ_to);
+    ix->succ_p = malloc((ns ? ns : 1) * sizeof *ix->succ_p);
+    if (!ix->succ_off || !ix->succ_to || !ix->succ_p)
+        goto out;
+    ns = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const rec_item *src = &m->it[i];
+        ix->succ_off[i] = (uint32_t)ns;
+        for (uint32_t k = 0; k < src->nsucc; k++) {
+            /* insertion sort: at most `successors` entries */
+            uint32_t to = src->succ[k].to;
+            float p = src->succ_total > 0 ? src->succ[k].count / src->succ_total : 0;
+            size_t j = ns + k;
+            while (j > ns && (ix->succ_p[j - 1] < p ||
+                              (ix->succ_p[j - 1] == p &&
+                               ix->it[ix->succ_to[j - 1]].idrank > ix->it[to].idrank))) {
+                ix->succ_p[j] = ix->succ_p[j - 1];
+                ix->succ_to[j] = ix->succ_to[j - 1];
+                j--;
+            }
+            ix->succ_p[j] = p;
+            ix->succ_to[j] = to;
+        }
+        ns += src->nsucc;
+    }
+    ix->succ_off[n] = (uint32_t)ns;
+    rc = 0;
+out:
+    free(s);
+    return rc;
+}
+
+/* Curriculum sequences: items with an edition or volume and a unit, ordered
+ * by (edition+volume, unit, id). */
+static int rec_build_curriculum(const node_rec_model *m, node_rec_index *ix)
+{
+    int rc = CS_ENOMEM;
+    rec_currkey *k = NULL;
+    char **keys = NULL;
+    uint32_t nk = 0;
+    k = malloc((m->nit ? m->nit : 1) * sizeof *k);
+    keys = calloc(m->nit ? m->nit : 1, sizeof *keys);
+    if (!k || !keys)
+        goto out;
+    for (uint32_t i = 0; i < m->nit; i++) {
+        const rec_item *src = &m->it[i];
+        const char *ed = rec_item_str(src, src->o_edition), *vo = rec_item_str(src, src->o_volume);
+        if ((!ed && !vo) || src->unit < 0)
+            continue;
+        size_t l = (ed ? strlen(ed) : 0) + (vo ? strlen(vo) : 0) + 2;
+        keys[nk] = malloc(l);
+        if (!keys[nk])
+            goto out;
+        snprintf(keys[nk], l, "%s\x1f%s", ed ? ed : "", vo ? vo : "");
+        k[nk].group = keys[nk];
+        k[nk].unit = src->unit;
+        k[nk].idrank = ix->it[i].idrank;
+        k[nk].idx = i;
+        nk++;
+    }
+    qsort(k, nk, sizeof *k, rec_cmp_curr);
+    ix->curr_order = malloc((nk ? nk : 1) * sizeof *ix->curr_order);
+    if (!ix->curr_order)
+        goto out;
+    ix->ncurr = nk;
+    uint32_t group = 0, urank = 0;
+    for (uint32_t i = 0; i < nk; i++) {
+        if (i > 0 && strcmp(k[i].group, k[i - 1].group) != 0) {
+            group++;
+            urank = 0;
+        } else if (i > 0 && k[i].unit != k[i - 1].unit) {
+            urank++;
+        }
+        rec_xitem *x = &ix->it[k[i].idx];
+        x->group = group;
+        x->unit_rank = urank;
+        x->curr_pos = i;
+        ix->curr_order[i] = k[i].idx;
+    }
+    rc = 0;
+out:
+    if (keys)
+        for (uint32_t i = 0; i < nk; i++)
+            free(keys[i]);
+    free(keys);
+    free(k);
+    return rc;
+}
+
+/* Popularity, curriculum-start and fresh lists per (grade, subject,
+ * language) bucket, each of the three possibly "any". */
+static int rec_build_buckets(node_rec_index *ix)
+{
+    int rc = CS_ENOMEM;
+    rec_bpair *p = NULL;
+    size_t np = 0, cap = 0;
+    for (uint32_t i = 0; i < ix->n; i++)
+        cap += (size_t)(1 + __builtin_popcount(ix->it[i].grades)) * 4;
+    p = malloc((cap ? cap : 1) * sizeof *p);
+    if (!p)
+        goto out;
+    for (uint32_t i = 0; i < ix->n; i++) {
+        const rec_xitem *x = &ix->it[i];
+        for (int g = -1; g <= NODE_REC_GRADE_MAX; g++) {
+            if (g >= 0 && !(x->grades & (1u << g)))
+                continue;
+            for (int s = 0; s < 2; s++) {
+                if (s == 1 && x->subject == REC_ANY)
+                    continue;
+                for (int l = 0; l < 2; l++) {
+                    if (l == 1 && x->language == REC_ANY)
+                        continue;
+                    rec_bpair *e = &p[np++];
+                    e->key = rec_bkey(g < 0 ? REC_ANY : (uint32_t)g, s ? x->subject : REC_ANY,
+                                      l ? x->language : REC_ANY);
+                    e->pop = x->pop;
+                    e->rank = 0;
+                    e->idrank = x->idrank;
+                    e->idx = i;
+                }
+            }
+        }
+    }
+    qsort(p, np, sizeof *p, rec_cmp_bpair_pop);
+    uint32_t nbk = 0;
+    for (size_t i = 0; i < np; i++)
+        if (i == 0 || p[i].key != p[i - 1].key)
+            nbk++;
+    ix->bk = calloc(nbk ? nbk : 1, sizeof *ix->bk);
+    size_t lcap = (size_t)nbk * (REC_POP_LIST + REC_START_LIST + REC_FRESH_LIST);
+    ix->lists = malloc((lcap ? lcap : 1) * sizeof *ix->lists);
+    if (!ix->bk || !ix->lists)
+        goto out;
+    ix->nbk = nbk;
+    size_t lo = 0;
+    int64_t b = -1;
+    for (size_t i = 0; i < np; i++) {
+        if (i == 0 || p[i].key != p[i - 1].key) {
+            b++;
+            ix->bk[b].key = p[i].key;
+            ix->bk[b].pop_off = (uint32_t)lo;
+        }
+        if (ix->bk[b].npop < REC_POP_LIST) {
+            ix->lists[lo++] = p[i].idx;
+            ix->bk[b].npop++;
+        }
+    }
+    /* Curriculum starts: by unit rank, then id. */
+    for (size_t i = 0; i < np; i++) {
+        const rec_xitem *x = &ix->it[p[i].idx];
+        p[i].rank = x->group == REC_NONE ? REC_NONE : x->unit_rank;
+    }
+    qsort(p, np, sizeof *p, rec_cmp_bpair_rank);
+    b = -1;
+    for (size_t i = 0; i < np; i++) {
+        if (i == 0 || p[i].key != p[i - 1].key) {
+            b++;
+            ix->bk[b].start_off = (uint32_t)lo;
+        }
+        if (ix->bk[b].nstart < REC_START_LIST && p[i].rank != REC_NONE) {
+            ix->lists[lo++] = p[i].idx;
+            ix->bk[b].nstart++;
+        }
+    }
+    /* Fresh: items nobody used yet, the most recently added first. */
+    for (size_t i = 0; i < np; i++)
+        p[i].rank = ix->it[p[i].idx].events ? REC_NONE : REC_NONE - 1 - p[i].idx;
+    qsort(p, np, sizeof *p, rec_cmp_bpair_rank);
+    b = -1;
+    for (size_t i = 0; i < np; i++) {
+        if (i == 0 || p[i].key != p[i - 1].key) {
+            b++;
+            ix->bk[b].fresh_off = (uint32_t)lo;
+        }
+        if (ix->bk[b].nfresh < REC_FRESH_LIST && p[i].rank != REC_NONE) {
+            ix->lists[lo++] = p[i].idx;
+            ix->bk[b].nfresh++;
+        }
+    }
+    rc = 0;
+out:
+    free(p);
+    return rc;
+}
+
+/* Distinct items of each kept history, first occurrence order. */
+typedef struct rec_seqs {
+    uint32_t *off; /* per learner, nseq + 1 */
+    uint32_t *item;
+    uint32_t *owner; /* flat position -> learner */
+    uint32_t n;
+    uint32_t *cnt;     /* per item: learners whose history holds it */
+    uint32_t *occ_off; /* per item: positions holding it */
+    uint32_t *occ;
+} rec_seqs;
+
+static void rec_seqs_free(rec_seqs *s)
+{
+    free(s->off);
+    free(s->item);
+    free(s->owner);
+    free(s->cnt);
+    free(s->occ_off);
+    free(s->occ);
+}
+
+static int rec_seqs_build(const node_rec_model *m, rec_seqs *s)
+{
+    size_t total = 0;
+    for (uint32_t l = 0; l < m->nln; l++)
+        total += m->ln[l].n;
+    s->n = m->nln;
+    s->off = malloc(((size_t)m->nln + 1) * sizeof *s->off);
+    s->item = malloc((total ? total : 1) * sizeof *s->item);
+    s->owner = malloc((total ? total : 1) * sizeof *s->owner);
+    s->cnt = calloc(m->nit ? m->nit : 1, sizeof *s->cnt);
+    s->occ_off = calloc((size_t)m->nit + 1, sizeof *s->occ_off);
+    if (!s->off || !s->item || !s->owner || !s->cnt || !s->occ_off)
+        return CS_ENOMEM;
+    size_t o = 0;
+    for (uint32_t l = 0; l < m->nln; l++) {
+        s->off[l] = (uint32_t)o;
+        const rec_learner *ln = &m->ln[l];
+        for (uint32_t i = 0; i < ln->n; i++) {
+            uint32_t it = ln->h[i].item;
+            int dup = 0;
+            for (size_t j = s->off[l]; j < o && !dup; j++)
+                dup = s->item[j] == it;
+            if (dup)
+                continue;
+            s->item[o] = it;
+            s->owner[o] = l;
+            s->cnt[it]++;
+            o++;
+        }
+    }
+    s->off[m->nln] = (uint32_t)o;
+    for (uint32_t i = 0; i < m->nit; i++)
+        s->occ_off[i + 1] = s->occ_off[i] + s->cnt[i];
+    s->occ = malloc((o ? o : 1) * sizeof *s->occ);
+    uint32_t *fill = malloc((m->nit ? m->nit : 1) * sizeof *fill);
+    if (!s->occ || !fill) {
+        free(fill);
+        return CS_ENOMEM;
+    }
+    memcpy(fill, s->occ_off, m->nit * sizeof *fill);
+    for (size_t p = 0; p < o; p++)
+        s->occ[fill[s->item[p]]++] = (uint32_t)p;
+    free(fill);
+    return 0;
+}
+
+typedef struct rec_knn_job {
+    const node_rec_index *ix;
+    const rec_seqs *s;
+    uint32_t k, window, first, step;
+    rec_nb *out;    /* n * k */
+    uint32_t *nout; /* n */
+    int rc;
+} rec_knn_job;
+
+static void *rec_knn_worker(void *arg)
+{
+    rec_knn_job *j = arg;
+    const rec_seqs *s = j->s;
+    uint32_t n = j->ix->n;
+    uint32_t *acc = calloc(n ? n : 1, sizeof *acc);
+    uint32_t *touched = malloc((n ? n : 1) * sizeof *touched);
+    rec_nb *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    if (!acc || !touched || !tmp) {
+        j->rc = CS_ENOMEM;
+        goto out;
+    }
+    for (uint32_t i = j->first; i < n; i += j->step) {
+        uint32_t nt = 0;
+        for (uint32_t o = s->occ_off[i]; o < s->occ_off[i + 1]; o++) {
+            uint32_t p = s->occ[o], l = s->owner[p];
+            uint32_t lo = p >= s->off[l] + j->window ? p - j->window : s->off[l];
+            uint32_t hi = p + j->window + 1 < s->off[l + 1] ? p + j->window + 1 : s->off[l + 1];
+            for (uint32_t q = lo; q < hi; q++) {
+                uint32_t it = s->item[q];
+                if (q == p)
+                    continue;
+                if (acc[it]++ == 0)
+                    touched[nt++] = it;
+            }
+        }
+        uint32_t m = 0;
+        for (uint32_t t = 0; t < nt; t++) {
+            uint32_t it = touched[t];
+            tmp[m].to = it;
+            tmp[m].sim = (float)((double)acc[it] / sqrt((double)s->cnt[i] * (double)s->cnt[it]));
+            acc[it] = 0;
+            m++;
+        }
+        /* Top k by similarity, ties by id: partial selection. */
+        uint32_t keep = m < j->k ? m : j->k;
+        for (uint32_t a = 0; a < keep; a++) {
+            uint32_t best = a;
+            for (uint32_t b = a + 1; b < m; b++)
+                if (tmp[b].sim > tmp[best].sim ||
+                    (tmp[b].sim == tmp[best].sim &&
+                     j->ix->it[tmp[b].to].idrank < j->ix->it[tmp[best].to].idrank))
+                    best = b;
+            rec_nb t = tmp[a];
+            tmp[a] = tmp[best];
+            tmp[best] = t;
+            j->out[(size_t)i * j->k + a] = tmp[a];
+        }
+        j->nout[i] = keep;
+    }
+out:
+    free(acc);
+    free(touched);
+    free(tmp);
+    return NULL;
+}
+
+/* Item-kNN: cosine of co-occurrence counts within `window` positions of a
+ * learner's distinct recent items; top-k per item.  Two threads. */
+static int rec_build_knn(const node_rec_model *m, node_rec_index *ix, const rec_seqs *s)
+{
+    int rc = CS_ENOMEM;
+    uint32_t n = ix->n, k = m->lim.neighbours;
+    size_t nk = (size_t)n * k;
+    rec_nb *tmp = malloc((nk ? nk : 1) * sizeof *tmp);
+    uint32_t *cnt = calloc(n ? n : 1, sizeof *cnt);
+    if (!tmp || !cnt)
+        goto out;
+    rec_knn_job jobs[2];
+    pthread_t th;
+    for (int t = 0; t < 2; t++) {
+        jobs[t] = (rec_knn_job){ix, s, k, m->lim.window, (uint32_t)t, 2, tmp, cnt, 0};
+    }
+    int threaded = n > 1000 && pthread_create(&th, NULL, rec_knn_worker, &jobs[1]) == 0;
+    rec_knn_worker(&jobs[0]);
+    if (threaded)
+        pthread_join(th, NULL);
+    else
+        rec_knn_worker(&jobs[1]);
+    if (jobs[0].rc || jobs[1].rc) {
+        rc = jobs[0].rc ? jobs[0].rc : jobs[1].rc;
+        goto out;
+    }
+    /* The index keeps the fixed-stride arrays: no second copy at the peak. */
+    ix->nb = tmp;
+    ix->nb_cnt = cnt;
+    ix->nb_k = k;
+    tmp = NULL;
+    cnt = NULL;
+    rc = 0;
+out:
+    free(tmp);
+    free(cnt);
+    return rc;
+}
+
+/* EASE (Steck 2019): B = I - P diagMat(1/diag(P)), P = (X^T X + lambda I)^-1,
+ * X the learner x item matrix of kept histories.  Only for a small active
+ * item set: O(n^3) time, O(n^2) memory. */
+static int rec_build_ease(const node_rec_model *m, node_rec_index *ix, const rec_seqs *s)
+{
+    uint32_t na = 0;
+    for (uint32_t i = 0; i < ix->n; i++)
+        if (s->cnt[i])
+            na++;
+    if (na == 0 || na > m->lim.ease_max_items)
+        return 0;
+    int rc = CS_ENOMEM;
+    double *g = NULL;
+    ix->active_of = malloc((size_t)ix->n * sizeof *ix->active_of);
+    ix->active_item = malloc((size_t)na * sizeof *ix->active_item);
+    g = calloc((size_t)na * na, sizeof *g);
+    ix->ease = malloc((size_t)na * na * sizeof *ix->ease);
+    if (!ix->active_of || !ix->active_item || !g || !ix->ease)
+        goto out;
+    ix->n_active = 0;
+    for (uint32_t i = 0; i < ix->n; i++) {
+        ix->active_of[i] = s->cnt[i] ? ix->n_active : REC_NONE;
+        if (s->cnt[i])
+            ix->active_item[ix->n_active++] = i;
+    }
+    for (uint32_t l = 0; l < s->n; l++)
+        for (uint32_t a = s->off[l]; a < s->off[l + 1]; a++) {
+            double *row = g + (size_t)ix->active_of[s->item[a]] * na;
+            for (uint32_t b = s->off[l]; b < s->off[l + 1]; b++)
+                row[ix->active_of[s->item[b]]] += 1.0;
+        }
+    for (uint32_t i = 0; i < na; i++)
+        g[(size_t)i * na + i] += m->lim.ease_lambda;
+    /* In-place Gauss-Jordan inversion; the matrix is symmetric positive
+     * definite, so no pivoting is needed. */
+    for (uint32_t k = 0; k < na; k++) {
+        double *rk = g + (size_t)k * na;
+        double piv = rk[k];
+        if (!(piv > 1e-12)) {
+            rc = CS_EINVAL;
+            goto out;
+        }
+        rk[k] = 1.0;
+        for (uint32_t j = 0; j < na; j++)
+            rk[j] /= piv;
+        for (uint32_t i = 0; i < na; i++) {
+            if (i == k)
+                continue;
+            double *ri = g + (size_t)i * na;
+            double f = ri[k];
+            if (f == 0.0)
+                continue;
+            ri[k] = 0.0;
+            for (uint32_t j = 0; j < na; j++)
+                ri[j] -= f * rk[j];
+        }
+    }
+    for (uint32_t i = 0; i < na; i++)
+        for (uint32_t j = 0; j < na; j++)
+            ix->ease[(size_t)i * na + j] =
+                i == j ? 0.0f : (float)(-g[(size_t)i * na + j] / g[(size_t)j * na + j]);
+    rc = 0;
+out:
+    free(g);
+    if (rc) {
+        free(ix->ease);
+        ix->ease = NULL;
+    }
+    return rc;
+}
+
+int node_rec_model_build(const node_rec_model *m, node_rec_index **out, cs_err *err)
+{
+    int rc = CS_ENOMEM;
+    const char *what = "items";
+    rec_seqs s;
+    memset(&s, 0, sizeof s);
+    node_rec_index *ix = calloc(1, sizeof *ix);
+    if (!ix)
+        goto out;
+    if ((rc = rec_build_items(m, ix)) != 0)
+        goto out;
+    what = "curriculum";
+    if ((rc = rec_build_curriculum(m, ix)) != 0)
+        goto out;
+    what = "popularity lists";
+    if ((rc = rec_build_buckets(ix)) != 0)
+        goto out;
+    what = "histories";
+    if ((rc = rec_seqs_build(m, &s)) != 0)
+        goto out;
+    what = "item neighbours";
+    if ((rc = rec_build_knn(m, ix, &s)) != 0)
+        goto out;
+    what = "EASE";
+    if ((rc = rec_build_ease(m, ix, &s)) != 0)
+        goto out;
+    size_t b = sizeof *ix + (size_t)ix->n * (sizeof *ix->it + 4 * sizeof(uint32_t)) +
+               ix->pre_off[ix->n] * 4;
+    b += (size_t)ix->succ_off[ix->n] * 8 + (size_t)ix->n * ix->nb_k * 8 + (size_t)ix->ncurr * 4;
+    b += (size_t)ix->nbk * sizeof *ix->bk +
+         (size_t)ix->nbk * (REC_POP_LIST + REC_START_LIST + REC_FRESH_LIST) * 4;
+    b += ((size_t)ix->table.mask + 1) * 4 + (size_t)ix->n_active * ix->n_active * 4;
+    for (uint32_t i = 0; i < ix->n; i++)
+        b += strlen(ix->it[i].id) + 1;
+    ix->bytes = b;
+    *out = ix;
+    ix = NULL;
+    rc = 0;
+out:
+    rec_seqs_free(&s);
+    node_rec_index_free(ix);
+    return rc ? cs_err_set(err, rc, "recommender build (%s): %s", what, cs_err_text(rc)) : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* requests                                                            */
+
+enum { F_CURR, F_TRANS, F_KNN, F_EASE, F_POP, F_N };
+
+typedef struct rec_cand {
+    uint32_t item;
+    float f[F_N];
+    uint32_t trans_from, knn_from;
+    float knn_best;
+    int curr_kind; /* 0 none, 1 next unit, 2 same unit, 3 start */
+    double score;
+} rec_cand;
+
+/* A hash set of item indices -> candidate slot, sized once per request. */
+typedef struct rec_cset {
+    uint32_t *slot; /* item + 1 */
+    uint32_t *pos;
+    uint32_t mask;
+    rec_cand *c;
+    uint32_t n, cap;
+} rec_cset;
+
+static uint32_t rec_mix(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x7feb352dU;
+    x ^= x >> 15;
+    x *= 0x846ca68bU;
+    x ^= x >> 16;
+    return x;
+}
+
+static int rec_cset_init(rec_cset *s, uint32_t cap)
+{
+    uint32_t sz = 64;
+    while (sz < cap * 2)
+        sz *= 2;
+    s->slot = calloc(sz, sizeof *s->slot);
+    s->pos = malloc(sz * sizeof *s->pos);
+    s->c = malloc((cap ? cap : 1) * sizeof *s->c);
+    s->mask = sz - 1;
+    s->n = 0;
+    s->cap = cap;
+    return s->slot && s->pos && s->c ? 0 : CS_ENOMEM;
+}
+
+static void rec_cset_free(rec_cset *s)
+{
+    free(s->slot);
+    free(s->pos);
+    free(s->c);
+}
+
+/* The candidate of item, or NULL if absent (and add is 0 or the set is full). */
+static rec_cand *rec_cset_get(rec_cset *s, uint32_t item, int add)
+{
+    uint32_t i = rec_mix(item) & s->mask;
+    while (s->slot[i]) {
+        if (s->slot[i] == item + 1)
+            return &s->c[s->pos[i]];
+        i = (i + 1) & s->mask;
+    }
+    if (!add || s->n >= s->cap)
+        return NULL;
+    s->slot[i] = item + 1;
+    s->pos[i] = s->n;
+    rec_cand *c = &s->c[s->n++];
+    memset(c, 0, sizeof *c);
+    c->item = item;
+    c->trans_from = c->knn_from = REC_NONE;
+    return c;
+}
+
+/* Membership only (history sets). */
+static int rec_cset_has(const rec_cset *s, uint32_t item)
+{
+    uint32_t i = rec_mix(item) & s->mask;
+    while (s->slot[i]) {
+        if (s->slot[i] == item + 1)
+            return 1;
+        i = (i + 1) & s->mask;
+    }
+    return 0;
+}
+
+static int rec_filter_ok(const node_rec_index *ix, const node_rec_request *r, uint32_t fs,
+                         uint32_t fl, uint32_t item)
+{
+    const rec_xitem *x = &ix->it[item];
+    if (r->subject && x->subject != fs)
+        return 0;
+    if (r->language && x->language != fl)
+        return 0;
+    if (r->grade >= 0 && (r->grade > NODE_REC_GRADE_MAX || !(x->grades & (1u << r->grade))))
+        return 0;
+    return 1;
+}
+
+static const rec_bucket *rec_bucket_find(const node_rec_index *ix, uint64_t key)
+{
+    uint32_t lo = 0, hi = ix->nbk;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (ix->bk[mid].key < key)
+            lo = mid + 1;
+        else if (ix->bk[mid].key > key)
+            hi = mid;
+        else
+            return &ix->bk[mid];
+    }
+    return NULL;
+}
+
+static int rec_cmp_cand(const void *a, const void *b, const node_rec_index *ix)
+{
+    const rec_cand *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    uint32_t rx = ix->it[x->item].idrank, ry = ix->it[y->item].idrank;
+    return rx < ry ? -1 : rx > ry;
+}
+
+/* Insert c into the best-k array top[] (sorted, best first). */
+static void rec_topk_push(const node_rec_index *ix, rec_cand **top, size_t *ntop, size_t k,
+                          rec_cand *c)
+{
+    size_t n = *ntop;
+    if (n == k && rec_cmp_cand(c, top[n - 1], ix) >= 0)
+        return;
+    size_t i = n < k ? n : k - 1;
+    while (i > 0 && rec_cmp_cand(c, top[i - 1], ix) < 0) {
+        top[i] = top[i - 1];
+        i--;
+    }
+    top[i] = c;
+    if (n < k)
+        (*ntop)++;
+}
+
+static void rec_grade_subject(const node_rec_index *ix, char *buf, size_t cap, int grade,
+                              uint32_t subj)
+{
+    const char *s = subj != REC_ANY ? ix->subjects.name[subj] : NULL;
+    if (grade >= 0 && s)
+        snprintf(buf, cap, "grade %d %s", grade, s);
+    else if (grade >= 0)
+        snprintf(buf, cap, "grade %d", grade);
+    else if (s)
+        snprintf(buf, cap, "%s", s);
+    else
+        snprintf(buf, cap, "this school");
+}
+
+/* BKT over scored history entries, per skill; mastered[s] set for skills at
+ * P(known) >= REC_BKT_MASTERED.  skills/pl are scratch of nh entries. */
+static void rec_bkt(const node_rec_index *ix, const uint32_t *h, const float *hs, uint32_t nh,
+                    uint32_t *skills, double *pl, uint32_t *nsk)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < nh; i++) {
+        if (hs[i] < 0)
+            continue;
+        uint32_t sk = ix->it[h[i]].skill, s;
+        for (s = 0; s < n && skills[s] != sk; s++)
+            ;
+        if (s == n) {
+            skills[n] = sk;
+            pl[n] = REC_BKT_P0;
+            n++;
+        }
+        double p = pl[s], post;
+        if (hs[i] >= 0.5f)
+            post = p * (1 - REC_BKT_SLIP) / (p * (1 - REC_BKT_SLIP) + (1 - p) * REC_BKT_GUESS);
+        else
+            post = p * REC_BKT_SLIP / (p * REC_BKT_SLIP + (1 - p) * (1 - REC_BKT_GUESS));
+        pl[s] = post + (1 - post) * REC_BKT_LEARN;
+    }
+    *nsk = n;
+}
+
+int node_rec_index_recommend(const node_rec_index *ix, const node_rec_hist *hist, size_t n,
+                             const node_rec_request *req, node_rec_result *out, size_t k,
+                             size_t *nout, cs_err *err)
+{
+    int rc = CS_ENOMEM;
+    node_rec_request dreq;
+    node_rec_weights w;
+    uint32_t *h = NULL, *skills = NULL;
+    float *hs = NULL;
+    uint8_t *hk = NULL;
+    double *pl = NULL;
+    rec_cand **top = NULL;
+    rec_cset cs, hset;
+    memset(&cs, 0, sizeof cs);
+    memset(&hset, 0, sizeof hset);
+    *nout = 0;
+    if (!ix || (!hist && n) || !out || !nout)
+        return cs_err_set(err, CS_EINVAL, "recommend: bad arguments");
+    if (n > NODE_REC_HISTORY_MAX)
+        return cs_err_set(err, CS_ETOOBIG, "recommend: history longer than %d",
+                          NODE_REC_HISTORY_MAX);
+    if (k > NODE_REC_K_MAX)
+        return cs_err_set(err, CS_ETOOBIG, "recommend: more than %d results asked", NODE_REC_K_MAX);
+    if (!req) {
+        node_rec_request_init(&dreq);
+        req = &dreq;
+    }
+    if (req->method < 0 || req->method >= NODE_REC_NMETHODS)
+        return cs_err_set(err, CS_EINVAL, "recommend: unknown method %d", req->method);
+    if (req->weights)
+        w = *req->weights;
+    else
+        node_rec_weights_default(&w);
+    if (!(w.recency > 0 && w.recency <= 1))
+        w.recency = 1;
+    if (k == 0)
+        return 0;
+    const int method = req->method, blend = method == NODE_REC_BLEND;
+
+    /* The history, resolved. */
+    h = malloc((n ? n : 1) * sizeof *h);
+    hs = malloc((n ? n : 1) * sizeof *hs);
+    hk = malloc(n ? n : 1);
+    skills = malloc((n ? n : 1) * sizeof *skills);
+    pl = malloc((n ? n : 1) * sizeof *pl);
+    top = malloc(k * sizeof *top);
+    if (!h || !hs || !hk || !skills || !pl || !top || rec_cset_init(&hset, (uint32_t)n + 1) != 0)
+        goto out;
+    uint32_t nh = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t f = hist[i].item ? node_rec_index_find(ix, hist[i].item) : -1;
+        if (f < 0)
+            continue;
+        h[nh] = (uint32_t)f;
+        hk[nh] = (uint8_t)hist[i].kind;
+        hs[nh] = hist[i].score >= 0 && hist[i].score <= 1 ? (float)hist[i].score : -1.0f;
+        rec_cset_get(&hset, (uint32_t)f, 1);
+        nh++;
+    }
+    uint32_t nsk = 0;
+    rec_bkt(ix, h, hs, nh, skills, pl, &nsk);
+
+    /* Filter names resolved to ids (a name the index lacks matches nothing). */
+    uint32_t fs = REC_NONE, fl = REC_NONE;
+    if (req->subject) {
+        int64_t f = rec_table_find(&ix->subjects.t, req->subject, rec_names_key, &ix->subjects);
+        fs = f >= 0 ? (uint32_t)f : REC_NONE - 1;
+    }
+    if (req->language) {
+        int64_t f = rec_table_find(&ix->languages.t, req->language, rec_names_key, &ix->languages);
+        fl = f >= 0 ? (uint32_t)f : REC_NONE - 1;
+    }
+    /* Popularity bucket: the filter, or else the learner's latest item. */
+    int bgrade = req->grade;
+    uint32_t bsubj = req->subject ? fs : REC_ANY, blang = req->language ? fl : REC_ANY;
+    if (nh > 0 && blend) {
+        const rec_xitem *last = &ix->it[h[nh - 1]];
+        if (bgrade < 0 && last->grades)
+            bgrade = __builtin_ctz(last->grades);
+        if (!req->subject)
+            bsubj = last->subject;
+        if (!req->language)
+            blang = last->language;
+    }
+    const rec_bucket *bk = NULL;
+    if (bsubj < REC_NONE - 1 && blang < REC_NONE - 1 && bgrade <= NODE_REC_GRADE_MAX)
+        bk = rec_bucket_find(ix, rec_bkey(bgrade < 0 ? REC_ANY : (uint32_t)bgrade, bsubj, blang));
+    if (!bk && blend && nh > 0) {
+        /* fall back to the filter alone */
+        bgrade = req->grade;
+        bsubj = req->subject ? fs : REC_ANY;
+        blang = req->language ? fl : REC_ANY;
+        if (bsubj < REC_NONE - 1 && blang < REC_NONE - 1 && bgrade <= NODE_REC_GRADE_MAX)
+            bk = rec_bucket_find(ix,
+                                 rec_bkey(bgrade < 0 ? REC_ANY : (uint32_t)bgrade, bsubj, blang));
+    }
+
+    /* Candidate bound. */
+    const int use_trans = blend || method == NODE_REC_TRANSITIONS;
+    const int use_knn = blend || method == NODE_REC_ITEMKNN;
+    const int use_ease = (blend || method == NODE_REC_EASE) && ix->ease;
+    const int use_curr = blend || method == NODE_REC_CURRICULUM;
+    size_t bound = 16;
+    if (bk)
+        bound += bk->npop + bk->nstart + bk->nfresh;
+    uint32_t tsteps = method == NODE_REC_TRANSITIONS ? 1 : REC_TRANS_STEPS;
+    for (uint32_t a = 0; a < nh && a < tsteps; a++)
+        bound += ix->succ_off[h[nh - 1 - a] + 1] - ix->succ_off[h[nh - 1 - a]];
+    if (use_knn)
+        for (uint32_t a = 0; a < nh; a++)
+            bound += ix->nb_cnt[h[a]];
+    if (use_ease)
+        bound += ix->n_active;
+    if (use_curr)
+        bound += (size_t)REC_CURR_GROUPS * 4 * REC_CURR_SCAN;
+    if (rec_cset_init(&cs, (uint32_t)bound) != 0)
+        goto out;
+
+#define CAND(item_)                                                                                \
+    ((!req->include_seen && rec_cset_has(&hset, (item_))) ||                                       \
+             !rec_filter_ok(ix, req, fs, fl, (item_))                                              \
+         ? NULL                                                                                    \
+         : rec_cset_get(&cs, (item_), 1))
+
+    /* Popularity (always: the tie-break and filler of every method). */
+    if (bk) {
+        uint32_t np = blend ? (bk->npop < REC_BLEND_POP ? bk->npop : REC_BLEND_POP) : bk->npop;
+        for (uint32_t a = 0; a < np; a++)
+            CAND(ix->lists[bk->pop_off + a]);
+        for (uint32_t a = 0; a < bk->nfresh && blend; a++)
+            CAND(ix->lists[bk->fresh_off + a]);
+    }
+    /* Transitions from the latest items. */
+    if (use_trans) {
+        double wt = 1.0;
+        for (uint32_t a = 0; a < nh && a < tsteps; a++, wt *= w.recency) {
+            uint32_t from = h[nh - 1 - a];
+            for (uint32_t o = ix->succ_off[from]; o < ix->succ_off[from + 1]; o++) {
+                rec_cand *c = CAND(ix->succ_to[o]);
+                if (!c)
+                    continue;
+                c->f[F_TRANS] += (float)(wt * ix->succ_p[o]);
+                if (c->trans_from == REC_NONE)
+                    c->trans_from = from;
+            }
+        }
+    }
+    /* Neighbours of every history item, decayed with age in the blend. */
+    if (use_knn) {
+        double wt = 1.0;
+        for (uint32_t a = 0; a < nh; a++, wt *= blend ? w.recency : 1.0) {
+            uint32_t from = h[nh - 1 - a];
+            const rec_nb *nb = ix->nb + (size_t)from * ix->nb_k;
+            for (uint32_t o = 0; o < ix->nb_cnt[from]; o++) {
+                rec_cand *c = CAND(nb[o].to);
+                if (!c)
+                    continue;
+                float v = (float)(wt * nb[o].sim);
+                c->f[F_KNN] += v;
+                if (v > c->knn_best) {
+                    c->knn_best = v;
+                    c->knn_from = from;
+                }
+            }
+        }
+    }
+    /* EASE over every active item. */
+    if (use_ease && nh > 0) {
+        uint32_t na = ix->n_active;
+        for (uint32_t j = 0; j < na; j++) {
+            uint32_t item = ix->active_item[j];
+            rec_cand *c = CAND(item);
+            if (!c)
+                continue;
+            double sum = 0;
+            for (uint32_t a = 0; a < nh; a++) {
+                uint32_t r = ix->active_of[h[a]];
+                if (r != REC_NONE)
+                    sum += ix->ease[(size_t)r * na + j];
+            }
+            c->f[F_EASE] = (float)(sum > 0 ? sum : 0);
+        }
+    }
+    /* Curriculum: the next unit (and the rest of the current one) of the
+     * sequences the learner was in lately; a new learner starts at the
+     * first unit of the bucket's sequences. */
+    if (use_curr) {
+        uint32_t groups[REC_CURR_GROUPS], ng = 0;
+        double wt = 1.0;
+        for (uint32_t a = 0; a < nh && ng < REC_CURR_GROUPS; a++) {
+            const rec_xitem *x = &ix->it[h[nh - 1 - a]];
+            if (x->group == REC_NONE)
+                continue;
+            uint32_t g;
+            for (g = 0; g < ng && groups[g] != x->group; g++)
+                ;
+            if (g < ng)
+                continue;
+            groups[ng++] = x->group;
+            /* The frontier: the furthest unit reached in this sequence. */
+            uint32_t fpos = x->curr_pos, frank = x->unit_rank;
+            for (uint32_t b = 0; b < nh; b++) {
+                const rec_xitem *y = &ix->it[h[b]];
+                if (y->group == x->group && y->unit_rank > frank) {
+                    frank = y->unit_rank;
+                    fpos = y->curr_pos;
+                }
+            }
+            uint32_t lo = fpos, scanned = 0;
+            while (lo > 0 && ix->it[ix->curr_order[lo - 1]].group == x->group &&
+                   ix->it[ix->curr_order[lo - 1]].unit_rank == frank && scanned++ < REC_CURR_SCAN)
+                lo--;
+            scanned = 0;
+            for (uint32_t p = lo; p < ix->ncurr && scanned < 3 * REC_CURR_SCAN; p++, scanned++) {
+                const rec_xitem *y = &ix->it[ix->curr_order[p]];
+                if (y->group != x->group || y->unit_rank > frank + 1)
+                    break;
+                rec_cand *c = CAND(ix->curr_order[p]);
+                if (!c)
+                    continue;
+                double v = wt * (y->unit_rank == frank + 1 ? 1.0 : 0.8);
+                if (v > c->f[F_CURR]) {
+                    c->f[F_CURR] = (float)v;
+                    c->curr_kind = y->unit_rank == frank + 1 ? 1 : 2;
+                }
+            }
+            wt *= 0.5;
+        }
+        if (ng == 0 && bk) {
+            for (uint32_t a = 0; a < bk->nstart; a++) {
+                uint32_t item = ix->lists[bk->start_off + a];
+                rec_cand *c = CAND(item);
+                if (!c)
+                    continue;
+                c->f[F_CURR] = (float)(1.0 / (1.0 + ix->it[item].unit_rank));
+                c->curr_kind = 3;
+            }
+        }
+    }
+#undef CAND
+
+    /* Scale each signal to [0, 1] over the candidates; combine. */
+    float mx[F_N] = {0};
+    for (uint32_t i = 0; i < cs.n; i++) {
+        rec_cand *c = &cs.c[i];
+        c->f[F_POP] = ix->it[c->item].pop;
+        for (int f = 0; f < F_N; f++)
+            if (c->f[f] > mx[f])
+                mx[f] = c->f[f];
+    }
+    size_t ntop = 0;
+    for (uint32_t i = 0; i < cs.n; i++) {
+        rec_cand *c = &cs.c[i];
+        double v[F_N];
+        for (int f = 0; f < F_N; f++)
+            v[f] = mx[f] > 0 ? c->f[f] / mx[f] : 0.0;
+        double s;
+        switch (method) {
+        case NODE_REC_POPULAR:
+            s = v[F_POP];
+            break;
+        case NODE_REC_TRANSITIONS:
+            s = v[F_TRANS] + REC_FILL * v[F_POP];
+            break;
+        case NODE_REC_ITEMKNN:
+            s = v[F_KNN] + REC_FILL * v[F_POP];
+            break;
+        case NODE_REC_EASE:
+            s = v[F_EASE] + REC_FILL * v[F_POP];
+            break;
+        case NODE_REC_CURRICULUM:
+            s = v[F_CURR] + REC_FILL * v[F_POP];
+            break;
+        default:
+            s = w.curriculum * v[F_CURR] + w.transitions * v[F_TRANS] + w.itemknn * v[F_KNN] +
+                w.ease * v[F_EASE] + w.popular * v[F_POP];
+            break;
+        }
+        if (blend || method == NODE_REC_CURRICULUM) {
+            /* Mastered skills are not pushed; prerequisites come first. */
+            uint32_t sk = ix->it[c->item].skill;
+            for (uint32_t a = 0; a < nsk; a++)
+                if (skills[a] == sk && pl[a] >= REC_BKT_MASTERED)
+                    s = s * REC_MASTERED_MULT - 1.0; /* after every unmastered item */
+            for (uint32_t o = ix->pre_off[c->item]; o < ix->pre_off[c->item + 1]; o++)
+                if (!rec_cset_has(&hset, ix->pre[o])) {
+                    s *= REC_PREREQ_MULT;
+                    break;
+                }
+        }
+        c->score = s;
+        rec_topk_push(ix, top, &ntop, k, c);
+    }
+
+    /* Results and reasons. */
+    for (size_t i = 0; i < ntop; i++) {
+        rec_cand *c = top[i];
+        node_rec_result *o = &out[i];
+        const rec_xitem *x = &ix->it[c->item];
+        memset(o, 0, sizeof *o);
+        o->item = c->item;
+        o->id = x->id;
+        o->score = c->score;
+        double contrib[F_N];
+        for (int f = 0; f < F_N; f++)
+            contrib[f] = mx[f] > 0 ? c->f[f] / mx[f] : 0.0;
+        if (blend) {
+            contrib[F_CURR] *= w.curriculum;
+            contrib[F_TRANS] *= w.transitions;
+            contrib[F_KNN] *= w.itemknn;
+            contrib[F_EASE] *= w.ease;
+            contrib[F_POP] *= w.popular;
+        } else {
+            int only[] = {F_POP, F_POP, F_TRANS, F_KNN, F_EASE, F_CURR};
+            for (int f = 0; f < F_N; f++)
+                if (f != only[method])
+                    contrib[f] = 0;
+        }
+        int best = F_POP;
+        for (int f = 0; f < F_N; f++)
+            if (contrib[f] > contrib[best])
+                best = f;
+        char where[96];
+        switch (best) {
+        case F_CURR:
+            o->source = NODE_REC_SRC_CURRICULUM;
+            snprintf(o->reason, sizeof o->reason, "%s unit %d",
+                     c->curr_kind == 1   ? "next in"
+                     : c->curr_kind == 2 ? "more in"
+                                         : "start of",
+                     x->unit);
+            break;
+        case F_TRANS: {
+            o->source = NODE_REC_SRC_TRANSITION;
+            int fin = 0;
+            for (uint32_t a = nh; a-- > 0;)
+                if (h[a] == c->trans_from) {
+                    fin = hk[a] != NODE_REC_OPEN;
+                    break;
+                }
+            snprintf(o->reason, sizeof o->reason, "students who %s %s opened this next",
+                     fin ? "finished" : "opened", ix->it[c->trans_from].id);
+            break;
+        }
+        case F_KNN:
+            o->source = NODE_REC_SRC_NEIGHBOUR;
+            snprintf(o->reason, sizeof o->reason, "students who used %s also used this",
+                     ix->it[c->knn_from].id);
+            break;
+        case F_EASE: {
+            o->source = NODE_REC_SRC_EASE;
+            uint32_t j = ix->active_of[c->item], bi = REC_NONE;
+            float bv = 0;
+            for (uint32_t a = 0; a < nh && j != REC_NONE; a++) {
+                uint32_t r = ix->active_of[h[a]];
+                if (r != REC_NONE && ix->ease[(size_t)r * ix->n_active + j] > bv) {
+                    bv = ix->ease[(size_t)r * ix->n_active + j];
+                    bi = h[a];
+                }
+            }
+            if (bi != REC_NONE)
+                snprintf(o->reason, sizeof o->reason, "often used together with %s", ix->it[bi].id);
+            else
+                snprintf(o->reason, sizeof o->reason, "often used with what you used");
+            break;
+        }
+        default:
+            if (x->events == 0) {
+                o->source = NODE_REC_SRC_NEW;
+                rec_grade_subject(ix, where, sizeof where, bgrade,
+                                  bsubj != REC_NONE - 1 ? bsubj : REC_ANY);
+                snprintf(o->reason, sizeof o->reason, "new in %s", where);
+            } else {
+                o->source = NODE_REC_SRC_POPULAR;
+                rec_grade_subject(ix, where, sizeof where, bgrade,
+                                  bsubj != REC_NONE - 1 ? bsubj : REC_ANY);
+                snprintf(o->reason, sizeof o->reason, "popular in %s", where);
+            }
+            break;
+        }
+    }
+    *nout = ntop;
+    rc = 0;
+out:
+    free(h);
+    free(hs);
+    free(hk);
+    free(skills);
+    free(pl);
+    free(top);
+    rec_cset_free(&cs);
+    rec_cset_free(&hset);
+    return rc ? cs_err_set(err, rc, "recommend: %s", cs_err_text(rc)) : 0;
+}
