@@ -12,6 +12,7 @@
 #include "content/resource.h"
 #include "node/node.h"
 #include "node/people.h"
+#include "node/recommend.h"
 #include "platform/time.h"
 #include "server_int.h"
 
@@ -213,6 +214,9 @@ static int csrf_ok(struct MHD_Connection *c, const who *w)
 
 /* ---- GET ---- */
 
+static MHD_RESULT fail(struct MHD_Connection *c, srv_req *rq, int rc, const cs_err *err);
+static MHD_RESULT get_class_recommendations(srv *s, struct MHD_Connection *c, srv_req *rq, const who *w, int64_t id);
+
 static MHD_RESULT get_session(struct MHD_Connection *c, srv_req *rq, const who *w)
 {
     if (!w->session)
@@ -244,11 +248,14 @@ static MHD_RESULT get_class_part(srv *s, struct MHD_Connection *c, srv_req *rq, 
     char subject[48];
     int rc;
     int lessons = strcmp(part, "lessons") == 0;
-    if (!lessons && strcmp(part, "students") != 0 && strcmp(part, "report") != 0)
+    if (!lessons && strcmp(part, "students") != 0 && strcmp(part, "report") != 0 &&
+        strcmp(part, "recommendations") != 0)
         return srv_error(c, rq, 404, "not_found", "no such endpoint");
     unsigned st = class_access(s, w, id, lessons);
     if (st)
         return deny(c, rq, st);
+    if (strcmp(part, "recommendations") == 0)
+        return get_class_recommendations(s, c, rq, w, id);
     snprintf(subject, sizeof subject, "class:%lld", (long long)id);
     if (lessons) {
         if ((rc = node_people_lesson_list(s->people, id, &out, &err)) == 0) {
@@ -305,15 +312,115 @@ static MHD_RESULT get_settings(srv *s, struct MHD_Connection *c, srv_req *rq)
     return srv_json(c, rq, 200, json_pack("{s:o}", "settings", o));
 }
 
+/* Filters of a recommendation request; 0, or a 400 queued (*ret). */
+static int rec_request(struct MHD_Connection *c, srv_req *rq, node_rec_request *req, long *limit, MHD_RESULT *ret)
+{
+    long grade;
+    node_rec_request_init(req);
+    if (srv_arg_int(c, "limit", 1, 50, 10, limit) < 0 || srv_arg_int(c, "grade", -1, NODE_REC_GRADE_MAX, -1, &grade) < 0) {
+        *ret = srv_error(c, rq, 400, "bad_request", "limit is 1..50 and grade 0..%d", NODE_REC_GRADE_MAX);
+        return -1;
+    }
+    req->grade = (int)grade;
+    req->subject = srv_arg(c, "subject");
+    req->language = srv_arg(c, "language");
+    if (req->subject && !*req->subject)
+        req->subject = NULL;
+    if (req->language && !*req->language)
+        req->language = NULL;
+    return 0;
+}
+
+static MHD_RESULT rec_fail(struct MHD_Connection *c, srv_req *rq, int rc, const cs_err *err)
+{
+    if (rc == CS_ENOTREADY)
+        return srv_error(c, rq, 503, "not_ready", "%s", err->msg);
+    return fail(c, rq, rc, err);
+}
+
+/* GET /api/v1/recommendations: for the signed-in student, for a learner a
+ * teacher may see, or (no learner) from the resource open now only. */
+static MHD_RESULT get_recommendations(srv *s, struct MHD_Connection *c, srv_req *rq, const who *w)
+{
+    node_rec_request req;
+    long limit;
+    MHD_RESULT ret;
+    cs_err err = {0};
+    json_t *items = NULL;
+    const char *learner = srv_arg(c, "learner"), *after = srv_arg(c, "after");
+    if (rec_request(c, rq, &req, &limit, &ret) != 0)
+        return ret;
+    if (after && !content_id_valid(after))
+        return srv_error(c, rq, 400, "bad_request", "after is a resource id");
+    if (learner && *learner) {
+        node_user u;
+        char subject[64];
+        if (w->role == NODE_GUEST)
+            return deny(c, rq, 401);
+        if (node_people_user_by_learner(s->people, learner, &u, NULL) != 0)
+            return w->role >= NODE_TEACHER ? srv_error(c, rq, 404, "not_found", "no such learner") : deny(c, rq, 403);
+        if (w->role == NODE_STUDENT && w->u.id != u.id)
+            return deny(c, rq, 403);
+        if (w->role >= NODE_TEACHER) {
+            unsigned st = class_access(s, w, u.class_id, 0);
+            if (st)
+                return deny(c, rq, st);
+            snprintf(subject, sizeof subject, "learner:%s", learner);
+            node_people_audit(s->people, w->actor, "read recommendations", subject, cs_time_now(), NULL);
+        }
+    } else {
+        learner = w->role == NODE_STUDENT ? w->u.learner : NULL;
+    }
+    int rc = srv_rec_json(s, learner, after, &req, (size_t)limit, &items, &err);
+    if (rc != 0)
+        return rec_fail(c, rq, rc, &err);
+    json_t *o = json_pack("{s:o}", "items", items);
+    json_object_set_new(o, "learner", learner && *learner ? json_string(learner) : json_null());
+    return srv_json(c, rq, 200, o);
+}
+
+/* GET /api/v1/classes/{id}/recommendations: each student's next three. */
+static MHD_RESULT get_class_recommendations(srv *s, struct MHD_Connection *c, srv_req *rq, const who *w, int64_t id)
+{
+    node_rec_request req;
+    long limit;
+    MHD_RESULT ret;
+    cs_err err = {0};
+    json_t *students = NULL;
+    char subject[48];
+    if (rec_request(c, rq, &req, &limit, &ret) != 0)
+        return ret;
+    if (node_people_class_students(s->people, id, &students, &err) != 0)
+        return fail(c, rq, CS_EIO, &err);
+    size_t i;
+    json_t *st;
+    json_array_foreach(json_object_get(students, "students"), i, st)
+    {
+        json_t *items = NULL;
+        int rc = srv_rec_json(s, json_string_value(json_object_get(st, "learner")), NULL, &req,
+                              limit > 5 ? 5 : (size_t)limit, &items, &err);
+        if (rc != 0) {
+            json_decref(students);
+            return rec_fail(c, rq, rc, &err);
+        }
+        json_object_set_new(st, "items", items);
+    }
+    snprintf(subject, sizeof subject, "class:%lld", (long long)id);
+    node_people_audit(s->people, w->actor, "read recommendations", subject, cs_time_now(), NULL);
+    return srv_json(c, rq, 200, students);
+}
+
 int srv_people_get(srv *s, struct MHD_Connection *c, srv_req *rq, const char *p, MHD_RESULT *ret)
 {
     who w;
     const char *rest = NULL;
     if (strcmp(p, "session") != 0 && strcmp(p, "classes") != 0 && strncmp(p, "classes/", 8) != 0 &&
-        strcmp(p, "users") != 0 && strcmp(p, "settings") != 0)
+        strcmp(p, "users") != 0 && strcmp(p, "settings") != 0 && strcmp(p, "recommendations") != 0)
         return 0;
     who_of(s, c, &w);
-    if (strcmp(p, "session") == 0) {
+    if (strcmp(p, "recommendations") == 0) {
+        *ret = get_recommendations(s, c, rq, &w);
+    } else if (strcmp(p, "session") == 0) {
         *ret = get_session(c, rq, &w);
     } else if (strcmp(p, "classes") == 0) {
         *ret = get_classes(s, c, rq, &w);
@@ -412,10 +519,12 @@ static MHD_RESULT post_event(srv *s, struct MHD_Connection *c, srv_req *rq, cons
         value = json_number_value(v);
     if (!title_of(s, res, &cached, t, sizeof t))
         return srv_error(c, rq, 404, "not_found", "no such resource");
-    int rc = node_people_event_add(s->people, w->session ? &w->u : NULL, res, kind, value, cs_time_now(), &recorded,
-                                   &err);
+    int64_t now = cs_time_now();
+    int rc = node_people_event_add(s->people, w->session ? &w->u : NULL, res, kind, value, now, &recorded, &err);
     if (rc != 0)
         return fail(c, rq, rc, &err);
+    if (recorded)
+        srv_rec_event(s, w->u.learner, res, kind, value, now); /* the model learns at once */
     return srv_json(c, rq, 202, json_pack("{s:b}", "recorded", recorded));
 }
 

@@ -1022,6 +1022,31 @@ out:
     return rc;
 }
 
+int node_people_event_foreach(node_people *p, size_t max, node_event_cb cb, void *ctx, cs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    lock(p);
+    if ((rc = prep(p,
+                   "SELECT learner, resource, kind, value, ts FROM (SELECT * FROM events ORDER BY id DESC LIMIT ?)"
+                   " ORDER BY id",
+                   &st, err)) == 0) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            double v = sqlite3_column_type(st, 3) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 3);
+            if (cb(ctx, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+                   sqlite3_column_int(st, 2), v, sqlite3_column_int64(st, 4)) != 0) {
+                rc = SQLITE_DONE;
+                break;
+            }
+        }
+        rc = rc == SQLITE_DONE ? 0 : db_err(p, err, "events");
+        sqlite3_finalize(st);
+    }
+    unlock(p);
+    return rc;
+}
+
 int node_people_learner_recent(node_people *p, const char *learner, size_t max, json_t **out, cs_err *err)
 {
     sqlite3_stmt *st = NULL;

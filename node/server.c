@@ -743,7 +743,7 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
     pthread_mutex_init(&s->cache_lock, NULL);
     pthread_mutex_init(&s->rl_lock, NULL);
     if ((rc = pool_open(s, err)) != 0 || (rc = srv_ui_init(s, err)) != 0 ||
-        (rc = node_people_open(&s->people, data_dir, err)) != 0)
+        (rc = node_people_open(&s->people, data_dir, err)) != 0 || (rc = srv_rec_start(s, err)) != 0)
         goto out;
 
     struct sockaddr_storage ss;
@@ -826,6 +826,7 @@ out:
         s->sync_stop = 1;
         pthread_join(s->sync_thread, NULL);
     }
+    srv_rec_stop(s); /* before the pool: its thread reads through pool handles */
     pool_close(s);
     node_people_close(s->people);
     pthread_mutex_destroy(&s->rl_lock);

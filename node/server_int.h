@@ -73,6 +73,7 @@ typedef struct srv_rl_slot {
 #define SRV_LOCAL_MAX_BODY (24u << 20) /* 16 MiB of files as base64, plus metadata */
 
 struct node_people;
+struct srv_rec; /* http_recommend.c */
 
 typedef struct srv {
     char data_dir[4096];
@@ -105,6 +106,7 @@ typedef struct srv {
     pthread_mutex_t rl_lock;
     srv_rl_slot rl[SRV_RL_SLOTS];
     int64_t last_purge;
+    struct srv_rec *rec; /* recommendations: model, index, rebuild thread */
     /* the UI: index.html with versioned asset URLs */
     char *index_html;
     size_t index_len;
@@ -151,6 +153,18 @@ int srv_ui_init(srv *s, cs_err *err);
 MHD_RESULT srv_metrics(srv *s, struct MHD_Connection *c, srv_req *rq);
 MHD_RESULT srv_mirror(srv *s, struct MHD_Connection *c, srv_req *rq, const char *url);
 MHD_RESULT srv_mirror_batch(srv *s, struct MHD_Connection *c, srv_req *rq, const cs_buf *body);
+
+/* Recommendations (http_recommend.c). */
+struct node_rec_request;
+int srv_rec_start(srv *s, cs_err *err);
+void srv_rec_stop(srv *s);
+/* A recorded event, into the model at once. */
+void srv_rec_event(srv *s, const char *learner, const char *resource, int kind, double value, int64_t ts);
+/* Up to k items for learner (NULL: none) plus the resource open now
+ * (after, NULL: none): [{"id","title","reason","score","url","cached"}].
+ * CS_ENOTREADY until the first index is built. */
+int srv_rec_json(srv *s, const char *learner, const char *after, const struct node_rec_request *req, size_t k,
+                 json_t **out, cs_err *err);
 
 /* Query-string helpers. */
 const char *srv_arg(struct MHD_Connection *c, const char *name);

@@ -23,6 +23,7 @@ Cistern.define('staff', function (C) {
       save: '保存', saved: '已保存。', deleteLesson: '删除课程', confirmDelLesson: '删除课程“{t}”？',
       confirmDel: '确认删除', lessonDeleted: '已删除课程。', needLessonTitle: '请填写课程名称。', needRes: '请至少选一个资源。',
       noResults: '没有找到。', searchFirst: '输入关键词后点“查找”。', find: '查找',
+      nextTitle: '每位学生的下一步', nextNote: '根据学生的学习记录推荐（只有监护人已同意的学生才有记录）。', noNext: '还没有推荐。', 
       reportTitle: '班级使用情况', reportNote: '此表只显示人数，从不显示是谁。只统计监护人已同意的学生（{c} / {n} 人）。',
       resource: '资源', openedBy: '打开过的人数', completedBy: '完成的人数', noReport: '还没有记录。', refresh: '刷新',
       forTeachers: '教师工具', requestDl: '请求下载', requested: '已请求：下次同步时会优先下载。', alreadyCached: '此资源已经缓存在本设备上。',
@@ -61,6 +62,7 @@ Cistern.define('staff', function (C) {
       save: 'Save', saved: 'Saved.', deleteLesson: 'Delete lesson', confirmDelLesson: 'Delete the lesson “{t}”?',
       confirmDel: 'Yes, delete', lessonDeleted: 'The lesson was deleted.', needLessonTitle: 'Please fill in the lesson title.', needRes: 'Please choose at least one resource.',
       noResults: 'Nothing found.', searchFirst: 'Type a word and press “Find”.', find: 'Find',
+      nextTitle: 'What next for each student', nextNote: 'Suggested from each student’s own learning record (kept only for students whose guardian agreed).', noNext: 'No suggestions yet.',
       reportTitle: 'Class report', reportNote: 'This table shows counts only, never who. Only students whose guardian agreed are counted ({c} of {n}).',
       resource: 'Resource', openedBy: 'Opened by', completedBy: 'Completed by', noReport: 'Nothing recorded yet.', refresh: 'Refresh',
       forTeachers: 'Teacher tools', requestDl: 'Request download', requested: 'Requested: it will be fetched first at the next sync.', alreadyCached: 'This resource is already cached on this device.',
@@ -180,7 +182,7 @@ Cistern.define('staff', function (C) {
   function classPage(r, box, ctx) {
     var id = r.id;
     if (!cls || cls.id !== id || !ctx.relang) {
-      cls = { id: id, klass: null, students: null, lessons: null, report: null, builder: cls && cls.id === id ? cls.builder : null };
+      cls = { id: id, klass: null, students: null, lessons: null, report: null, next: null, builder: cls && cls.id === id ? cls.builder : null };
     }
     var c = cls;
     box.appendChild(el('p', null, [el('a', { href: '#/classes', class: 'back', text: t('allClasses') })]));
@@ -188,7 +190,8 @@ Cistern.define('staff', function (C) {
     var secS = el('section', { class: 'block', 'aria-labelledby': 'h-students', id: 'sec-students' });
     var secL = el('section', { class: 'block', 'aria-labelledby': 'h-lessons', id: 'sec-lessons' });
     var secR = el('section', { class: 'block', 'aria-labelledby': 'h-report', id: 'sec-report' });
-    box.appendChild(head); box.appendChild(secS); box.appendChild(secL); box.appendChild(secR);
+    var secN = el('section', { class: 'block', 'aria-labelledby': 'h-next', id: 'sec-next' });
+    box.appendChild(head); box.appendChild(secS); box.appendChild(secL); box.appendChild(secR); box.appendChild(secN);
     function live() { return ctx.live() && cls === c; }
 
     function drawHead() {
@@ -463,11 +466,38 @@ Cistern.define('staff', function (C) {
       }, function (e) { if (live()) { c.report = { error: e }; drawReport(); } });
     }
 
+    /* what next for each student: the recommender's top items with reasons */
+    function drawNext() {
+      clear(secN);
+      secN.appendChild(el('div', { class: 'sec-top' }, [el('h2', { id: 'h-next', text: t('nextTitle') })]));
+      var d = c.next;
+      if (!d) { secN.appendChild(el('p', { class: 'muted', text: t('loading') })); return; }
+      if (d.error) { if (d.error.status !== 503) secN.appendChild(C.errorBox(d.error, loadNext)); else secN.appendChild(el('p', { class: 'muted', text: t('noNext') })); return; }
+      secN.appendChild(el('p', { class: 'notice info', text: t('nextNote') }));
+      var ss = Array.isArray(d.students) ? d.students : [];
+      var tb = el('tbody');
+      ss.forEach(function (st) {
+        var items = Array.isArray(st.items) ? st.items : [];
+        var ul = el('ul', { class: 'next-list' });
+        items.slice(0, 3).forEach(function (x) {
+          ul.appendChild(el('li', null, [C.titleEl('a', { href: '#/r/' + enc(x.id) }, x), el('span', { class: 'muted', text: ' — ' + str(x.reason) })]));
+        });
+        tb.appendChild(el('tr', null, [el('th', { scope: 'row', text: str(st.name) }), el('td', null, items.length ? [ul] : [el('span', { class: 'muted', text: t('noNext') })])]));
+      });
+      if (!ss.length) { secN.appendChild(el('p', { class: 'empty', text: t('noNext') })); return; }
+      secN.appendChild(el('div', { class: 'tbl-wrap' }, [el('table', { class: 'tbl', id: 'next' }, [el('caption', { class: 'vh', text: t('nextTitle') }), tb])]));
+    }
+    function loadNext() {
+      C.get('/api/v1/classes/' + enc(id) + '/recommendations?limit=3').then(function (d) {
+        if (live()) { c.next = d; drawNext(); }
+      }, function (e) { if (live()) { c.next = { error: e }; drawNext(); } });
+    }
+
     if (ctx.relang && c.klass) {
-      drawHead(); drawStudents(); drawLessons(); drawReport();
+      drawHead(); drawStudents(); drawLessons(); drawReport(); drawNext();
     } else {
-      drawHead(); drawStudents(); drawLessons(); drawReport();
-      loadHead(); loadStudents(); loadLessons(); loadReport();
+      drawHead(); drawStudents(); drawLessons(); drawReport(); drawNext();
+      loadHead(); loadStudents(); loadLessons(); loadReport(); loadNext();
     }
   }
   function cssEsc(s) { return window.CSS && CSS.escape ? CSS.escape(s) : String(s).replace(/["\\]/g, '\\$&'); }

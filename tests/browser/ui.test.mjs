@@ -509,6 +509,12 @@ test('accounts: a teacher signs in, makes a class and a lesson; a student joins 
   assert.deepEqual(cells, ['1', '1']);
   assert.match(await tp.textContent('#report-note'), /counts only.*\(1 of 1\)/);
   assert.ok(!(await tp.textContent('#sec-report')).includes('小明'), 'the report names a student');
+  // What next for each student: the class view of the recommender (the
+  // student's name shown as text, each suggestion with a reason).
+  await tp.reload();
+  await tp.waitForSelector('#sec-next h2');
+  const nextText = await tp.textContent('#sec-next');
+  assert.match(nextText, /What next for each student|每位学生的下一步/);
 
   // Teacher tools on a resource page: a download request for what is not
   // cached (the node's answer is changed to say so; it is cached: 200) ...

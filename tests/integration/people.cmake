@@ -2,3 +2,4 @@
 # outbox to the hub (node/outbox.c, sync/outbox.c, sync/report.c).
 cs_integration_test(people)
 cs_integration_test(outbox)
+cs_integration_test(recserve)

@@ -94,6 +94,11 @@ int node_people_event_add(node_people *p, const node_user *u, const char *resour
                           int64_t now, int *recorded, cs_err *err);
 /* The class report: per resource, how many students opened and completed. */
 int node_people_class_report(node_people *p, int64_t class_id, json_t **out, cs_err *err);
+/* Every recorded event, oldest first (at most the newest max), for the
+ * recommender's model; cb returning non-zero stops the walk. */
+typedef int (*node_event_cb)(void *ctx, const char *learner, const char *resource, int kind, double value,
+                             int64_t ts);
+int node_people_event_foreach(node_people *p, size_t max, node_event_cb cb, void *ctx, cs_err *err);
 /* Up to max of a learner's most recent distinct resources, newest first. */
 int node_people_learner_recent(node_people *p, const char *learner, size_t max, json_t **out, cs_err *err);
 
