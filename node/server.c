@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <pwd.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -21,6 +23,7 @@
 #include "node/schedule.h"
 #include "platform/crypto.h"
 #include "platform/file.h"
+#include "platform/priv.h"
 #include "sync/client.h"
 #include "platform/buf.h"
 #include "platform/time.h"
@@ -116,6 +119,11 @@ int node_server_options_load(node_server_options *o, const cs_conf *conf, cs_err
         (rc = conf_uint(conf, "session.idle", 1, 30 * 86400, &o->session_idle_s, err)) ||
         (rc = conf_uint(conf, "session.max", 1, 365 * 86400, &o->session_max_s, err)))
         return rc;
+    const char *user = cs_conf_get(conf, "serve.user");
+    if (user && strlen(user) >= sizeof o->user)
+        return cs_err_set(err, CS_ECONFIG, "serve.user: too long");
+    if (user)
+        snprintf(o->user, sizeof o->user, "%s", user);
     const char *lvl = cs_conf_get(conf, "log.level");
     if (lvl) {
         int l = cs_log_level_parse(lvl);
@@ -730,7 +738,7 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     sqlite3_initialize();
     srv *s = calloc(1, sizeof *s);
-    int rc = 0;
+    int rc = 0, lfd = -1;
     if (!s)
         return cs_err_set(err, CS_ENOMEM, "out of memory");
     snprintf(s->data_dir, sizeof s->data_dir, "%s", data_dir);
@@ -742,11 +750,11 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
     pthread_cond_init(&s->cond, NULL);
     pthread_mutex_init(&s->cache_lock, NULL);
     pthread_mutex_init(&s->rl_lock, NULL);
-    if ((rc = pool_open(s, err)) != 0 || (rc = srv_ui_init(s, err)) != 0 ||
-        (rc = node_people_open(&s->people, data_dir, err)) != 0 || (rc = srv_rec_start(s, err)) != 0)
-        goto out;
 
+    /* Listen first (port 80 needs root), then give root up before anything
+     * from outside is read: databases, config, requests. */
     struct sockaddr_storage ss;
+    socklen_t sslen;
     memset(&ss, 0, sizeof ss);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                      MHD_ALLOW_SUSPEND_RESUME;
@@ -756,12 +764,50 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
         a->sin6_port = htons(s->opt.port);
         inet_pton(AF_INET6, s->opt.host, &a->sin6_addr);
         flags |= MHD_USE_IPv6;
+        sslen = sizeof *a;
     } else {
         struct sockaddr_in *a = (struct sockaddr_in *)&ss;
         a->sin_family = AF_INET;
         a->sin_port = htons(s->opt.port);
         inet_pton(AF_INET, s->opt.host, &a->sin_addr);
+        sslen = sizeof *a;
     }
+    int one = 1;
+    lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(lfd, (struct sockaddr *)&ss, sslen) != 0 || listen(lfd, 128) != 0) {
+        rc = cs_err_set(err, CS_ENET, "cannot listen on %s:%u: %s", s->opt.host, s->opt.port, strerror(errno));
+        goto out;
+    }
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof bound;
+    unsigned port = s->opt.port;
+    if (getsockname(lfd, (struct sockaddr *)&bound, &blen) == 0)
+        port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                 : ((struct sockaddr_in *)&bound)->sin_port);
+    if (cs_priv_is_root()) {
+        const char *user = s->opt.user;
+        uid_t u;
+        gid_t g;
+        struct stat dst;
+        struct passwd *owner = NULL;
+        if (!*user && stat(data_dir, &dst) == 0 && dst.st_uid != 0 && (owner = getpwuid(dst.st_uid)) != NULL)
+            user = owner->pw_name; /* the data's owner, e.g. after an earlier drop */
+        else if (!*user && cs_priv_lookup("cistern", &u, &g, NULL) == 0)
+            user = "cistern";
+        if (!*user) {
+            cs_log_warn(&s->log, "running as root: set serve.user (e.g. a \"cistern\" system user) to drop privileges");
+        } else if ((rc = cs_priv_drop(user, data_dir, err)) != 0) {
+            cs_err_wrap(err, "serve.user = %s", user);
+            goto out;
+        } else {
+            cs_log_info(&s->log, "listening; now running as user %s", user);
+        }
+    }
+    if ((rc = pool_open(s, err)) != 0 || (rc = srv_ui_init(s, err)) != 0 ||
+        (rc = node_people_open(&s->people, data_dir, err)) != 0 || (rc = srv_rec_start(s, err)) != 0)
+        goto out;
+
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -770,7 +816,7 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     s->mhd = MHD_start_daemon(flags, s->opt.port, NULL, NULL, handler, s,
-                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                              MHD_OPTION_LISTEN_SOCKET, (MHD_socket)lfd,
                               MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)s->opt.threads,
                               MHD_OPTION_CONNECTION_LIMIT, (unsigned int)s->opt.max_conns,
                               MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)s->opt.max_conns_per_ip,
@@ -780,15 +826,12 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
                               MHD_OPTION_NOTIFY_CONNECTION, conn_notify, s,
                               MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
                               MHD_OPTION_UNESCAPE_CALLBACK, unescape, s,
-                              MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
                               MHD_OPTION_END);
     if (!s->mhd) {
-        rc = cs_err_set(err, CS_ENET, "cannot listen on %s:%u (address in use, or not permitted?)",
-                        s->opt.host, s->opt.port);
+        rc = cs_err_set(err, CS_ENET, "cannot serve on %s:%u", s->opt.host, s->opt.port);
         goto out;
     }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    unsigned port = di && di->port ? di->port : s->opt.port;
+    lfd = -1; /* MHD's now */
     printf("serving %s on http://%s%s%s:%u/\n", data_dir, strchr(s->opt.host, ':') ? "[" : "",
            strcmp(s->opt.host, "0.0.0.0") == 0 ? "0.0.0.0" : s->opt.host, strchr(s->opt.host, ':') ? "]" : "",
            port);
@@ -822,6 +865,8 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
 out:
     if (s->mhd)
         MHD_stop_daemon(s->mhd);
+    if (lfd >= 0)
+        close(lfd);
     if (s->sync_started) {
         s->sync_stop = 1;
         pthread_join(s->sync_thread, NULL);

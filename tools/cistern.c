@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "cli.h"
+#include "platform/priv.h"
 
 #define CMD(g, n) int cmd_##g##_##n(int argc, char **argv);
 CMD(hub, init)
@@ -210,6 +213,21 @@ int main(int argc, char **argv)
         if (argc >= 3 && strcmp(argv[2], cli_commands[i].name) == 0) {
             if (cli_want_help(&cli_commands[i], argc - 2, argv + 2))
                 return 0;
+            /* A node's files are private; a hub's repository is for serving. */
+            umask(strcmp(argv[1], "node") == 0 ? 077 : 022);
+            /* Root working on a directory that belongs to someone else (the
+             * daemon's user) works as them, so its files keep one owner. */
+            /* (Not `serve`: a daemon binds its port as root first, then
+             * drops to serve.user itself.) */
+            for (int a = 3; a < argc && strcmp(argv[2], "init") != 0 && strcmp(argv[2], "serve") != 0; a++) {
+                struct stat st;
+                if (argv[a][0] != '-' && stat(argv[a], &st) == 0 && S_ISDIR(st.st_mode)) {
+                    cs_err err = {0};
+                    if (cs_priv_become_owner(argv[a], &err) != 0)
+                        return cli_fail(&err);
+                    break;
+                }
+            }
             return cli_commands[i].run(argc - 2, argv + 2);
         }
     }

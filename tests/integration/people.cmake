@@ -3,3 +3,4 @@
 cs_integration_test(people)
 cs_integration_test(outbox)
 cs_integration_test(recserve)
+cs_integration_test(privilege)
