@@ -5,6 +5,7 @@
 #include "node/people.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -139,6 +140,47 @@ static void import_note(content_catalog *cat, const char *key, const char *value
         content_catalog_rollback(cat);
 }
 
+static int64_t state_int(content_catalog *cat, const char *key)
+{
+    char *v = NULL;
+    int64_t x = 0;
+    if (content_catalog_state_get(cat, key, &v, NULL) == 0 && v)
+        x = strtoll(v, NULL, 10);
+    free(v);
+    return x;
+}
+
+/* The time to judge expiry by: the system clock, unless it is behind the
+ * newest time this node has seen in signed metadata (a box whose clock
+ * reset to 1970 at a power cut); then that signed time, and *note says so. */
+static int64_t judged_now(node_data *n, char *note, size_t cap)
+{
+    int64_t sys = cs_time_now(), signed_t = state_int(n->cat, "trust.time");
+    note[0] = 0;
+    if (signed_t > 0 && sys + 600 < signed_t) {
+        char a[32], b[32];
+        cs_time_format(sys, a, sizeof a);
+        cs_time_format(signed_t, b, sizeof b);
+        snprintf(note, cap, "this box's clock says %s, before the newest signed time it has seen (%s): "
+                 "expiry was judged from the signed time; set the clock", a, b);
+        return signed_t;
+    }
+    return sys;
+}
+
+/* An expiry failure on a box whose clock may be ahead: say how to tell. */
+static void expiry_hint(node_data *n, int rc, cs_err *err)
+{
+    int64_t signed_t = state_int(n->cat, "trust.time");
+    if (rc != CS_EEXPIRED || !err || signed_t <= 0)
+        return;
+    char b[32];
+    cs_time_format(signed_t, b, sizeof b);
+    cs_err_wrap(err, "if this box's clock is wrong (the newest signed time it has seen is %s), set it, or raise "
+                     "trust.clock_slack_hours",
+                b);
+}
+
 int node_import(node_data *n, const char *bundle, sync_progress_cb progress, void *pctx,
                 sync_import_stats *stats, cs_err *err)
 {
@@ -147,10 +189,14 @@ int node_import(node_data *n, const char *bundle, sync_progress_cb progress, voi
     int rc = cs_conf_get_int(n->conf, "bundle.grace_days", DEFAULT_BUNDLE_GRACE / 86400, &grace, err);
     if (rc)
         return rc;
-    opt.now = cs_time_now();
+    char note[256];
+    opt.now = judged_now(n, note, sizeof note);
     opt.expiry_slack = grace * 86400;
     opt.ignore_timestamp_expiry = 1;
+    if (note[0])
+        fprintf(stderr, "cistern: %s\n", note);
     rc = sync_import_bundle(n->cat, n->store, bundle, &opt, progress, pctx, stats, err);
+    expiry_hint(n, rc, err);
     char when[32];
     cs_time_format(cs_time_now(), when, sizeof when);
     if (rc == 0) {
@@ -370,7 +416,8 @@ int node_sync_cancellable(node_data *n, const char *url, const volatile int *can
     keep_ctx kc = {n->conf, n->cat};
     sync_select sel = {keep_resource, priority_of, &kc, quota};
     o.select = &sel;
-    o.apply.now = cs_time_now();
+    char clock_note[256];
+    o.apply.now = judged_now(n, clock_note, sizeof clock_note);
     o.apply.expiry_slack = slack * 3600;
     o.apply.ignore_timestamp_expiry = 0;
     sync_progress_ctx pc;
@@ -380,6 +427,7 @@ int node_sync_cancellable(node_data *n, const char *url, const volatile int *can
     pc.uctx = pctx;
     sync_client_stats st;
     rc = sync_client_run(n->cat, n->store, &o, node_sync_progress, &pc, &st, err);
+    expiry_hint(n, rc, err);
     if (rc == 0 && quota) {
         /* Under a quota, what the new version no longer needs goes now. */
         uint64_t fo = 0, fb = 0;
@@ -406,6 +454,7 @@ int node_sync_cancellable(node_data *n, const char *url, const volatile int *can
     cs_time_format(cs_time_now(), when, sizeof when);
     if (ob)
         json_object_set_new(s, "outbox", ob);
+    json_object_set_new(s, "clock", clock_note[0] ? json_string(clock_note) : json_null());
     json_object_set_new(s, "state", json_string(rc ? "failed" : "idle"));
     json_object_set_new(s, "last_attempt", json_string(when));
     if (rc == 0) {
@@ -463,6 +512,12 @@ int node_status(node_data *n, json_t **out, cs_err *err)
     if (!o)
         return cs_err_set(err, CS_ENOMEM, "out of memory");
     json_object_set_new(o, "sync", sync_state_read(n));
+    int64_t signed_t = state_int(n->cat, "trust.time");
+    if (signed_t > 0) {
+        char b[32];
+        cs_time_format(signed_t, b, sizeof b);
+        json_object_set_new(o, "signed_time", json_string(b)); /* the newest time seen in signed metadata */
+    }
     /* The outbox, when people.db exists (status never creates it). */
     char pp[PATH_MAX];
     cs_path_join(pp, sizeof pp, n->dir, "people.db");

@@ -90,6 +90,23 @@ static int check_expiry(const char *what, int64_t expires, const sync_apply_opti
     return 0;
 }
 
+static void note_issued(const json_t *signed_part, sync_verified *out)
+{
+    int64_t t = 0;
+    const char *s = json_string_value(json_object_get(signed_part, "issued"));
+    if (s && cs_time_parse(s, &t) == 0 && t > out->issued)
+        out->issued = t;
+}
+
+int sync_trust_time_note(content_catalog *cat, const sync_verified *v, cs_err *err)
+{
+    char num[32];
+    if (v->issued <= sync_state_int(cat, "trust.time"))
+        return 0;
+    snprintf(num, sizeof num, "%lld", (long long)v->issued);
+    return content_catalog_state_set(cat, "trust.time", num, err);
+}
+
 /* Follow the root chain, then timestamp -> snapshot -> targets. */
 int sync_verify_metadata(content_catalog *cat, sync_meta_get_fn get, void *ctx,
                          const sync_apply_options *opt, sync_verified *out, cs_err *err)
@@ -161,6 +178,7 @@ int sync_verify_metadata(content_catalog *cat, sync_meta_get_fn get, void *ctx,
         }
     }
     out->ts_version = version;
+    note_issued(ts, out);
     if ((rc = sync_fileref_parse(json_object_get(json_object_get(ts, "meta"), "snapshot.json"), &ref, err)) != 0)
         goto out;
     if ((rc = get(ctx, ref.path, SYNC_META_MAX, &data, &len, err)) != 0 ||
@@ -183,6 +201,7 @@ int sync_verify_metadata(content_catalog *cat, sync_meta_get_fn get, void *ctx,
     if ((rc = check_expiry("snapshot", expires, opt, err)) != 0)
         goto out;
     out->snap_version = version;
+    note_issued(snap, out);
     if ((rc = sync_fileref_parse(json_object_get(json_object_get(snap, "meta"), "targets.json"), &ref, err)) != 0)
         goto out;
     if ((rc = get(ctx, ref.path, SYNC_META_MAX, &data, &len, err)) != 0 ||
@@ -336,6 +355,8 @@ int sync_commit_version(content_catalog *cat, content_store *store, const uint8_
         if ((rc = content_catalog_state_set(cat, "trust.timestamp_version", num, err)) != 0)
             goto fail;
     }
+    if ((rc = sync_trust_time_note(cat, v, err)) != 0)
+        goto fail;
     rc = content_catalog_commit(cat, err);
     if (rc == 0)
         return 0;

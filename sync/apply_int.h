@@ -25,7 +25,13 @@ typedef struct sync_verified {
     json_t *targets; /* the verified targets "signed" object */
     int64_t ts_version, snap_version, targets_version;
     int reset_timestamp, reset_snapshot; /* the role's keys changed: old versions forgotten */
+    int64_t issued; /* newest signed "issued" time of timestamp or snapshot; 0 = none */
 } sync_verified;
+
+/* Inside the caller's transaction: remember the newest signed time seen
+ * (state "trust.time"), a lower bound on the real time for boxes whose
+ * clock resets. */
+int sync_trust_time_note(content_catalog *cat, const sync_verified *v, cs_err *err);
 
 /* Root chain from the pinned root, then timestamp -> snapshot -> targets,
  * with every TUF check (docs/repository.md). */

@@ -938,6 +938,7 @@ int sync_client_run(content_catalog *cat, content_store *store, const sync_clien
         snprintf(num, sizeof num, "%lld", (long long)v.ts_version);
         if (content_catalog_begin(cat, err) == 0) {
             if (content_catalog_state_set(cat, "trust.timestamp_version", num, err) == 0 &&
+                sync_trust_time_note(cat, &v, err) == 0 &&
                 (!v.root_text || content_catalog_state_set(cat, "trust.root", v.root_text, err) == 0))
                 rc = content_catalog_commit(cat, err);
             else

@@ -176,6 +176,10 @@ int hub_finish_version(sync_hub *h, int64_t v, cs_err *err)
     snap = json_pack("{s:s,s:s,s:I,s:s,s:{s:o}}", "_type", "snapshot", "spec", SYNC_SPEC, "version",
                      (json_int_t)v, "expires", exp, "meta", "targets.json", sync_fileref_json(&ref));
     snprintf(name, sizeof name, "%lld.snapshot.json", (long long)v);
+    char issued[32];
+    cs_time_format(now, issued, sizeof issued);
+    if (snap) /* the hub's clock, signed: nodes learn a lower bound on the time from it */
+        json_object_set_new(snap, "issued", json_string(issued));
     if (!snap) {
         rc = cs_err_set(err, CS_ENOMEM, "out of memory");
         goto out;
@@ -191,6 +195,7 @@ int hub_finish_version(sync_hub *h, int64_t v, cs_err *err)
         rc = cs_err_set(err, CS_ENOMEM, "out of memory");
         goto out;
     }
+    json_object_set_new(ts, "issued", json_string(issued));
     rc = write_signed(h, ts, SYNC_TIMESTAMP, "timestamp.json", NULL, err);
 out:
     free(data);
