@@ -124,16 +124,22 @@ int node_outbox_send(node_data *n, const char *url, int *sent, int64_t *acked, c
     if ((rc = node_people_of(n, &p, err)) != 0 || (rc = node_outbox_prepare(n, err)) != 0 ||
         (rc = node_key_load(n, &key, id, err)) != 0)
         return rc;
-    int64_t before = 0;
+    int64_t before = 0, batch_records = SEND_RECORDS;
+    if ((rc = cs_conf_get_int(n->conf, "outbox.batch_records", SEND_RECORDS, &batch_records, err)) != 0 ||
+        batch_records < 1 || batch_records > SYNC_OUTBOX_MAX_RECORDS) {
+        cs_key_free(key);
+        return rc ? rc : cs_err_set(err, CS_ECONFIG, "outbox.batch_records: 1 to %d", SYNC_OUTBOX_MAX_RECORDS);
+    }
     node_people_outbox_state(p, &(int64_t){0}, &before, NULL);
     *acked = before;
     /* At least one batch, even empty: it carries the node's health. */
     for (int round = 0; round < 1000; round++) {
         json_t *recs = NULL;
         int64_t count = 0, hub_acked = 0;
-        if ((rc = node_people_outbox_pending(p, SEND_RECORDS, SEND_BYTES, &recs, &count, err)) != 0)
+        if ((rc = node_people_outbox_pending(p, (size_t)batch_records, SEND_BYTES, &recs, &count, err)) != 0)
             break;
         size_t batch_n = json_array_size(recs);
+        int64_t last_seq = batch_n ? json_integer_value(json_object_get(json_array_get(recs, batch_n - 1), "seq")) : 0;
         json_t *health = health_of(n, p);
         cs_buf b;
         cs_buf_init(&b, SYNC_OUTBOX_MAX_BYTES);
@@ -153,8 +159,7 @@ int node_outbox_send(node_data *n, const char *url, int *sent, int64_t *acked, c
         }
         if (batch_n == 0 || (int64_t)batch_n >= count)
             break; /* all sent */
-        if (hub_acked < json_integer_value(json_object_get(json_array_get(recs, batch_n - 1), "seq")) &&
-            hub_acked <= before) {
+        if (hub_acked < last_seq && hub_acked <= before) {
             rc = cs_err_set(err, CS_EFORMAT, "the hub acknowledged nothing of a whole batch");
             break;
         }

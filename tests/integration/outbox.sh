@@ -16,6 +16,7 @@ cs node sync "$T/n" >/dev/null
 cat >>"$T/n/node.conf" <<CONF
 outbox.epsilon = 100
 outbox.min_count = 0
+outbox.batch_records = 3
 sync.retries = 0
 sync.backoff_ms = 10
 sync.stall_timeout = 5
