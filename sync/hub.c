@@ -2,6 +2,7 @@
  * hub.c - the hub's repository: init, open, publish, and version metadata.
  */
 #include "sync/hub.h"
+#include "sync/csvcat.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -425,9 +426,25 @@ static int scan_source(const char *src, src_tree *t, sync_progress_cb progress, 
         return cs_err_errno(err, src);
     if (!S_ISDIR(st.st_mode))
         return cs_err_set(err, CS_EINVAL, "%s: not a folder", src);
+    /* A spreadsheet beside the folders describes those without resource.json. */
+    json_t *csv = NULL;
+    char cpath[PATH_MAX];
+    snprintf(cpath, sizeof cpath, "%s/catalog.csv", src);
+    if (cs_path_exists(cpath)) {
+        char *ctext = NULL;
+        size_t clen = 0;
+        int crc = cs_file_read_all(cpath, SYNC_CSV_MAX_BYTES, &ctext, &clen, err);
+        if (crc == 0)
+            crc = sync_csv_catalog_parse(ctext, clen, &csv, err);
+        free(ctext);
+        if (crc != 0)
+            return crc;
+    }
     int rc = list_dir(src, &names, &n, err);
-    if (rc)
+    if (rc) {
+        json_decref(csv);
         return rc;
+    }
     for (size_t i = 0; i < n && rc == 0; i++) {
         char dir[PATH_MAX], jpath[PATH_MAX];
         snprintf(dir, sizeof dir, "%s/%s", src, names[i]);
@@ -444,20 +461,35 @@ static int scan_source(const char *src, src_tree *t, sync_progress_cb progress, 
         snprintf(jpath, sizeof jpath, "%s/resource.json", dir);
         char *text = NULL;
         size_t len = 0;
+        json_t *meta = NULL, *row = json_object_get(csv, names[i]);
         if ((rc = cs_file_read_all(jpath, CONTENT_RESOURCE_JSON_MAX, &text, &len, err)) != 0) {
-            if (rc == CS_ENOENT)
-                cs_err_set(err, CS_EINVAL, "%s: missing (every resource folder needs one)", jpath);
+            if (rc == CS_ENOENT && row) {
+                /* described by catalog.csv */
+                rc = 0;
+                meta = json_incref(json_object_get(row, "meta"));
+                json_object_set_new(row, "used", json_true());
+                snprintf(jpath, sizeof jpath, "%s row %lld", cpath, (long long)json_integer_value(json_object_get(row, "row")));
+            } else {
+                if (rc == CS_ENOENT)
+                    cs_err_set(err, CS_EINVAL, "%s: missing (every resource folder needs one, or a row in catalog.csv)",
+                               jpath);
+                break;
+            }
+        } else if (row) {
+            free(text);
+            rc = cs_err_set(err, CS_EINVAL, "%s: described twice: by its resource.json and by catalog.csv row %lld", dir,
+                            (long long)json_integer_value(json_object_get(row, "row")));
             break;
-        }
-        json_t *meta = NULL;
-        rc = content_resource_parse_json(&meta, text, len, err);
-        free(text);
-        if (rc) {
-            cs_err_wrap(err, "%s", jpath);
-            break;
+        } else {
+            rc = content_resource_parse_json(&meta, text, len, err);
+            free(text);
+            if (rc) {
+                cs_err_wrap(err, "%s", jpath);
+                break;
+            }
         }
         const char *id = json_string_value(json_object_get(meta, "id"));
-        if (!id || strcmp(id, names[i]) != 0) {
+        if (!id || (!row && strcmp(id, names[i]) != 0)) {
             rc = cs_err_set(err, CS_EINVAL, "%s: \"id\" is \"%s\" but the folder is named \"%s\"", jpath,
                             id ? id : "", names[i]);
             json_decref(meta);
@@ -504,6 +536,16 @@ static int scan_source(const char *src, src_tree *t, sync_progress_cb progress, 
             progress(pctx, "checking", i + 1, n);
     }
     free_names(names, n);
+    /* Every row of the spreadsheet must have found its folder. */
+    const char *folder;
+    json_t *row;
+    json_object_foreach(csv, folder, row)
+    {
+        if (rc == 0 && !json_is_true(json_object_get(row, "used")))
+            rc = cs_err_set(err, CS_EINVAL, "%s row %lld: no folder \"%s\" beside it with the resource's files", cpath,
+                            (long long)json_integer_value(json_object_get(row, "row")), folder);
+    }
+    json_decref(csv);
     return rc;
 }
 
