@@ -612,9 +612,9 @@ static void *sync_main(void *arg)
     srv *s = arg;
     int64_t next = cs_time_now() + 5, failures = 0;
     int64_t last_note = 0;
-    while (!s->sync_stop) {
+    while (!atomic_load(&s->sync_stop)) {
         sleep(1);
-        if (s->sync_stop)
+        if (atomic_load(&s->sync_stop))
             break;
         char p[PATH_MAX];
         cs_conf *conf = NULL;
@@ -654,7 +654,7 @@ static void *sync_main(void *arg)
             atomic_store(&s->sync_running, 0);
             node_close(n);
         }
-        if (s->sync_stop)
+        if (atomic_load(&s->sync_stop))
             break;
         if (rc == 0) {
             failures = 0;
@@ -814,7 +814,7 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
     MHD_stop_daemon(s->mhd);
     s->mhd = NULL;
     /* A sync in progress stops at once; what it verified stays for next time. */
-    s->sync_stop = 1;
+    atomic_store(&s->sync_stop, 1);
     if (s->sync_started)
         pthread_join(s->sync_thread, NULL);
     s->sync_started = 0;
@@ -823,7 +823,7 @@ out:
     if (s->mhd)
         MHD_stop_daemon(s->mhd);
     if (s->sync_started) {
-        s->sync_stop = 1;
+        atomic_store(&s->sync_stop, 1);
         pthread_join(s->sync_thread, NULL);
     }
     srv_rec_stop(s); /* before the pool: its thread reads through pool handles */

@@ -100,7 +100,7 @@ typedef struct srv {
     pthread_t sync_thread;
     int sync_started;
     _Atomic int sync_running;
-    volatile int sync_stop; /* set at shutdown: the sync thread and its transfer stop */
+    atomic_int sync_stop; /* set at shutdown by the main thread: the sync thread and its transfer stop */
     /* people: accounts, sessions, events (thread-safe handle) */
     struct node_people *people;
     pthread_mutex_t rl_lock;
