@@ -708,7 +708,7 @@ static void reload_config(srv *s)
         return;
     }
     cs_conf_free(conf);
-    s->log.level = o.log_level;
+    cs_logger_set_level(&s->log, o.log_level); /* request threads log meanwhile */
     if (strcmp(o.host, s->opt.host) || o.port != s->opt.port || o.threads != s->opt.threads ||
         o.max_conns != s->opt.max_conns || o.max_conns_per_ip != s->opt.max_conns_per_ip ||
         o.timeout_s != s->opt.timeout_s || o.header_limit != s->opt.header_limit)
@@ -716,6 +716,8 @@ static void reload_config(srv *s)
     s->opt.drain_s = o.drain_s;
     s->opt.session_idle_s = o.session_idle_s;
     s->opt.session_max_s = o.session_max_s;
+    atomic_store(&s->session_idle_s, o.session_idle_s); /* what request threads read */
+    atomic_store(&s->session_max_s, o.session_max_s);
     s->opt.log_level = o.log_level;
     cs_log_info(&s->log, "SIGHUP: configuration reloaded from %s", p);
 }
@@ -735,6 +737,8 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
         return cs_err_set(err, CS_ENOMEM, "out of memory");
     snprintf(s->data_dir, sizeof s->data_dir, "%s", data_dir);
     s->opt = *opt;
+    atomic_init(&s->session_idle_s, opt->session_idle_s);
+    atomic_init(&s->session_max_s, opt->session_max_s);
     cs_logger_init(&s->log, opt->log_level);
     s->log.stamp = 1;
     s->started = cs_time_now();

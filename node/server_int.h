@@ -77,7 +77,8 @@ struct srv_rec; /* http_recommend.c */
 
 typedef struct srv {
     char data_dir[4096];
-    node_server_options opt;
+    node_server_options opt; /* written by the main thread only (SIGHUP); request threads read the copies below */
+    atomic_uint session_idle_s, session_max_s; /* session.idle, session.max: reloadable on SIGHUP */
     cs_logger log;
     pthread_mutex_t lock;
     pthread_cond_t cond;
