@@ -590,6 +590,7 @@ static void backoff_sleep(const sync_client_options *o, int attempt)
 static int fetch_objects(http *h, content_store *store, sync_objset *need, cs_err *err)
 {
     fetch f = {h, store, need, cs_time_mono_ms(), err, 0};
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
     const sync_objent **todo = malloc((need->n ? need->n : 1) * sizeof *todo);
     if (!todo)
         return cs_err_set(err, CS_ENOMEM, "out of memory");
