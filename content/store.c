@@ -582,7 +582,7 @@ static int open_packs(content_store *s, cs_err *err)
         goto out;
     }
     struct dirent *e;
-    // cppcheck-suppress readdirCalled ; readdir is thread-safe on a DIR of our own; readdir_r is deprecated
+    // cppcheck-suppress readdirCalled ; a DIR of our own: readdir is safe, readdir_r deprecated
     while ((e = readdir(d)) != NULL) {
         uint32_t id = pack_name_id(e->d_name);
         if (id == 0)

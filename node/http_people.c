@@ -32,8 +32,8 @@ static void who_of(srv *s, struct MHD_Connection *c, who *w)
     const char *tok = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "cs_session");
     if (!tok || strlen(tok) != 64)
         return;
-    if (node_people_session(s->people, tok, atomic_load(&s->session_idle_s), atomic_load(&s->session_max_s), &w->u,
-                            w->csrf, NULL) != 0)
+    unsigned idle = atomic_load(&s->session_idle_s), max = atomic_load(&s->session_max_s);
+    if (node_people_session(s->people, tok, idle, max, &w->u, w->csrf, NULL) != 0)
         return;
     w->role = w->u.role;
     w->session = 1;

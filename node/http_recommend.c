@@ -27,7 +27,7 @@ struct srv_rec {
     pthread_rwlock_t ix_lock; /* the index pointer */
     node_rec_index *ix;
     int64_t model_version, model_gen; /* catalogue the model's items came from */
-    _Atomic uint64_t events_since_build; /* changed under lock; the rebuild thread polls it without */
+    _Atomic uint64_t events_since_build; /* set under lock; rec_main polls it without */
     int64_t last_build_ms;
     int64_t rebuild_ms;
     pthread_t thread;
@@ -133,7 +133,7 @@ static void *rec_main(void *arg)
             if (model_load(s, &m, &v, &err) == 0) {
                 node_rec_index *ix = NULL;
                 if (node_rec_model_build(m, &ix, &err) == 0) {
-                    /* Counted before m is published: after, requests add events to it under the lock. */
+                    /* Counted before m is published: then requests add events to it. */
                     node_rec_stats st;
                     node_rec_model_stats(m, &st);
                     pthread_mutex_lock(&r->lock);

@@ -12,7 +12,7 @@
 enum { CS_LOG_ERROR = 0, CS_LOG_WARN = 1, CS_LOG_INFO = 2, CS_LOG_DEBUG = 3 };
 
 typedef struct cs_logger {
-    _Atomic int level; /* messages above this level are dropped; cs_logger_set_level while others log */
+    _Atomic int level; /* messages above it are dropped; see cs_logger_set_level */
     FILE *out;   /* NULL means stderr */
     int stamp;   /* prefix an ISO-8601 time stamp */
 } cs_logger;
