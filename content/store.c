@@ -582,6 +582,7 @@ static int open_packs(content_store *s, cs_err *err)
         goto out;
     }
     struct dirent *e;
+    // cppcheck-suppress readdirCalled ; a DIR of our own: readdir is safe, readdir_r deprecated
     while ((e = readdir(d)) != NULL) {
         uint32_t id = pack_name_id(e->d_name);
         if (id == 0)
@@ -653,8 +654,8 @@ static int open_db(content_store *s, cs_err *err)
         return rc;
     static const char *const sql[4] = {
         "SELECT pack, off, raw_len, enc_len, block_size FROM objects WHERE id = ?1",
-        "INSERT OR IGNORE INTO objects(id, pack, off, raw_len, enc_len, block_size)"
-        " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+        ("INSERT OR IGNORE INTO objects(id, pack, off, raw_len, enc_len, block_size)"
+         " VALUES(?1, ?2, ?3, ?4, ?5, ?6)"), /* one string: parentheses say so */
         "INSERT OR REPLACE INTO packs(id, committed_end) VALUES(?1, ?2)",
         "DELETE FROM objects WHERE id = ?1"};
     sqlite3_stmt **st[4] = {&s->q_get, &s->q_ins, &s->q_pack, &s->q_del};

@@ -32,7 +32,8 @@ static void who_of(srv *s, struct MHD_Connection *c, who *w)
     const char *tok = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "cs_session");
     if (!tok || strlen(tok) != 64)
         return;
-    if (node_people_session(s->people, tok, s->opt.session_idle_s, s->opt.session_max_s, &w->u, w->csrf, NULL) != 0)
+    unsigned idle = atomic_load(&s->session_idle_s), max = atomic_load(&s->session_max_s);
+    if (node_people_session(s->people, tok, idle, max, &w->u, w->csrf, NULL) != 0)
         return;
     w->role = w->u.role;
     w->session = 1;
@@ -500,7 +501,7 @@ static MHD_RESULT post_login(srv *s, struct MHD_Connection *c, srv_req *rq, cons
     if (rc != 0)
         return fail(c, rq, rc, &err);
     snprintf(rq->set_cookie, sizeof rq->set_cookie, "cs_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%u",
-             tok, s->opt.session_max_s);
+             tok, atomic_load(&s->session_max_s));
     return session_answer(c, rq, join ? 201 : 200, &u, csrf);
 }
 

@@ -27,12 +27,12 @@ struct srv_rec {
     pthread_rwlock_t ix_lock; /* the index pointer */
     node_rec_index *ix;
     int64_t model_version, model_gen; /* catalogue the model's items came from */
-    uint64_t events_since_build;
+    _Atomic uint64_t events_since_build; /* set under lock; rec_main polls it without */
     int64_t last_build_ms;
     int64_t rebuild_ms;
     pthread_t thread;
     int started;
-    volatile int stop;
+    atomic_int stop; /* set by the main thread at shutdown */
     node_people *people; /* its own connection: reading 1M events blocks nobody */
 };
 
@@ -118,7 +118,7 @@ static void *rec_main(void *arg)
 {
     srv *s = arg;
     struct srv_rec *r = s->rec;
-    while (!r->stop) {
+    while (!atomic_load(&r->stop)) {
         int64_t now = cs_time_mono_ms(), version = 0, gen = atomic_load(&s->generation);
         srv_handles *h = srv_handles_get(s);
         version = h->snap_version;
@@ -133,17 +133,18 @@ static void *rec_main(void *arg)
             if (model_load(s, &m, &v, &err) == 0) {
                 node_rec_index *ix = NULL;
                 if (node_rec_model_build(m, &ix, &err) == 0) {
+                    /* Counted before m is published: then requests add events to it. */
+                    node_rec_stats st;
+                    node_rec_model_stats(m, &st);
                     pthread_mutex_lock(&r->lock);
                     node_rec_model_free(r->model);
                     r->model = m;
                     r->model_version = v;
                     r->model_gen = gen;
-                    r->events_since_build = 0;
+                    atomic_store(&r->events_since_build, 0);
                     pthread_mutex_unlock(&r->lock);
                     index_swap(s, ix);
                     r->last_build_ms = cs_time_mono_ms();
-                    node_rec_stats st;
-                    node_rec_model_stats(m, &st);
                     cs_log_info(&s->log, "recommendations: model of %u items and %llu events built in %lld ms",
                                 st.items, (unsigned long long)st.events, (long long)(r->last_build_ms - now));
                 } else {
@@ -152,12 +153,12 @@ static void *rec_main(void *arg)
             }
             if (err.code)
                 cs_log_warn(&s->log, "recommendations: %s", err.msg);
-        } else if (r->events_since_build && now - r->last_build_ms > r->rebuild_ms) {
+        } else if (atomic_load(&r->events_since_build) && now - r->last_build_ms > r->rebuild_ms) {
             /* New events: neighbours from a copy, built off the lock. */
             node_rec_model *copy = NULL;
             pthread_mutex_lock(&r->lock);
             int rc = node_rec_model_clone(r->model, &copy, &err);
-            r->events_since_build = 0;
+            atomic_store(&r->events_since_build, 0);
             pthread_mutex_unlock(&r->lock);
             node_rec_index *ix = NULL;
             if (rc == 0 && node_rec_model_build(copy, &ix, &err) == 0)
@@ -167,7 +168,7 @@ static void *rec_main(void *arg)
             node_rec_model_free(copy);
             r->last_build_ms = cs_time_mono_ms();
         }
-        for (int i = 0; i < 20 && !r->stop; i++)
+        for (int i = 0; i < 20 && !atomic_load(&r->stop); i++)
             usleep(100000);
     }
     return NULL;
@@ -208,7 +209,7 @@ void srv_rec_stop(srv *s)
     struct srv_rec *r = s->rec;
     if (!r)
         return;
-    r->stop = 1;
+    atomic_store(&r->stop, 1);
     if (r->started)
         pthread_join(r->thread, NULL);
     node_rec_index_free(r->ix);
@@ -228,7 +229,7 @@ void srv_rec_event(srv *s, const char *learner, const char *resource, int kind, 
     node_rec_event ev = {learner, resource, ts, rec_kind(kind), isnan(value) ? -1 : value};
     pthread_mutex_lock(&r->lock);
     if (r->model && node_rec_model_event_add(r->model, &ev, NULL) == 0)
-        r->events_since_build++;
+        atomic_fetch_add(&r->events_since_build, 1);
     pthread_mutex_unlock(&r->lock);
 }
 

@@ -33,7 +33,7 @@ static void hub_on_signal(int sig)
 typedef struct hubsrv {
     char repo[PATH_MAX];
     cs_logger log;
-    sync_reports *reports; /* node uploads (thread-safe: SQLite serialized mode) */
+    sync_reports *reports; /* node uploads (thread-safe: its own lock) */
     _Atomic uint64_t active;
 } hubsrv;
 

@@ -380,7 +380,7 @@ int node_sync(node_data *n, const char *url, sync_progress_cb progress, void *pc
     return node_sync_cancellable(n, url, NULL, progress, pctx, stats, err);
 }
 
-int node_sync_cancellable(node_data *n, const char *url, const volatile int *cancel, sync_progress_cb progress,
+int node_sync_cancellable(node_data *n, const char *url, const atomic_int *cancel, sync_progress_cb progress,
                           void *pctx, sync_client_stats *stats, cs_err *err)
 {
     sync_client_options o;
@@ -437,7 +437,7 @@ int node_sync_cancellable(node_data *n, const char *url, const volatile int *can
     /* The school's voice back: whatever the catalogue sync did, the outbox
      * goes up when the hub can be reached; its failure fails nothing else. */
     json_t *ob = NULL;
-    if (!(cancel && *cancel) && o.url && *o.url) {
+    if (!(cancel && atomic_load(cancel)) && o.url && *o.url) {
         int sent = 0;
         int64_t acked = 0;
         cs_err oerr = {0};

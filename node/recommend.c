@@ -1591,9 +1591,9 @@ int node_rec_index_recommend(const node_rec_index *ix, const node_rec_hist *hist
     rec_cset cs, hset;
     memset(&cs, 0, sizeof cs);
     memset(&hset, 0, sizeof hset);
-    *nout = 0;
     if (!ix || (!hist && n) || !out || !nout)
         return cs_err_set(err, CS_EINVAL, "recommend: bad arguments");
+    *nout = 0;
     if (n > NODE_REC_HISTORY_MAX)
         return cs_err_set(err, CS_ETOOBIG, "recommend: history longer than %d",
                           NODE_REC_HISTORY_MAX);
@@ -1621,7 +1621,7 @@ int node_rec_index_recommend(const node_rec_index *ix, const node_rec_hist *hist
     hk = malloc(n ? n : 1);
     skills = malloc((n ? n : 1) * sizeof *skills);
     pl = malloc((n ? n : 1) * sizeof *pl);
-    top = malloc(k * sizeof *top);
+    top = malloc(k * sizeof *top); // NOLINT(bugprone-sizeof-expression): an array of pointers
     if (!h || !hs || !hk || !skills || !pl || !top || rec_cset_init(&hset, (uint32_t)n + 1) != 0)
         goto out;
     uint32_t nh = 0;

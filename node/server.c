@@ -620,9 +620,9 @@ static void *sync_main(void *arg)
     srv *s = arg;
     int64_t next = cs_time_now() + 5, failures = 0;
     int64_t last_note = 0;
-    while (!s->sync_stop) {
+    while (!atomic_load(&s->sync_stop)) {
         sleep(1);
-        if (s->sync_stop)
+        if (atomic_load(&s->sync_stop))
             break;
         char p[PATH_MAX];
         cs_conf *conf = NULL;
@@ -662,7 +662,7 @@ static void *sync_main(void *arg)
             atomic_store(&s->sync_running, 0);
             node_close(n);
         }
-        if (s->sync_stop)
+        if (atomic_load(&s->sync_stop))
             break;
         if (rc == 0) {
             failures = 0;
@@ -716,7 +716,7 @@ static void reload_config(srv *s)
         return;
     }
     cs_conf_free(conf);
-    s->log.level = o.log_level;
+    cs_logger_set_level(&s->log, o.log_level); /* request threads log meanwhile */
     if (strcmp(o.host, s->opt.host) || o.port != s->opt.port || o.threads != s->opt.threads ||
         o.max_conns != s->opt.max_conns || o.max_conns_per_ip != s->opt.max_conns_per_ip ||
         o.timeout_s != s->opt.timeout_s || o.header_limit != s->opt.header_limit)
@@ -724,6 +724,8 @@ static void reload_config(srv *s)
     s->opt.drain_s = o.drain_s;
     s->opt.session_idle_s = o.session_idle_s;
     s->opt.session_max_s = o.session_max_s;
+    atomic_store(&s->session_idle_s, o.session_idle_s); /* what request threads read */
+    atomic_store(&s->session_max_s, o.session_max_s);
     s->opt.log_level = o.log_level;
     cs_log_info(&s->log, "SIGHUP: configuration reloaded from %s", p);
 }
@@ -743,6 +745,8 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
         return cs_err_set(err, CS_ENOMEM, "out of memory");
     snprintf(s->data_dir, sizeof s->data_dir, "%s", data_dir);
     s->opt = *opt;
+    atomic_init(&s->session_idle_s, opt->session_idle_s);
+    atomic_init(&s->session_max_s, opt->session_max_s);
     cs_logger_init(&s->log, opt->log_level);
     s->log.stamp = 1;
     s->started = cs_time_now();
@@ -857,7 +861,7 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
     MHD_stop_daemon(s->mhd);
     s->mhd = NULL;
     /* A sync in progress stops at once; what it verified stays for next time. */
-    s->sync_stop = 1;
+    atomic_store(&s->sync_stop, 1);
     if (s->sync_started)
         pthread_join(s->sync_thread, NULL);
     s->sync_started = 0;
@@ -868,7 +872,7 @@ out:
     if (lfd >= 0)
         close(lfd);
     if (s->sync_started) {
-        s->sync_stop = 1;
+        atomic_store(&s->sync_stop, 1);
         pthread_join(s->sync_thread, NULL);
     }
     srv_rec_stop(s); /* before the pool: its thread reads through pool handles */

@@ -77,7 +77,8 @@ struct srv_rec; /* http_recommend.c */
 
 typedef struct srv {
     char data_dir[4096];
-    node_server_options opt;
+    node_server_options opt; /* main thread only (SIGHUP rewrites it); requests read the copies below */
+    atomic_uint session_idle_s, session_max_s; /* session.idle, session.max: reloadable on SIGHUP */
     cs_logger log;
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -100,7 +101,7 @@ typedef struct srv {
     pthread_t sync_thread;
     int sync_started;
     _Atomic int sync_running;
-    volatile int sync_stop; /* set at shutdown: the sync thread and its transfer stop */
+    atomic_int sync_stop; /* set by the main thread at shutdown: the sync thread and its transfer stop */
     /* people: accounts, sessions, events (thread-safe handle) */
     struct node_people *people;
     pthread_mutex_t rl_lock;

@@ -13,9 +13,14 @@ static const char *level_names[] = {"error", "warn", "info", "debug"};
 
 void cs_logger_init(cs_logger *lg, int level)
 {
-    lg->level = level;
+    atomic_init(&lg->level, level);
     lg->out = NULL;
     lg->stamp = 0;
+}
+
+void cs_logger_set_level(cs_logger *lg, int level)
+{
+    atomic_store_explicit(&lg->level, level, memory_order_relaxed);
 }
 
 int cs_log_level_parse(const char *s)
@@ -28,7 +33,7 @@ int cs_log_level_parse(const char *s)
 
 void cs_log(const cs_logger *lg, int level, const char *fmt, ...)
 {
-    if (lg && level > lg->level)
+    if (lg && level > atomic_load_explicit(&lg->level, memory_order_relaxed))
         return;
     FILE *out = lg && lg->out ? lg->out : stderr;
     char line[2048];

@@ -66,7 +66,7 @@ typedef struct http {
 static int xfer_cancel(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
     const http *h = ud;
-    return h->opt->cancel && *h->opt->cancel ? 1 : 0;
+    return h->opt->cancel && atomic_load(h->opt->cancel) ? 1 : 0;
 }
 
 static void http_setup(http *h, const char *url)
@@ -579,7 +579,7 @@ static void backoff_sleep(const sync_client_options *o, int attempt)
     cs_random(&r, sizeof r, NULL);
     long ms = cap > 0 ? (long)(r % (uint32_t)cap) : 0; /* full jitter: uniform in [0, cap) */
     /* Sleep in slices so a stop request is seen within 100 ms. */
-    while (ms > 0 && !(o->cancel && *o->cancel)) {
+    while (ms > 0 && !(o->cancel && atomic_load(o->cancel))) {
         long slice = ms > 100 ? 100 : ms;
         struct timespec ts = {0, slice * 1000000L};
         nanosleep(&ts, NULL);
@@ -590,6 +590,7 @@ static void backoff_sleep(const sync_client_options *o, int attempt)
 static int fetch_objects(http *h, content_store *store, sync_objset *need, cs_err *err)
 {
     fetch f = {h, store, need, cs_time_mono_ms(), err, 0};
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
     const sync_objent **todo = malloc((need->n ? need->n : 1) * sizeof *todo);
     if (!todo)
         return cs_err_set(err, CS_ENOMEM, "out of memory");

@@ -324,6 +324,7 @@ static int list_dir(const char *dir, char ***out, size_t *n, cs_err *err)
     size_t cnt = 0, cap = 0;
     struct dirent *e;
     int rc = 0;
+    // cppcheck-suppress readdirCalled ; a DIR of our own: readdir is safe, readdir_r deprecated
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;

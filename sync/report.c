@@ -76,12 +76,18 @@ int sync_reports_ingest(sync_reports *r, const sync_outbox_batch *b, int64_t now
             (rc = contrib_write(r->repo, b->node, rec, err)) != 0)
             return rc;
     }
-    return r->ops->ingest(r->impl, b, now, acked, added, err);
+    pthread_mutex_lock(&r->lock);
+    rc = r->ops->ingest(r->impl, b, now, acked, added, err);
+    pthread_mutex_unlock(&r->lock);
+    return rc;
 }
 
 int sync_reports_report(sync_reports *r, json_t **out, cs_err *err)
 {
-    return r->ops->report(r->impl, out, err);
+    pthread_mutex_lock(&r->lock);
+    int rc = r->ops->report(r->impl, out, err);
+    pthread_mutex_unlock(&r->lock);
+    return rc;
 }
 
 void sync_reports_close(sync_reports *r)
@@ -90,6 +96,7 @@ void sync_reports_close(sync_reports *r)
         return;
     if (r->ops)
         r->ops->close(r->impl);
+    pthread_mutex_destroy(&r->lock);
     free(r);
 }
 
@@ -350,6 +357,7 @@ int sync_reports_open_sqlite(sync_reports **out, const char *repo, cs_err *err)
     }
     r->ops = &sqlite_ops;
     r->impl = db;
+    pthread_mutex_init(&r->lock, NULL);
     snprintf(r->repo, sizeof r->repo, "%s", repo);
     *out = r;
     return 0;

@@ -769,8 +769,8 @@ static size_t html_page(char *buf, size_t cap, size_t want, rng *r, const char *
         "教师提示：讲解%s时，可先复习上一课的内容，再引入新知识。",
     };
     static const char *const para_en[] = {
-        "In this lesson we study %s. Read the textbook section first, then try the questions "
-        "below.",
+        ("In this lesson we study %s. Read the textbook section first, then try the questions "
+         "below."), /* one string: parentheses say so */
         "%s is a key idea of this unit; make sure you understand both the concept and the method.",
         "Work in pairs: write one question about %s and explain your answer to your partner.",
         "After class, review the main points of %s and finish the related exercises.",

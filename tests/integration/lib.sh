@@ -49,7 +49,23 @@ check_fails() { # check_fails "description" "expected message part" command...
         ok
     fi
 }
+# A server that ThreadSanitizer stopped (tests/tsan.sh sets exitcode=66) or
+# that logged a report fails the test, with its log.
+TSAN_SEEN=
+tsan_check() { # tsan_check WHAT EXIT_STATUS ERRFILE
+    if [ "$2" -eq 66 ] || grep -q "WARNING: ThreadSanitizer" "$3" 2>/dev/null; then
+        bad "$1: ThreadSanitizer report (exit $2):"
+        cat "$3" >&2 || true
+        TSAN_SEEN="$TSAN_SEEN $3"
+    fi
+}
 finish() {
+    local f
+    for f in "$T"/*.err; do
+        if [ -f "$f" ] && [[ " $TSAN_SEEN " != *" $f "* ]]; then
+            tsan_check "$(basename "$f")" 0 "$f"
+        fi
+    done
     echo "$((CHECKS - FAILS)) passed, $FAILS failed"
     [ "$FAILS" -eq 0 ]
 }
@@ -154,8 +170,10 @@ serve_start() { # serve_start DATA
     URL="http://127.0.0.1:$PORT"
 }
 serve_stop() {
+    local rc=0
     kill -TERM "$SPID" 2>/dev/null || true
-    wait "$SPID" 2>/dev/null || true
+    wait "$SPID" 2>/dev/null || rc=$?
+    tsan_check "node serve" "$rc" "$T/serve.err"
 }
 # HTTP status of a request: st [curl options...] URL
 st() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
@@ -173,8 +191,10 @@ hub_start() { # hub_start REPO
     HUB="http://127.0.0.1:$(wait_port "$T/hub.out" "$T/hub.err" hub)"
 }
 hub_stop() {
+    local rc=0
     kill -TERM "$HPID" 2>/dev/null || true
-    wait "$HPID" 2>/dev/null || true
+    wait "$HPID" 2>/dev/null || rc=$?
+    tsan_check "hub serve" "$rc" "$T/hub.err"
 }
 
 # The fault proxy next to the build: build/tools/cistern -> build/tests/tools/.

@@ -521,6 +521,44 @@ static void test_csv(void)
     node_rec_log_free(log);
 }
 
+/* Over 1000 items the neighbours are built by two threads (rec_build_knn):
+ * the same answer as the one-thread build of a school, and a run that
+ * tests/tsan.sh watches for races. */
+static void test_knn_threads(void)
+{
+    node_rec_model *m = NULL;
+    REQUIRE(node_rec_model_new(&m, NULL, NULL) == 0);
+    char id[32], lid[32];
+    for (int i = 0; i < 1500; i++) {
+        snprintf(id, sizeof id, "big-%04d", i);
+        REQUIRE(add_item(m, id, "math", 1u << 3, NULL, -1, NULL, NULL, NULL) == 0);
+    }
+    /* 40 learners walk big-0000 .. big-0019 in order: big-0001 follows big-0000. */
+    for (int l = 0; l < 40; l++) {
+        snprintf(lid, sizeof lid, "walker-%d", l);
+        for (int j = 0; j < 20; j++) {
+            snprintf(id, sizeof id, "big-%04d", j);
+            CHECK(add_ev(m, lid, id, 1000 + l * 100 + j, -1) == 0);
+        }
+    }
+    node_rec_index *ix = NULL;
+    REQUIRE(node_rec_model_build(m, &ix, NULL) == 0);
+    node_rec_hist h = {"big-0000", NODE_REC_OPEN, -1};
+    node_rec_request req;
+    node_rec_request_init(&req);
+    req.method = NODE_REC_ITEMKNN;
+    node_rec_result r[5];
+    size_t n = 0;
+    CHECK(node_rec_index_recommend(ix, &h, 1, &req, r, 5, &n, NULL) == 0);
+    CHECK(n > 0);
+    int found = 0;
+    for (size_t i = 0; i < n; i++)
+        found |= strcmp(r[i].id, "big-0001") == 0;
+    CHECK(found);
+    node_rec_index_free(ix);
+    node_rec_model_free(m);
+}
+
 int main(void)
 {
     RUN(test_counterfactual);
@@ -531,5 +569,6 @@ int main(void)
     RUN(test_mastery);
     RUN(test_clone_and_limits);
     RUN(test_csv);
+    RUN(test_knn_threads);
     return TEST_SUMMARY();
 }

@@ -9,6 +9,7 @@
 #define NODE_NODE_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -47,8 +48,9 @@ int node_import(node_data *n, const char *bundle, sync_progress_cb progress, voi
 struct sync_client_stats;
 int node_sync(node_data *n, const char *url, sync_progress_cb progress, void *pctx,
               struct sync_client_stats *stats, cs_err *err);
-/* The same, stopping early (CS_EINTERRUPTED) once *cancel becomes non-zero. */
-int node_sync_cancellable(node_data *n, const char *url, const volatile int *cancel, sync_progress_cb progress,
+/* The same, stopping early (CS_EINTERRUPTED) once *cancel becomes non-zero
+ * (set from another thread: hence atomic). */
+int node_sync_cancellable(node_data *n, const char *url, const atomic_int *cancel, sync_progress_cb progress,
                           void *pctx, struct sync_client_stats *stats, cs_err *err);
 
 /* A teacher asks for a listed resource: it is kept whatever the keep.*

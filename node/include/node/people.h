@@ -30,7 +30,7 @@ const char *node_event_kind_name(int kind);
 #define NODE_SECRET_MAX 256  /* bytes of a password */
 #define NODE_LEARNER_HEX 33  /* pseudonymous learner id: 32 hex digits + NUL */
 #define NODE_TOKEN_HEX 65
-#define NODE_PBKDF2_ITERATIONS 200000
+#define NODE_PBKDF2_ITERATIONS 200000u
 
 typedef struct node_user {
     int64_t id;

@@ -14,6 +14,7 @@
 #ifndef SYNC_CLIENT_H
 #define SYNC_CLIENT_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "content/catalog.h"
@@ -43,7 +44,7 @@ typedef struct sync_client_options {
     uint64_t batch_bytes;    /* objects up to this much per batch request (8 MiB) */
     uint64_t large_object;   /* objects larger than this travel alone, resumable (4 MiB) */
     int mirror;              /* keep a servable copy of the metadata and catalogues */
-    const volatile int *cancel; /* if set and non-zero, the run stops (CS_EINTERRUPTED) */
+    const atomic_int *cancel; /* set and non-zero (by any thread): the run stops (CS_EINTERRUPTED) */
     const sync_select *select;  /* NULL: keep everything */
     sync_apply_options apply;
 } sync_client_options;

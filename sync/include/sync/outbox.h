@@ -17,6 +17,7 @@
 #define SYNC_OUTBOX_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "platform/buf.h"
@@ -67,6 +68,9 @@ typedef struct sync_reports_ops {
 typedef struct sync_reports {
     const sync_reports_ops *ops;
     void *impl;
+    /* One ingest or report at a time: the hub's request threads share one
+     * connection, and two BEGIN..COMMITs on it would interleave. */
+    pthread_mutex_t lock;
     char repo[4096];
 } sync_reports;
 
