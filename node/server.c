@@ -794,8 +794,10 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
         uid_t u;
         gid_t g;
         struct stat dst;
-        struct passwd *owner = NULL;
-        if (!*user && stat(data_dir, &dst) == 0 && dst.st_uid != 0 && (owner = getpwuid(dst.st_uid)) != NULL)
+        struct passwd pwb, *owner = NULL;
+        char pwbuf[4096];
+        if (!*user && stat(data_dir, &dst) == 0 && dst.st_uid != 0 &&
+            getpwuid_r(dst.st_uid, &pwb, pwbuf, sizeof pwbuf, &owner) == 0 && owner)
             user = owner->pw_name; /* the data's owner, e.g. after an earlier drop */
         else if (!*user && cs_priv_lookup("cistern", &u, &g, NULL) == 0)
             user = "cistern";
