@@ -326,6 +326,8 @@ MHD_RESULT srv_api(srv *s, struct MHD_Connection *c, srv_req *rq, const char *ur
         return ret;
     if (strcmp(p, "catalog") == 0)
         return api_catalog(s, c, rq, 0);
+    if (strcmp(p, "catalog.jsonld") == 0)
+        return srv_lrmi(s, c, rq);
     if (strcmp(p, "suggest") == 0)
         return api_catalog(s, c, rq, 1);
     if (strcmp(p, "facets") == 0)

@@ -148,6 +148,7 @@ MHD_RESULT srv_api_write(srv *s, struct MHD_Connection *c, srv_req *rq, const ch
 /* GET endpoints of accounts and teacher tools; NULL-returning ... see http_people.c:
  * returns 1 and queues a response when p is one of them, 0 otherwise. */
 int srv_people_get(srv *s, struct MHD_Connection *c, srv_req *rq, const char *p, MHD_RESULT *ret);
+MHD_RESULT srv_lrmi(srv *s, struct MHD_Connection *c, srv_req *rq);
 MHD_RESULT srv_opds(srv *s, struct MHD_Connection *c, srv_req *rq, const char *url);
 MHD_RESULT srv_ui(srv *s, struct MHD_Connection *c, srv_req *rq, const char *url);
 int srv_ui_init(srv *s, cs_err *err);

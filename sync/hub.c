@@ -883,3 +883,27 @@ out:
     src_tree_free(&t);
     return rc;
 }
+
+int sync_hub_foreach_current(sync_hub *h, int (*cb)(void *ctx, const content_resource *r), void *ctx, cs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(h->db, "SELECT record FROM records WHERE last IS NULL ORDER BY id", -1, &st, NULL) !=
+        SQLITE_OK)
+        return cs_err_set(err, CS_EDB, "hub.db: %s", sqlite3_errmsg(h->db));
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        json_t *rec = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+        content_resource *r = NULL;
+        if (!rec) {
+            rc = cs_err_set(err, CS_ECORRUPT, "hub.db: a record is not JSON");
+            break;
+        }
+        rc = sync_record_to_resource(rec, &r, err);
+        json_decref(rec);
+        if (rc == 0)
+            rc = cb(ctx, r);
+        content_resource_free(r);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}

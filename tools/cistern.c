@@ -17,6 +17,7 @@ CMD(hub, serve)
 CMD(hub, rotate_key)
 CMD(hub, import_outbox)
 CMD(hub, reports)
+CMD(hub, export_lrmi)
 CMD(node, init)
 CMD(node, import)
 CMD(node, sync)
@@ -73,6 +74,14 @@ const cli_command cli_commands[] = {
      "records; usage across schools (noisy weekly aggregates); the feedback queue; and\n"
      "resources schools put forward, written under REPO/contrib/ for review.",
      cmd_hub_reports},
+    {"hub", "export-lrmi", "REPO [-o FILE] [--base URL]",
+     "Write the current catalogue as schema.org LearningResource JSON-LD (LRMI) for\n"
+     "exchange with other platforms: names and descriptions in every language, subject\n"
+     "and grades as educationalAlignment, the edition/volume/unit as a \"teaches\"\n"
+     "alignment, prerequisites as \"requires\", files as hasPart.  URLs are relative to\n"
+     "a node unless --base gives one (e.g. http://school-node:8080).  Nodes serve the\n"
+     "same at /api/v1/catalog.jsonld.",
+     cmd_hub_export_lrmi},
     {"node", "init", "DATA --trust ROOT.json [--hub URL]",
      "Create a node data directory DATA, pinning ROOT.json (a repository's root.json)\n"
      "as the trust root: everything the node accepts must chain to it.",

@@ -59,6 +59,11 @@ int sync_hub_publish(sync_hub *h, const char *src, sync_progress_cb progress, vo
  * version N+1 signed by the current root key (and the new one, for the root
  * role), the old key kept as keys/ROLE.key.retired-N, and the current
  * version re-signed.  Nodes follow the chain at their next sync or import. */
+/* Every resource of the current version, in id order. */
+struct content_resource;
+int sync_hub_foreach_current(sync_hub *h, int (*cb)(void *ctx, const struct content_resource *r), void *ctx,
+                             cs_err *err);
+
 int sync_hub_rotate_key(sync_hub *h, const char *role, int64_t *new_root_version, cs_err *err);
 
 /* Write a USB bundle for nodes at version `since` (0 = everything). */
