@@ -272,7 +272,6 @@ static MHD_RESULT api_resource(srv *s, struct MHD_Connection *c, srv_req *rq, co
 
 static MHD_RESULT api_status(srv *s, struct MHD_Connection *c, srv_req *rq)
 {
-    char p[4200];
     node_data *n = NULL;
     cs_err err = {0};
     json_t *st = NULL;
@@ -283,8 +282,7 @@ static MHD_RESULT api_status(srv *s, struct MHD_Connection *c, srv_req *rq)
     snprintf(tmp.dir, sizeof tmp.dir, "%s", s->data_dir);
     tmp.cat = h->cat;
     tmp.store = h->store;
-    snprintf(p, sizeof p, "%s/node.conf", s->data_dir);
-    if (cs_conf_load(&tmp.conf, p, NULL) != 0)
+    if (node_conf_load(s->data_dir, &tmp.conf, NULL) != 0)
         cs_conf_new(&tmp.conf);
     n = &tmp;
     int rc = node_status(n, &st, &err);

@@ -298,11 +298,9 @@ static const char *const settings_keys[] = {"keep.subjects",  "keep.grades",   "
 
 static MHD_RESULT get_settings(srv *s, struct MHD_Connection *c, srv_req *rq)
 {
-    char p[4200];
     cs_conf *conf = NULL;
     cs_err err = {0};
-    snprintf(p, sizeof p, "%s/node.conf", s->data_dir);
-    if (cs_conf_load(&conf, p, &err) != 0)
+    if (node_conf_load(s->data_dir, &conf, &err) != 0) /* the effective values */
         return srv_error(c, rq, 500, "internal", "%s", err.msg);
     json_t *o = json_object();
     for (size_t i = 0; i < NSETTINGS; i++) {

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "node/node.h"
 #include "node/people.h"
 #include "node/recommend.h"
 #include "platform/time.h"
@@ -180,11 +181,9 @@ int srv_rec_start(srv *s, cs_err *err)
     int rc;
     if (!r)
         return cs_err_set(err, CS_ENOMEM, "out of memory");
-    char path[4200];
     cs_conf *conf = NULL;
     int64_t every = REC_REBUILD_DEFAULT_S;
-    snprintf(path, sizeof path, "%s/node.conf", s->data_dir);
-    if (cs_conf_load(&conf, path, NULL) == 0)
+    if (node_conf_load(s->data_dir, &conf, NULL) == 0)
         rc = cs_conf_get_int(conf, "recommend.rebuild_interval", REC_REBUILD_DEFAULT_S, &every, err);
     else
         rc = 0;

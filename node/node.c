@@ -88,6 +88,39 @@ void node_close(node_data *n)
     free(n);
 }
 
+int node_conf_load(const char *dir, cs_conf **out, cs_err *err)
+{
+    char p[PATH_MAX];
+    cs_conf *c = NULL, *local = NULL;
+    const char *sys = getenv("CISTERN_CONFIG");
+    int rc;
+    if (sys && *sys && cs_path_exists(sys)) {
+        if ((rc = cs_conf_load(&c, sys, err)) != 0)
+            return rc;
+    } else if (cs_conf_new(&c) != 0) {
+        return cs_err_set(err, CS_ENOMEM, "out of memory");
+    }
+    cs_path_join(p, sizeof p, dir, "node.conf");
+    if (cs_path_exists(p)) {
+        if ((rc = cs_conf_load(&local, p, err)) != 0) {
+            cs_conf_free(c);
+            return rc;
+        }
+        for (size_t i = 0; i < cs_conf_count(local); i++) {
+            const char *k, *v;
+            cs_conf_at(local, i, &k, &v);
+            if ((rc = cs_conf_set(c, k, v, err)) != 0) {
+                cs_conf_free(local);
+                cs_conf_free(c);
+                return rc;
+            }
+        }
+        cs_conf_free(local);
+    }
+    *out = c;
+    return 0;
+}
+
 int node_people_of(node_data *n, node_people **out, cs_err *err)
 {
     int rc;
@@ -115,14 +148,8 @@ int node_open(node_data **out, const char *dir, int flags, cs_err *err)
     cs_path_join(p, sizeof p, dir, "store");
     if ((rc = content_store_open(&n->store, p, flags & NODE_RDONLY ? CONTENT_STORE_RDONLY : 0, err)) != 0)
         goto fail;
-    cs_path_join(p, sizeof p, dir, "node.conf");
-    if (cs_path_exists(p)) {
-        if ((rc = cs_conf_load(&n->conf, p, err)) != 0)
-            goto fail;
-    } else if (cs_conf_new(&n->conf) != 0) {
-        rc = cs_err_set(err, CS_ENOMEM, "out of memory");
+    if ((rc = node_conf_load(dir, &n->conf, err)) != 0)
         goto fail;
-    }
     *out = n;
     return 0;
 fail:

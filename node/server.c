@@ -624,10 +624,8 @@ static void *sync_main(void *arg)
         sleep(1);
         if (atomic_load(&s->sync_stop))
             break;
-        char p[PATH_MAX];
         cs_conf *conf = NULL;
-        snprintf(p, sizeof p, "%s/node.conf", s->data_dir);
-        if (cs_conf_load(&conf, p, NULL) != 0)
+        if (node_conf_load(s->data_dir, &conf, NULL) != 0)
             continue;
         const char *url = cs_conf_get(conf, "hub.url");
         int have_url = url && *url; /* url points into conf, freed below */
@@ -689,11 +687,9 @@ static void people_housekeeping(srv *s)
     if (now - s->last_purge < 3600 && s->last_purge <= now)
         return;
     s->last_purge = now;
-    char p[PATH_MAX];
     cs_conf *conf = NULL;
     cs_err err = {0};
-    snprintf(p, sizeof p, "%s/node.conf", s->data_dir);
-    if (cs_conf_load(&conf, p, NULL) == 0)
+    if (node_conf_load(s->data_dir, &conf, NULL) == 0)
         cs_conf_get_int(conf, "privacy.retention_days", 365, &days, NULL);
     cs_conf_free(conf);
     if (node_people_purge(s->people, now, days, &removed, &err) != 0)
@@ -705,12 +701,10 @@ static void people_housekeeping(srv *s)
 
 static void reload_config(srv *s)
 {
-    char p[PATH_MAX];
     cs_err err = {0};
     cs_conf *conf = NULL;
     node_server_options o;
-    snprintf(p, sizeof p, "%s/node.conf", s->data_dir);
-    if (cs_conf_load(&conf, p, &err) != 0 || node_server_options_load(&o, conf, &err) != 0) {
+    if (node_conf_load(s->data_dir, &conf, &err) != 0 || node_server_options_load(&o, conf, &err) != 0) {
         cs_log_error(&s->log, "SIGHUP: %s; keeping the running configuration", err.msg);
         cs_conf_free(conf);
         return;
@@ -727,7 +721,7 @@ static void reload_config(srv *s)
     atomic_store(&s->session_idle_s, o.session_idle_s); /* what request threads read */
     atomic_store(&s->session_max_s, o.session_max_s);
     s->opt.log_level = o.log_level;
-    cs_log_info(&s->log, "SIGHUP: configuration reloaded from %s", p);
+    cs_log_info(&s->log, "SIGHUP: configuration reloaded");
 }
 
 int node_server_run(const char *data_dir, const node_server_options *opt, cs_err *err)

@@ -72,6 +72,11 @@ int node_verify(node_data *n, int repair, void (*cb)(void *, const char *), void
 /* Drop objects no resource references. */
 int node_gc(node_data *n, uint64_t *objects, uint64_t *bytes, cs_err *err);
 
+/* The node's settings: the system-wide file named by $CISTERN_CONFIG (the
+ * Debian package sets /etc/cistern/node.conf), then DATA/node.conf on top
+ * (what `node init` and the admin API write).  Either may be absent. */
+int node_conf_load(const char *dir, cs_conf **out, cs_err *err);
+
 /* DATA/people.db, opened on first use (accounts, events, outbox). */
 int node_people_of(node_data *n, struct node_people **out, cs_err *err);
 
