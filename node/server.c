@@ -21,6 +21,7 @@
 #include "node/node.h"
 #include "node/people.h"
 #include "node/schedule.h"
+#include "node/zeroconf.h"
 #include "platform/crypto.h"
 #include "platform/file.h"
 #include "platform/priv.h"
@@ -119,6 +120,17 @@ int node_server_options_load(node_server_options *o, const cs_conf *conf, cs_err
         (rc = conf_uint(conf, "session.idle", 1, 30 * 86400, &o->session_idle_s, err)) ||
         (rc = conf_uint(conf, "session.max", 1, 365 * 86400, &o->session_max_s, err)))
         return rc;
+    unsigned zc = 1;
+    if ((rc = conf_uint(conf, "zeroconf", 0, 1, &zc, err)) != 0)
+        return rc;
+    o->zeroconf = (int)zc;
+    const char *school = cs_conf_get(conf, "school.name");
+    if (school && (!*school || strlen(school) >= sizeof o->school - 16))
+        return cs_err_set(err, CS_ECONFIG, "school.name: 1 to %zu bytes", sizeof o->school - 16);
+    if (school)
+        snprintf(o->school, sizeof o->school, "%s", school);
+    else if (gethostname(o->school, sizeof o->school - 1) != 0 || !o->school[0])
+        snprintf(o->school, sizeof o->school, "school");
     const char *user = cs_conf_get(conf, "serve.user");
     if (user && strlen(user) >= sizeof o->user)
         return cs_err_set(err, CS_ECONFIG, "serve.user: too long");
@@ -837,6 +849,8 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
            port);
     fflush(stdout);
     cs_log_info(&s->log, "listening on %s port %u with %u threads", s->opt.host, port, s->opt.threads);
+    if (s->opt.zeroconf)
+        node_zeroconf_start(&s->zc, s->opt.school, (uint16_t)port, &s->log);
     if (pthread_create(&s->sync_thread, NULL, sync_main, s) == 0)
         s->sync_started = 1;
     while (!got_term) {
@@ -849,6 +863,8 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
         }
     }
     cs_log_info(&s->log, "stopping: no new connections; draining for up to %u s", s->opt.drain_s);
+    node_zeroconf_stop(s->zc); /* no longer offered to new devices */
+    s->zc = NULL;
     MHD_socket ls = MHD_quiesce_daemon(s->mhd);
     if (ls != MHD_INVALID_SOCKET)
         close(ls);
@@ -863,6 +879,7 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
     s->sync_started = 0;
     cs_log_info(&s->log, "stopped");
 out:
+    node_zeroconf_stop(s->zc);
     if (s->mhd)
         MHD_stop_daemon(s->mhd);
     if (lfd >= 0)

@@ -108,6 +108,7 @@ typedef struct srv {
     srv_rl_slot rl[SRV_RL_SLOTS];
     int64_t last_purge;
     struct srv_rec *rec; /* recommendations: model, index, rebuild thread */
+    struct node_zeroconf *zc; /* the LAN announcement, or NULL */
     /* the UI: index.html with versioned asset URLs */
     char *index_html;
     size_t index_len;

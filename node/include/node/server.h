@@ -28,6 +28,8 @@ typedef struct node_server_options {
     int log_level;
     unsigned session_idle_s;  /* session.idle (28800): a session unused this long ends */
     unsigned session_max_s;   /* session.max (604800): and this long after sign-in in any case */
+    int zeroconf;             /* zeroconf (1): announce the node on the LAN through Avahi */
+    char school[128];         /* school.name (the host name): the announced "Cistern – <school>" */
     char user[64];            /* serve.user: started as root, become this user once listening
                                  ("" = "cistern" when that user exists, else stay root with a warning) */
 } node_server_options;
