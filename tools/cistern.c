@@ -228,6 +228,20 @@ int main(int argc, char **argv)
              * daemon's user) works as them, so its files keep one owner. */
             /* (Not `serve`: a daemon binds its port as root first, then
              * drops to serve.user itself.) */
+            /* `init` makes DATA: it becomes the owner of the folder it is made in
+             * (e.g. /var/lib/cistern, the package's "cistern" user). */
+            if (strcmp(argv[2], "init") == 0 && argc >= 4 && argv[3][0] != '-') {
+                char parent[4096];
+                snprintf(parent, sizeof parent, "%s", argv[3]);
+                char *slash = strrchr(parent, '/');
+                if (slash && slash != parent)
+                    *slash = 0;
+                else
+                    snprintf(parent, sizeof parent, "%s", slash ? "/" : ".");
+                cs_err err = {0};
+                if (cs_priv_become_owner(parent, &err) != 0)
+                    return cli_fail(&err);
+            }
             for (int a = 3; a < argc && strcmp(argv[2], "init") != 0 && strcmp(argv[2], "serve") != 0; a++) {
                 struct stat st;
                 if (argv[a][0] != '-' && stat(argv[a], &st) == 0 && S_ISDIR(st.st_mode)) {
