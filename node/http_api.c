@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "node/node.h"
+#include "node/people.h"
 #include "platform/crypto.h"
 #include "server_int.h"
 
@@ -288,6 +289,7 @@ static MHD_RESULT api_status(srv *s, struct MHD_Connection *c, srv_req *rq)
     int rc = node_status(n, &st, &err);
     srv_handles_put(s, h);
     cs_conf_free(tmp.conf);
+    node_people_close(tmp.people); /* node_status opened it on the borrowed handles */
     if (rc) {
         cs_log_error(&s->log, "status: %s", err.msg);
         return srv_error(c, rq, 500, "internal", "status failed");

@@ -176,6 +176,13 @@ req t1 GET /api/v1/classes/$C1/students >/dev/null
 LEARNER=$(grep -o '"learner":"[0-9a-f]*","consent":true' "$T/out" | sed 's/"learner":"\([0-9a-f]*\)".*/\1/')
 check "the student list shows the consenting student's learner id" [ ${#LEARNER} = 32 ]
 
+# Status polled all day (a dashboard) leaks nothing: people.db is opened per
+# status and closed again (a regression: it was left open).
+fd0=$(ls "/proc/$SPID/fd" | wc -l)
+for i in $(seq 1 40); do curl -s -o /dev/null "$URL/api/v1/status"; done
+fd1=$(ls "/proc/$SPID/fd" | wc -l)
+check "40 status requests leave no files open ($fd0, then $fd1)" [ $((fd1 - fd0)) -le 3 ]
+
 # Rate limits: 5 failures for a name, then 429 even with the right password.
 for i in 1 2 3 4 5; do login x '{"name":"Chen Laoshi","password":"wrong-wrong"}' >/dev/null; done
 check "sign-in attempts are rate limited: 429" [ "$(login x '{"name":"Chen Laoshi","password":"teacher-pass-2"}')" = 429 ]
