@@ -407,6 +407,7 @@ static int walk_files(src_resource *r, const char *root, const char *rel, int de
                 }
                 r->files = nf;
             }
+            memset(&r->files[r->nfiles], 0, sizeof r->files[r->nfiles]);
             r->files[r->nfiles].path = strdup(sub);
             r->files[r->nfiles].size = (uint64_t)st.st_size;
             if (!r->files[r->nfiles].path) {
