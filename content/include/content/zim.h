@@ -79,9 +79,11 @@ typedef struct content_zim_limits {
 
 void content_zim_limits_default(content_zim_limits *l);
 
-/* Open path and verify it with all of libzim's integrity checks (checksum,
- * pointers, ordering, title index, clusters, MIME types).  An archive that
- * fails is refused with CS_EFORMAT and a message naming the problem. */
+/* Open path and verify it with libzim's integrity checks (checksum, entry
+ * pointers and order, cluster pointers, MIME types; not the legacy v0 title
+ * index, which is not read here and which libzim 8 wrongly requires).  An
+ * archive that fails is refused with CS_EFORMAT and a message naming the
+ * problem. */
 int content_zim_open(content_zim **out, const char *path, const content_zim_limits *limits,
                      cs_err *err);
 void content_zim_free(content_zim *z); /* NULL ok */
