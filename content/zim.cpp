@@ -30,7 +30,8 @@ struct content_zim {
     content_zim_limits limits;
 };
 
-namespace {
+namespace
+{
 
 /* The first non-empty line of a message, without "Assertion failed at"
  * source locations' backtraces. */
@@ -58,11 +59,20 @@ std::string first_line(const std::string &s)
 }
 
 /* Send std::cerr to a string for the lifetime of the object. */
-class CerrCapture {
+class CerrCapture
+{
   public:
-    CerrCapture() : old_(std::cerr.rdbuf(buf_.rdbuf())) {}
-    ~CerrCapture() { std::cerr.rdbuf(old_); }
-    std::string text() const { return buf_.str(); }
+    CerrCapture() : old_(std::cerr.rdbuf(buf_.rdbuf()))
+    {
+    }
+    ~CerrCapture()
+    {
+        std::cerr.rdbuf(old_);
+    }
+    std::string text() const
+    {
+        return buf_.str();
+    }
 
   private:
     std::ostringstream buf_;
@@ -114,12 +124,12 @@ const struct {
 
 extern "C" void content_zim_limits_default(content_zim_limits *l)
 {
-    l->max_entries = CONTENT_RESOURCE_MAX_FILES;
+    l->max_entries = CONTENT_RESOURCE_MAX_FILES - 2; /* room for the titles file and the illustration */
     l->max_entry_size = 4ULL << 30;
 }
 
-extern "C" int content_zim_open(content_zim **out, const char *path, const content_zim_limits *limits,
-                                cs_err *err)
+extern "C" int content_zim_open(content_zim **out, const char *path,
+                                const content_zim_limits *limits, cs_err *err)
 {
     if (!out || !path)
         return cs_err_set(err, CS_EINVAL, "zim: no path");
@@ -145,7 +155,8 @@ extern "C" int content_zim_open(content_zim **out, const char *path, const conte
         } catch (const std::exception &e) {
             std::string what = e.what();
             delete z;
-            return fail(err, CS_EFORMAT, (std::string(path) + ": not a valid ZIM archive").c_str(), what);
+            return fail(err, CS_EFORMAT, (std::string(path) + ": not a valid ZIM archive").c_str(),
+                        what);
         }
         for (const auto &c : checks) {
             bool ok = false;
@@ -158,8 +169,8 @@ extern "C" int content_zim_open(content_zim **out, const char *path, const conte
             if (!ok) {
                 if (detail.empty())
                     detail = cap.text();
-                std::string msg = std::string(path) + ": not a valid ZIM archive (" + c.name +
-                                  " check failed)";
+                std::string msg =
+                    std::string(path) + ": not a valid ZIM archive (" + c.name + " check failed)";
                 delete z;
                 if (detail.empty())
                     return cs_err_set(err, CS_EFORMAT, "%s", msg.c_str());
@@ -310,8 +321,9 @@ extern "C" int content_zim_foreach(content_zim *z, content_zim_entry_cb cb, void
             std::string mime = impl.item.getMimetype();
             uint64_t size = impl.item.getSize();
             if (size > z->limits.max_entry_size)
-                return cs_err_set(err, CS_ETOOBIG, "zim: entry \"%s\" is %llu bytes, more than %llu",
-                                  path.c_str(), (unsigned long long)size,
+                return cs_err_set(err, CS_ETOOBIG,
+                                  "zim: entry \"%s\" is %llu bytes, more than %llu", path.c_str(),
+                                  (unsigned long long)size,
                                   (unsigned long long)z->limits.max_entry_size);
             content_zim_entry ce;
             ce.path = path.c_str();
@@ -335,8 +347,8 @@ extern "C" int content_zim_foreach(content_zim *z, content_zim_entry_cb cb, void
     }
 }
 
-extern "C" int content_zim_entry_read(const content_zim_entry *e, uint64_t off, void *dst, size_t len,
-                                      size_t *got, cs_err *err)
+extern "C" int content_zim_entry_read(const content_zim_entry *e, uint64_t off, void *dst,
+                                      size_t len, size_t *got, cs_err *err)
 {
     try {
         const EntryImpl *impl = static_cast<const EntryImpl *>(e->impl);
@@ -354,7 +366,8 @@ extern "C" int content_zim_entry_read(const content_zim_entry *e, uint64_t off, 
     } catch (const std::bad_alloc &) {
         return cs_err_set(err, CS_ENOMEM, "zim: out of memory");
     } catch (const std::exception &ex) {
-        return fail(err, CS_EFORMAT, (std::string("zim: entry \"") + e->path + "\"").c_str(), ex.what());
+        return fail(err, CS_EFORMAT, (std::string("zim: entry \"") + e->path + "\"").c_str(),
+                    ex.what());
     } catch (...) {
         return cs_err_set(err, CS_EFORMAT, "zim: unknown error reading \"%s\"", e->path);
     }

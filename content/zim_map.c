@@ -182,7 +182,8 @@ int content_titles_parse(const char *data, size_t len, content_titles_cb cb, voi
         /* The title must be clean already: cleaning changes nothing. */
         char clean[CONTENT_ZIM_TITLE_MAX + 1];
         if (!content_path_valid(path) || strlen(title) != tl ||
-            content_zim_title_clean(title, tl, clean, sizeof clean) != tl || memcmp(clean, title, tl) != 0) {
+            content_zim_title_clean(title, tl, clean, sizeof clean) != tl ||
+            memcmp(clean, title, tl) != 0) {
             bad++;
             continue;
         }

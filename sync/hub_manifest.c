@@ -93,15 +93,16 @@ int hub_manifest_read(const char *dir, hub_mfile **out, size_t *nout, cs_err *er
             continue;
         char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
         if (!t1 || !t2 || strchr(t2 + 1, '\t')) {
-            rc = cs_err_set(err, CS_EFORMAT, "%s: line %zu: expected PATH, MIME and DISK separated by tabs",
-                            mpath, lineno);
+            rc = cs_err_set(err, CS_EFORMAT,
+                            "%s: line %zu: expected PATH, MIME and DISK separated by tabs", mpath,
+                            lineno);
             break;
         }
         *t1 = *t2 = '\0';
         const char *path = line, *mime = t1 + 1, *disk = t2 + 1;
         if (!content_path_valid(path)) {
-            rc = cs_err_set(err, CS_EINVAL, "%s: line %zu: \"%s\" is not an allowed file path", mpath,
-                            lineno, path);
+            rc = cs_err_set(err, CS_EINVAL, "%s: line %zu: \"%s\" is not an allowed file path",
+                            mpath, lineno, path);
             break;
         }
         if (!mime_ok(mime)) {
@@ -110,8 +111,8 @@ int hub_manifest_read(const char *dir, hub_mfile **out, size_t *nout, cs_err *er
         }
         if (!content_path_valid(disk) || strcmp(disk, "resource.json") == 0 ||
             strcmp(disk, HUB_MANIFEST) == 0) {
-            rc = cs_err_set(err, CS_EINVAL, "%s: line %zu: \"%s\" is not an allowed disk file", mpath,
-                            lineno, disk);
+            rc = cs_err_set(err, CS_EINVAL, "%s: line %zu: \"%s\" is not an allowed disk file",
+                            mpath, lineno, disk);
             break;
         }
         char full[PATH_MAX];
@@ -125,12 +126,14 @@ int hub_manifest_read(const char *dir, hub_mfile **out, size_t *nout, cs_err *er
             break;
         }
         if (!S_ISREG(st.st_mode)) {
-            rc = cs_err_set(err, CS_EINVAL, "%s: not a regular file (symbolic links and devices are refused)",
-                            full);
+            rc =
+                cs_err_set(err, CS_EINVAL,
+                           "%s: not a regular file (symbolic links and devices are refused)", full);
             break;
         }
         if (n >= CONTENT_RESOURCE_MAX_FILES) {
-            rc = cs_err_set(err, CS_ETOOBIG, "%s: more than %d files", mpath, CONTENT_RESOURCE_MAX_FILES);
+            rc = cs_err_set(err, CS_ETOOBIG, "%s: more than %d files", mpath,
+                            CONTENT_RESOURCE_MAX_FILES);
             break;
         }
         if (n == cap) {
@@ -156,7 +159,8 @@ int hub_manifest_read(const char *dir, hub_mfile **out, size_t *nout, cs_err *er
     if (rc == 0 && ferror(f))
         rc = cs_err_errno(err, mpath);
     if (rc == 0 && lineno == 0)
-        rc = cs_err_set(err, CS_EFORMAT, "%s: empty (the first line must be \"%s\")", mpath, MANIFEST_MAGIC);
+        rc = cs_err_set(err, CS_EFORMAT, "%s: empty (the first line must be \"%s\")", mpath,
+                        MANIFEST_MAGIC);
     fclose(f);
     free(line);
     if (rc == 0 && n > 1) {

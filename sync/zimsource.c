@@ -146,7 +146,11 @@ static void html_escape(const char *s, char *out, size_t cap)
 {
     size_t n = 0;
     for (; *s && n + 7 < cap; s++) {
-        const char *r = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '"' ? "&quot;" : NULL;
+        const char *r = *s == '&'   ? "&amp;"
+                        : *s == '<' ? "&lt;"
+                        : *s == '>' ? "&gt;"
+                        : *s == '"' ? "&quot;"
+                                    : NULL;
         if (r) {
             memcpy(out + n, r, strlen(r));
             n += strlen(r);
@@ -283,7 +287,8 @@ static int write_entry_bytes(zctx *z, const content_zim_entry *e, char hex[CS_SH
         if ((rc = content_zim_entry_read(e, off, z->buf, want, &got, z->err)) != 0)
             break;
         if (got == 0) {
-            rc = cs_err_set(z->err, CS_EFORMAT, "zim: entry \"%s\" is shorter than its size", e->path);
+            rc = cs_err_set(z->err, CS_EFORMAT, "zim: entry \"%s\" is shorter than its size",
+                            e->path);
             break;
         }
         rc = blob_write(z, z->buf, got);
@@ -485,8 +490,8 @@ void sync_zim_language(const char *zim_lang, char *out, size_t cap)
     char tag[36];
     size_t n = 0;
     for (const char *s = zim_lang ? zim_lang : ""; *s && *s != ',' && *s != ';' && n < 35; s++)
-        if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '-' ||
-            *s == '_')
+        if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+            *s == '-' || *s == '_')
             tag[n++] = *s == '_' ? '-' : *s;
     tag[n] = '\0';
     if (n == 0 || !((tag[0] >= 'a' && tag[0] <= 'z') || (tag[0] >= 'A' && tag[0] <= 'Z')))
@@ -510,8 +515,8 @@ int sync_zim_default_id(const char *name, const char *file, char *out, size_t ca
         return CS_EINVAL;
     for (const char *s = src; *s && n < CONTENT_ID_MAX; s++) {
         char c = *s;
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                 c == '_' || c == '-';
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '.' || c == '_' || c == '-';
         buf[n++] = ok ? c : '-';
     }
     buf[n] = '\0';
@@ -580,8 +585,8 @@ static json_t *build_meta(content_zim *zim, const char *zim_path, const char *id
         json_object_set_new(m, "creator", json_string(creator));
     if (tags) {
         json_t *kw = json_array();
-        for (char *save = NULL, *t = strtok_r(tags, ";", &save); t && json_array_size(kw) < MAX_KEYWORDS;
-             t = strtok_r(NULL, ";", &save)) {
+        for (char *save = NULL, *t = strtok_r(tags, ";", &save);
+             t && json_array_size(kw) < MAX_KEYWORDS; t = strtok_r(NULL, ";", &save)) {
             while (*t == ' ')
                 t++;
             if (*t && *t != '_')
@@ -619,7 +624,8 @@ static int write_manifest(zctx *z)
         return cs_err_errno(z->err, p);
     fprintf(f, "cistern-files 1\n");
     for (size_t i = 0; i < z->n; i++)
-        fprintf(f, "%s\t%s\tblobs/%.2s/%s\n", z->recs[i].path, z->recs[i].mime, z->recs[i].hex, z->recs[i].hex);
+        fprintf(f, "%s\t%s\tblobs/%.2s/%s\n", z->recs[i].path, z->recs[i].mime, z->recs[i].hex,
+                z->recs[i].hex);
     if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0) {
         int rc = cs_err_errno(z->err, p);
         fclose(f);
@@ -643,7 +649,8 @@ static int check_existing(const char *final, cs_err *err)
     free(text);
     if (!ok)
         return cs_err_set(err, CS_EEXIST,
-                          "%s exists and was not made from a ZIM archive: choose another --id", final);
+                          "%s exists and was not made from a ZIM archive: choose another --id",
+                          final);
     return 0;
 }
 
@@ -688,7 +695,8 @@ int sync_zim_to_source(const char *zim_path, const char *source, const sync_zim_
             goto out;
         }
         if (sync_zim_default_id(name, zim_path, id, sizeof id) != 0) {
-            rc = cs_err_set(err, CS_EINVAL, "%s: no usable resource id from its Name or file name; pass --id",
+            rc = cs_err_set(err, CS_EINVAL,
+                            "%s: no usable resource id from its Name or file name; pass --id",
                             zim_path);
             goto out;
         }
@@ -753,7 +761,8 @@ int sync_zim_to_source(const char *zim_path, const char *source, const sync_zim_
         rc = r;
         goto out;
     }
-    if (main_zim && (content_zim_path_map(main_zim, entry, sizeof entry) != 0 || !has_path(&z, entry)))
+    if (main_zim &&
+        (content_zim_path_map(main_zim, entry, sizeof entry) != 0 || !has_path(&z, entry)))
         entry[0] = '\0';
     for (size_t i = 0; !entry[0] && i < z.n; i++)
         if (is_html(z.recs[i].mime) && strncmp(z.recs[i].path, ".cistern/", 9) != 0)
@@ -779,7 +788,8 @@ int sync_zim_to_source(const char *zim_path, const char *source, const sync_zim_
         rc = cs_err_set(err, CS_ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = cs_file_write_atomic(p, text, strlen(text), 0644, err)) != 0 || (rc = write_manifest(&z)) != 0)
+    if ((rc = cs_file_write_atomic(p, text, strlen(text), 0644, err)) != 0 ||
+        (rc = write_manifest(&z)) != 0)
         goto out;
     for (size_t i = 0; i < z.n; i++) {
         st.files++;

@@ -59,7 +59,8 @@ int cmd_hub_add_zim(int argc, char **argv)
     if (!repo || !zim)
         return cli_usage(me, "expected REPO and FILE.zim");
     if (!source)
-        return cli_usage(me, "--source SOURCE_DIR is required (the source tree `hub publish` reads)");
+        return cli_usage(me,
+                         "--source SOURCE_DIR is required (the source tree `hub publish` reads)");
 
     cs_err err = {0};
     sync_hub *h = NULL;
@@ -78,13 +79,15 @@ int cmd_hub_add_zim(int argc, char **argv)
     }
     char bytes[32];
     cli_bytes(zs.bytes, bytes, sizeof bytes);
-    printf("%s %s/%s from %s: %llu entries (%llu redirects, %llu as forwarding pages), %llu titles, "
-           "%llu files, %s\n",
-           zs.replaced ? "replaced" : "wrote", source, zs.id, zim, (unsigned long long)zs.entries,
-           (unsigned long long)zs.redirects, (unsigned long long)zs.redirect_pages,
-           (unsigned long long)zs.titles, (unsigned long long)zs.files, bytes);
+    printf(
+        "%s %s/%s from %s: %llu entries (%llu redirects, %llu as forwarding pages), %llu titles, "
+        "%llu files, %s\n",
+        zs.replaced ? "replaced" : "wrote", source, zs.id, zim, (unsigned long long)zs.entries,
+        (unsigned long long)zs.redirects, (unsigned long long)zs.redirect_pages,
+        (unsigned long long)zs.titles, (unsigned long long)zs.files, bytes);
     if (zs.skipped)
-        printf("skipped %llu entries whose paths cannot be resource paths or collide (first: \"%s\")\n",
+        printf("skipped %llu entries whose paths cannot be resource paths or collide (first: "
+               "\"%s\")\n",
                (unsigned long long)zs.skipped, zs.first_skipped);
     if (!publish)
         return 0;

@@ -22,11 +22,13 @@
 #include <iostream>
 #include <string>
 
-namespace {
+namespace
+{
 
 bool skipped(const zim::Archive &a, const std::string &p)
 {
-    return !a.hasNewNamespaceScheme() && p.size() >= 2 && p[1] == '/' && (p[0] == 'M' || p[0] == 'X');
+    return !a.hasNewNamespaceScheme() && p.size() >= 2 && p[1] == '/' &&
+           (p[0] == 'M' || p[0] == 'X');
 }
 
 int info(const char *file)
@@ -45,7 +47,8 @@ int info(const char *file)
     std::cout << "entries\t" << n << "\nredirects\t" << redirects << "\nhtml\t" << html << "\n";
     if (a.hasMainEntry())
         std::cout << "main\t" << a.getMainEntry().getItem(true).getPath() << "\n";
-    for (const char *k : {"Title", "Description", "Language", "Creator", "Publisher", "Date", "Tags", "Name"}) {
+    for (const char *k :
+         {"Title", "Description", "Language", "Creator", "Publisher", "Date", "Tags", "Name"}) {
         try {
             std::cout << "meta\t" << k << "\t" << a.getMetadata(k) << "\n";
         } catch (const std::exception &) {
@@ -81,8 +84,8 @@ int cat(const char *file, const char *path)
 std::string page(const std::string &title, const std::string &body)
 {
     return "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + title +
-           "</title><link rel=\"stylesheet\" href=\"style.css\"></head><body><h1>" + title + "</h1>" + body +
-           "</body></html>\n";
+           "</title><link rel=\"stylesheet\" href=\"style.css\"></head><body><h1>" + title +
+           "</h1>" + body + "</body></html>\n";
 }
 
 /* Deterministic bytes (an "image" that does not compress). */
@@ -106,12 +109,14 @@ int make(const char *out, int edition)
     c.startZimCreation(out);
     auto add = [&](const std::string &path, const std::string &mime, const std::string &title,
                    const std::string &content, bool article) {
-        c.addItem(StringItem::create(path, mime, title, article ? front : zim::writer::Hints(), content));
+        c.addItem(
+            StringItem::create(path, mime, title, article ? front : zim::writer::Hints(), content));
     };
     add("index.html", "text/html", "Science for schools",
-        page("Science for schools", "<ul><li><a href=\"Photosynthesis.html\">Photosynthesis</a></li>"
-                                    "<li><a href=\"Water_cycle.html\">Water cycle</a></li>"
-                                    "<li><a href=\"Topic/Sub\">Sub topic</a></li></ul><img src=\"img/leaf.png\">"),
+        page("Science for schools",
+             "<ul><li><a href=\"Photosynthesis.html\">Photosynthesis</a></li>"
+             "<li><a href=\"Water_cycle.html\">Water cycle</a></li>"
+             "<li><a href=\"Topic/Sub\">Sub topic</a></li></ul><img src=\"img/leaf.png\">"),
         true);
     add("Photosynthesis.html", "text/html", "Photosynthesis",
         page("Photosynthesis", "<p>Plants turn light, water and carbon dioxide into sugar.</p>"
@@ -124,17 +129,22 @@ int make(const char *out, int edition)
         std::string tag;
         for (unsigned char ch : noise(12, unsigned(i) + 100))
             tag += "0123456789abcdef"[ch & 15];
-        cycle += "<p>Paragraph " + std::to_string(i) + " [" + tag + "]: water evaporates and falls as rain" +
+        cycle += "<p>Paragraph " + std::to_string(i) + " [" + tag +
+                 "]: water evaporates and falls as rain" +
                  (i == 1500 ? " (edition " + std::to_string(edition) + ")" : "") + ".</p>\n";
     }
     add("Water_cycle.html", "text/html", "Water cycle", page("Water cycle", cycle), true);
-    add("光合作用.html", "text/html", "光合作用", page("光合作用", "<p>植物利用光能把水和二氧化碳变成糖。</p>"), true);
-    add("Topic", "text/html", "Topic overview", page("Topic overview", "<a href=\"Topic/Sub\">sub</a>"), true);
-    add("Topic/Sub", "text/html", "Topic sub page", page("Topic sub page", "<a href=\"../Topic\">up</a>"), true);
+    add("光合作用.html", "text/html", "光合作用",
+        page("光合作用", "<p>植物利用光能把水和二氧化碳变成糖。</p>"), true);
+    add("Topic", "text/html", "Topic overview",
+        page("Topic overview", "<a href=\"Topic/Sub\">sub</a>"), true);
+    add("Topic/Sub", "text/html", "Topic sub page",
+        page("Topic sub page", "<a href=\"../Topic\">up</a>"), true);
     add("img/leaf.png", "image/png", "leaf.png", noise(20000, 7), false);
     add("style.css", "text/css", "style.css", "body { font-family: sans-serif; }\n", false);
     if (edition >= 2)
-        add("Rain.html", "text/html", "Rain", page("Rain", "<p>Rain is water falling from clouds.</p>"), true);
+        add("Rain.html", "text/html", "Rain",
+            page("Rain", "<p>Rain is water falling from clouds.</p>"), true);
     c.addRedirection("Light_reaction.html", "Light reaction", "Photosynthesis.html", front);
     c.addRedirection("wiki/Sugar_factory.html", "Sugar factory", "Photosynthesis.html", front);
     c.addMetadata("Title", "Cistern test archive");

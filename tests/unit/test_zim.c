@@ -45,7 +45,9 @@ static void test_path_map(void)
     CHECK_STR(map("a/./b/../c"), "a/%2E/b/%2E%2E/c");
     CHECK_STR(map(".."), "%2E%2E");
     CHECK_STR(map("trailing/"), "trailing/%20");
-    CHECK_STR(map("bad\xff" "byte"), "bad%FFbyte");
+    CHECK_STR(map("bad\xff"
+                  "byte"),
+              "bad%FFbyte");
     CHECK_STR(map("c1\xc2\x85x"), "c1%C2%85x");
     CHECK_STR(map(".cistern/titles.tsv"), "%2Ecistern/titles.tsv"); /* reserved for the resource */
     CHECK_STR(map("x/.cistern/y"), "x/.cistern/y");
@@ -117,14 +119,17 @@ static void test_titles_parse(void)
     seen s = {"", 0};
     uint64_t skipped = 0;
     cs_err err = {0};
-    const char good[] = "cistern-titles 1\nA/Foo\tFoo\n\nB/光\t光合作用\nno-tab\n../x\tEscape\nC\t\nD\tbad\x01title\nE\tE";
+    const char good[] =
+        "cistern-titles "
+        "1\nA/Foo\tFoo\n\nB/光\t光合作用\nno-tab\n../x\tEscape\nC\t\nD\tbad\x01title\nE\tE";
     CHECK_EQ_INT(content_titles_parse(good, sizeof good - 1, collect, &s, &skipped, &err), 0);
     CHECK_STR(s.buf, "A/Foo=Foo;B/光=光合作用;E=E;");
     CHECK_EQ_INT(skipped, 4);
     s.buf[0] = '\0';
     CHECK_EQ_INT(content_titles_parse("A\tB\n", 4, collect, &s, NULL, &err), CS_EFORMAT);
     CHECK_EQ_INT(content_titles_parse("", 0, collect, &s, NULL, &err), CS_EFORMAT);
-    CHECK_EQ_INT(content_titles_parse(good, CONTENT_TITLES_MAX + 1, collect, &s, NULL, &err), CS_ETOOBIG);
+    CHECK_EQ_INT(content_titles_parse(good, CONTENT_TITLES_MAX + 1, collect, &s, NULL, &err),
+                 CS_ETOOBIG);
 }
 
 static void test_id_and_language(void)
@@ -132,7 +137,8 @@ static void test_id_and_language(void)
     char id[CONTENT_ID_MAX + 1], tag[36];
     CHECK_EQ_INT(sync_zim_default_id("kiwix.wikibooks_be_all", "x.zim", id, sizeof id), 0);
     CHECK_STR(id, "kiwix.wikibooks_be_all");
-    CHECK_EQ_INT(sync_zim_default_id(NULL, "/a/b/wikipedia_en_medicine_maxi_2023-06.zim", id, sizeof id), 0);
+    CHECK_EQ_INT(
+        sync_zim_default_id(NULL, "/a/b/wikipedia_en_medicine_maxi_2023-06.zim", id, sizeof id), 0);
     CHECK_STR(id, "wikipedia_en_medicine_maxi");
     CHECK_EQ_INT(sync_zim_default_id("", "dir/nons-small.zim", id, sizeof id), 0);
     CHECK_STR(id, "nons-small");
@@ -159,7 +165,8 @@ static void test_id_and_language(void)
 
 /* ---- the catalogue's entries -------------------------------------------- */
 
-static content_resource *make_res(const char *id, const char *title, content_store *st, const char *titles)
+static content_resource *make_res(const char *id, const char *title, content_store *st,
+                                  const char *titles)
 {
     cs_err err = {0};
     content_resource *r = calloc(1, sizeof *r);
@@ -175,7 +182,8 @@ static content_resource *make_res(const char *id, const char *title, content_sto
     }
     r->id = strdup(id);
     r->cached = 1;
-    const char *paths[] = {"index.html", "Photosynthesis.html", "Water_cycle.html", "A/光合作用", CONTENT_TITLES_PATH};
+    const char *paths[] = {"index.html", "Photosynthesis.html", "Water_cycle.html", "A/光合作用",
+                           CONTENT_TITLES_PATH};
     r->nfiles = titles ? 5 : 4;
     r->files = calloc(r->nfiles, sizeof *r->files);
     for (size_t i = 0; i < r->nfiles; i++) {
@@ -189,8 +197,8 @@ static content_resource *make_res(const char *id, const char *title, content_sto
     return r;
 }
 
-static char *search(content_catalog *c, const char *text, int entries, uint32_t limit, uint32_t offset,
-                    uint64_t *total)
+static char *search(content_catalog *c, const char *text, int entries, uint32_t limit,
+                    uint32_t offset, uint64_t *total)
 {
     static char buf[2048];
     content_query q;
@@ -209,8 +217,8 @@ static char *search(content_catalog *c, const char *text, int entries, uint32_t 
     }
     for (size_t i = 0; i < h.n; i++) {
         size_t l = strlen(buf);
-        snprintf(buf + l, sizeof buf - l, "%s%s%s%s", i ? " " : "", h.items[i].id, h.items[i].path ? ":" : "",
-                 h.items[i].path ? h.items[i].path : "");
+        snprintf(buf + l, sizeof buf - l, "%s%s%s%s", i ? " " : "", h.items[i].id,
+                 h.items[i].path ? ":" : "", h.items[i].path ? h.items[i].path : "");
     }
     if (total)
         *total = h.total;

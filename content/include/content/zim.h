@@ -33,11 +33,11 @@
 #include "content/resource.h"
 #include "platform/error.h"
 
-#define CONTENT_ZIM_TITLE_MAX 1024           /* bytes of one article title */
-#define CONTENT_TITLES_MAX (64u << 20)       /* bytes of a titles file */
+#define CONTENT_ZIM_TITLE_MAX 1024     /* bytes of one article title */
+#define CONTENT_TITLES_MAX (64u << 20) /* bytes of a titles file */
 #define CONTENT_TITLES_PATH ".cistern/titles.tsv"
 #define CONTENT_TITLES_MAGIC "cistern-titles 1"
-#define CONTENT_ZIM_META_MAX (64 * 1024)     /* bytes of one text metadata value */
+#define CONTENT_ZIM_META_MAX (64 * 1024) /* bytes of one text metadata value */
 #define CONTENT_ZIM_ILLUSTRATION_MAX (1u << 20)
 
 /* ---- pure C helpers (cs_content) ---------------------------------------- */
@@ -73,7 +73,7 @@ int content_titles_parse(const char *data, size_t len, content_titles_cb cb, voi
 typedef struct content_zim content_zim;
 
 typedef struct content_zim_limits {
-    uint64_t max_entries;    /* entries of the archive (CONTENT_RESOURCE_MAX_FILES) */
+    uint64_t max_entries;    /* entries of the archive (CONTENT_RESOURCE_MAX_FILES - 2) */
     uint64_t max_entry_size; /* bytes of one entry (4 GiB) */
 } content_zim_limits;
 

@@ -37,9 +37,9 @@
 #include "sync/hub.h"
 
 typedef struct sync_zim_options {
-    const char *id;       /* NULL: from the archive's Name (else its file name) */
-    const char *subject;  /* NULL: none */
-    const int *grades;    /* ngrades integers 0..13 */
+    const char *id;      /* NULL: from the archive's Name (else its file name) */
+    const char *subject; /* NULL: none */
+    const int *grades;   /* ngrades integers 0..13 */
     size_t ngrades;
     const char *language; /* NULL: from the archive's Language */
 } sync_zim_options;
