@@ -12,9 +12,11 @@
 #include <string.h>
 
 #include "content/catalog.h"
+#include "content/store.h"
+#include "content/zim.h"
 #include "fts_int.h"
 
-#define CATALOG_FORMAT 1
+#define CATALOG_FORMAT 2 /* 2 added entries/entries_fts; format 1 is upgraded in place */
 #define BUSY_TIMEOUT_MS 5000
 #define MATCH_MAX 4096 /* the MATCH expression built from <= 256 bytes of q */
 
@@ -51,7 +53,17 @@
     X(ST_REFERENCES, "SELECT 1 FROM files WHERE object = ?1 LIMIT 1")                              \
     X(ST_ENTRY, "SELECT entry FROM resources WHERE id = ?1")                                       \
     X(ST_COUNT_RESOURCES, "SELECT count(*) FROM resources")                                        \
-    X(ST_COUNT_FILES, "SELECT count(*), coalesce(sum(size), 0) FROM files")
+    X(ST_COUNT_FILES, "SELECT count(*), coalesce(sum(size), 0) FROM files")                       \
+    X(ST_ENT_FTS_DELETE, "DELETE FROM entries_fts WHERE rowid IN "                                 \
+                         "(SELECT eid FROM entries WHERE resource = ?1)")                          \
+    X(ST_ENT_DELETE, "DELETE FROM entries WHERE resource = ?1")                                    \
+    X(ST_ENT_INSERT, "INSERT INTO entries(resource, path) SELECT ?1, ?2 WHERE EXISTS "             \
+                     "(SELECT 1 FROM files WHERE resource = ?1 AND path = ?2)")                    \
+    X(ST_ENT_FTS_INSERT, "INSERT INTO entries_fts(rowid, title) VALUES(?1, ?2)")                   \
+    X(ST_ENT_ANY, "SELECT 1 FROM entries WHERE resource = ?1 LIMIT 1")                             \
+    X(ST_TITLES_FILE, "SELECT r.rid, f.object, f.size FROM resources r JOIN files f "              \
+                      "ON f.resource = r.rid WHERE r.id = ?1 AND r.cached = 1 AND f.path = '"      \
+                      CONTENT_TITLES_PATH "'")
 
 enum {
 #define X_ENUM(name, sql) name,
@@ -72,9 +84,13 @@ enum { F_SUBJECT = 1, F_LANGUAGE = 2, F_TYPE = 4, F_GRADE = 8, F_ALL = 16 };
 struct content_catalog {
     sqlite3 *db;
     int rdonly;
+    int has_entries;               /* format >= 2: article titles (entries, entries_fts) */
+    content_store *store;          /* attached: titles files are read from it (not owned) */
     sqlite3_stmt *st[ST_COUNT];
     sqlite3_stmt *page[2][F_ALL];  /* [has text][filters] */
     sqlite3_stmt *count[2][F_ALL]; /* same, count only */
+    sqlite3_stmt *epage[F_ALL];    /* entries search, by filters */
+    sqlite3_stmt *ecount[F_ALL];
     fts5_tokenizer tok;            /* "cistern", to drop query terms with no tokens */
     Fts5Tokenizer *tok_inst;
 };
@@ -113,7 +129,19 @@ static const char schema_sql[] =
     "CREATE INDEX IF NOT EXISTS files_object ON files(object);"
     "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(title, keywords, description,"
     " tokenize = 'cistern', prefix = '2 3');"
-    "INSERT OR IGNORE INTO meta(key, value) VALUES('format', '1');"
+    /* Format 2: article titles inside resources (a ZIM archive's pages). */
+    "CREATE TABLE IF NOT EXISTS entries("
+    " eid INTEGER PRIMARY KEY,"
+    " resource INTEGER NOT NULL REFERENCES resources(rid) ON DELETE CASCADE,"
+    " path TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS entries_resource ON entries(resource);"
+    "CREATE VIRTUAL TABLE IF NOT EXISTS entries_fts USING fts5(title, tokenize = 'cistern');"
+    /* A format-1 database is upgraded: its cached resources' titles files are
+     * indexed when a store is attached (content_catalog_attach_store). */
+    "INSERT OR IGNORE INTO meta(key, value) SELECT 'entries_backfill', '1' FROM meta"
+    " WHERE key = 'format' AND value = '1';"
+    "UPDATE meta SET value = '2' WHERE key = 'format' AND value = '1';"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('format', '2');"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('version', '0');";
 
 /* ---- errors and statements ---------------------------------------------- */
@@ -221,11 +249,14 @@ static int check_format(content_catalog *c, cs_err *err)
                                : db_fail(c, rc, err, "format version");
         goto out;
     }
-    if (sqlite3_column_int64(st, 0) != CATALOG_FORMAT) {
+    /* Read-only handles also read format 1 (no entries) until a writer upgrades it. */
+    if (sqlite3_column_int64(st, 0) != CATALOG_FORMAT &&
+        !(c->rdonly && sqlite3_column_int64(st, 0) == 1)) {
         rc = cs_err_set(err, CS_EUNSUPPORTED, "catalogue: format %lld, this build reads %d",
                         (long long)sqlite3_column_int64(st, 0), CATALOG_FORMAT);
         goto out;
     }
+    c->has_entries = sqlite3_column_int64(st, 0) >= 2;
     rc = 0;
 out:
     sqlite3_finalize(st);
@@ -313,6 +344,10 @@ void content_catalog_free(content_catalog *c)
             sqlite3_finalize(c->page[t][f]);
             sqlite3_finalize(c->count[t][f]);
         }
+    for (int f = 0; f < F_ALL; f++) {
+        sqlite3_finalize(c->epage[f]);
+        sqlite3_finalize(c->ecount[f]);
+    }
     if (c->tok_inst)
         c->tok.xDelete(c->tok_inst);
     sqlite3_close(c->db);
@@ -533,6 +568,138 @@ out:
     return rc;
 }
 
+/* ---- entries: article titles inside resources -------------------------- */
+
+static int kv_get(content_catalog *c, int which, const char *key, char **out, cs_err *err);
+
+/* Forget the article titles of a resource. */
+static int entries_drop(content_catalog *c, sqlite3_int64 rid, cs_err *err)
+{
+    int rc;
+    if (!c->has_entries)
+        return 0;
+    if ((rc = by_rid(c, ST_ENT_FTS_DELETE, rid, err)) != 0)
+        return rc;
+    return by_rid(c, ST_ENT_DELETE, rid, err);
+}
+
+typedef struct entries_ctx {
+    content_catalog *c;
+    sqlite3_int64 rid;
+    sqlite3_stmt *ins, *fts;
+    cs_err *err;
+} entries_ctx;
+
+static int entries_add(void *vctx, const char *path, const char *title)
+{
+    entries_ctx *e = vctx;
+    sqlite3_bind_int64(e->ins, 1, e->rid);
+    sqlite3_bind_text(e->ins, 2, path, -1, SQLITE_STATIC);
+    int rc = step_done(e->c, e->ins, e->err, "entry");
+    int added = rc == 0 && sqlite3_changes(e->c->db) > 0; /* paths that are not files: skipped */
+    sqlite3_reset(e->ins);
+    if (rc != 0 || !added)
+        return rc;
+    sqlite3_bind_int64(e->fts, 1, sqlite3_last_insert_rowid(e->c->db));
+    sqlite3_bind_text(e->fts, 2, title, -1, SQLITE_STATIC);
+    rc = step_done(e->c, e->fts, e->err, "entry index");
+    sqlite3_reset(e->fts);
+    return rc;
+}
+
+/* Index the titles file of a cached resource (if it has one, the store is
+ * attached and it is not indexed yet).  A titles file that is missing from
+ * the store, damaged or malformed indexes nothing: search is a convenience,
+ * never a reason to refuse a catalogue. */
+static int entries_index_resource(content_catalog *c, const char *id, cs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    uint8_t object[32];
+    sqlite3_int64 rid = 0, size = 0;
+    char *data = NULL;
+    size_t got = 0;
+    int rc, found = 0;
+
+    if (!c->has_entries || !c->store)
+        return 0;
+    if ((rc = prep(c, ST_TITLES_FILE, &st, err)) != 0)
+        return rc;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 1) == 32) {
+        found = 1;
+        rid = sqlite3_column_int64(st, 0);
+        memcpy(object, sqlite3_column_blob(st, 1), 32);
+        size = sqlite3_column_int64(st, 2);
+        rc = 0;
+    } else {
+        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(c, rc, err, "titles file");
+    }
+    release(st);
+    if (rc != 0 || !found || size <= 0 || (uint64_t)size > CONTENT_TITLES_MAX)
+        return rc;
+    if ((rc = prep(c, ST_ENT_ANY, &st, err)) != 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, rid);
+    rc = sqlite3_step(st);
+    release(st);
+    if (rc == SQLITE_ROW)
+        return 0; /* already indexed */
+    data = malloc((size_t)size);
+    if (!data)
+        return cs_err_set(err, CS_ENOMEM, "catalogue: out of memory");
+    if (content_store_read(c->store, object, 0, data, (size_t)size, &got, NULL) != 0 ||
+        got != (size_t)size) {
+        free(data);
+        return 0;
+    }
+    entries_ctx e = {c, rid, NULL, NULL, err};
+    if ((rc = prep(c, ST_ENT_INSERT, &e.ins, err)) == 0 &&
+        (rc = prep(c, ST_ENT_FTS_INSERT, &e.fts, err)) == 0) {
+        rc = content_titles_parse(data, (size_t)size, entries_add, &e, NULL, NULL);
+        if (rc == CS_EFORMAT || rc == CS_ETOOBIG)
+            rc = 0; /* what was indexed before the problem stays */
+    }
+    release(e.ins);
+    release(e.fts);
+    free(data);
+    return rc;
+}
+
+static int backfill_one(void *ctx, const content_resource *r)
+{
+    entries_ctx *e = ctx;
+    for (size_t i = 0; i < r->nfiles; i++)
+        if (r->cached && strcmp(r->files[i].path, CONTENT_TITLES_PATH) == 0)
+            return entries_index_resource(e->c, r->id, e->err);
+    return 0;
+}
+
+int content_catalog_attach_store(content_catalog *c, content_store *s, cs_err *err)
+{
+    char *todo = NULL;
+    int rc;
+    if (!c)
+        return cs_err_set(err, CS_EINVAL, "catalogue: no handle");
+    c->store = s;
+    if (!s || c->rdonly || !c->has_entries)
+        return 0;
+    if ((rc = kv_get(c, ST_META_GET, "entries_backfill", &todo, err)) != 0 || !todo)
+        return rc;
+    free(todo);
+    /* Upgraded from format 1: resources cached before then may carry titles. */
+    entries_ctx e = {c, 0, NULL, NULL, err};
+    if ((rc = content_catalog_begin(c, err)) != 0)
+        return rc;
+    rc = content_catalog_foreach_resource(c, backfill_one, &e, err);
+    if (rc == 0)
+        rc = exec(c, "DELETE FROM meta WHERE key = 'entries_backfill'", err);
+    if (rc == 0)
+        return content_catalog_commit(c, err);
+    content_catalog_rollback(c);
+    return rc;
+}
+
 int content_catalog_put(content_catalog *c, const content_resource *r, cs_err *err)
 {
     char *json_text = NULL;
@@ -570,10 +737,13 @@ int content_catalog_put(content_catalog *c, const content_resource *r, cs_err *e
     exists = rc == 0;
     if (exists && ((rc = by_rid(c, ST_GRADES_DELETE, rid, err)) != 0 ||
                    (rc = by_rid(c, ST_FILES_DELETE, rid, err)) != 0 ||
-                   (rc = by_rid(c, ST_FTS_DELETE, rid, err)) != 0))
+                   (rc = by_rid(c, ST_FTS_DELETE, rid, err)) != 0 ||
+                   (rc = entries_drop(c, rid, err)) != 0))
         goto out;
     if ((rc = put_row(c, id, r, &rid, exists, err)) != 0 ||
         (rc = put_children(c, rid, r, json_text, err)) != 0)
+        goto out;
+    if (r->cached && (rc = entries_index_resource(c, id, err)) != 0)
         goto out;
 out:
     if (saving)
@@ -596,7 +766,8 @@ int content_catalog_delete(content_catalog *c, const char *id, cs_err *err)
     rc = lookup_rid(c, id, &rid, err);
     if (rc == CS_ENOENT)
         cs_err_set(err, CS_ENOENT, "resource %s: not in the catalogue", id);
-    if (rc == 0 && (rc = by_rid(c, ST_FTS_DELETE, rid, err)) == 0)
+    if (rc == 0 && (rc = by_rid(c, ST_FTS_DELETE, rid, err)) == 0 &&
+        (rc = entries_drop(c, rid, err)) == 0)
         rc = by_rid(c, ST_RES_DELETE, rid, err); /* files, grades, json cascade */
     return save_end(c, rc, err);
 }
@@ -610,11 +781,20 @@ int content_catalog_clear(content_catalog *c, cs_err *err)
               /* A school's own resources (ids "local-…", which hubs never
                * publish) stay: they did not come from the hub. */
               "CREATE TEMP TABLE IF NOT EXISTS gone(rid INTEGER PRIMARY KEY); DELETE FROM gone;"
-              "INSERT INTO gone SELECT rid FROM resources WHERE id NOT LIKE 'local-%';"
-              "DELETE FROM fts WHERE rowid IN gone; DELETE FROM files WHERE resource IN gone;"
-              "DELETE FROM resource_grades WHERE resource IN gone;"
-              "DELETE FROM resource_json WHERE rid IN gone; DELETE FROM resources WHERE rid IN gone;",
+              "INSERT INTO gone SELECT rid FROM resources WHERE id NOT LIKE 'local-%';",
               err);
+    if (rc == 0 && c->has_entries)
+        rc = exec(c,
+                  "DELETE FROM entries_fts WHERE rowid IN"
+                  " (SELECT eid FROM entries WHERE resource IN gone);"
+                  "DELETE FROM entries WHERE resource IN gone;",
+                  err);
+    if (rc == 0)
+        rc = exec(c,
+                  "DELETE FROM fts WHERE rowid IN gone; DELETE FROM files WHERE resource IN gone;"
+                  "DELETE FROM resource_grades WHERE resource IN gone;"
+                  "DELETE FROM resource_json WHERE rid IN gone; DELETE FROM resources WHERE rid IN gone;",
+                  err);
     return save_end(c, rc, err);
 }
 
@@ -632,6 +812,14 @@ int content_catalog_set_cached(content_catalog *c, const char *id, int cached, c
     if (rc == 0 && sqlite3_changes(c->db) == 0)
         rc = cs_err_set(err, CS_ENOENT, "resource %s: not in the catalogue", id);
     release(st);
+    if (rc == 0 && c->has_entries) {
+        /* Article titles are searchable while the pages can be opened. */
+        sqlite3_int64 rid = 0;
+        if (cached)
+            rc = entries_index_resource(c, id, err);
+        else if ((rc = lookup_rid(c, id, &rid, err)) == 0)
+            rc = entries_drop(c, rid, err);
+    }
     return rc;
 }
 
@@ -1093,6 +1281,43 @@ prepare:
     return 0;
 }
 
+/* Pages inside resources whose titles match; the same filters on their
+ * resource.  Ranked by bm25 of the title, ties by resource id and path. */
+static int entries_stmt(content_catalog *c, int filters, int count, sqlite3_stmt **out, cs_err *err)
+{
+    sqlite3_stmt **slot = count ? &c->ecount[filters] : &c->epage[filters];
+    char sql[1024];
+    size_t n = 0;
+    int rc;
+
+    if (*slot) {
+        *out = *slot;
+        return 0;
+    }
+    n += snprintf(sql + n, sizeof sql - n,
+                  count ? "SELECT count(*)" : "SELECT r.id, bm25(entries_fts) AS s, e.path, entries_fts.title");
+    n += snprintf(sql + n, sizeof sql - n,
+                  " FROM entries_fts CROSS JOIN entries e ON e.eid = entries_fts.rowid"
+                  " CROSS JOIN resources r ON r.rid = e.resource WHERE entries_fts MATCH :q");
+    if (filters & F_SUBJECT)
+        n += snprintf(sql + n, sizeof sql - n, " AND r.subject = :subject");
+    if (filters & F_LANGUAGE)
+        n += snprintf(sql + n, sizeof sql - n, " AND r.language = :language");
+    if (filters & F_TYPE)
+        n += snprintf(sql + n, sizeof sql - n, " AND r.type = :type");
+    if (filters & F_GRADE)
+        n += snprintf(sql + n, sizeof sql - n,
+                      " AND EXISTS (SELECT 1 FROM resource_grades g"
+                      " WHERE g.resource = r.rid AND g.grade = :grade)");
+    if (!count)
+        n += snprintf(sql + n, sizeof sql - n, " ORDER BY s, r.id, e.path LIMIT :limit OFFSET :offset");
+    rc = sqlite3_prepare_v3(c->db, sql, (int)n, SQLITE_PREPARE_PERSISTENT, slot, NULL);
+    if (rc != SQLITE_OK)
+        return db_fail(c, rc, err, "prepare entries search");
+    *out = *slot;
+    return 0;
+}
+
 static void bind_named_text(sqlite3_stmt *st, const char *name, const char *v)
 {
     int idx = sqlite3_bind_parameter_index(st, name);
@@ -1134,6 +1359,62 @@ static int run_count(content_catalog *c, int text, int filters, const content_qu
         rc = db_fail(c, rc, err, "search count");
     }
     release(st);
+    return rc;
+}
+
+/* Append the page's share of entry hits to h (whose resource hits are
+ * ranks 0..h->total-1 of the combined list) and add their count to total. */
+static int search_entries(content_catalog *c, const content_query *q, const char *match,
+                          int filters, uint32_t limit, content_hits *h, cs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    uint64_t resources = h->total, etotal = 0;
+    uint32_t want = limit - (uint32_t)h->n, got = 0;
+    uint64_t eoff = q->offset > resources ? q->offset - resources : 0;
+    int rc = 0;
+
+    if (want > 0) {
+        content_query eq = *q;
+        eq.offset = (uint32_t)eoff;
+        if ((rc = entries_stmt(c, filters, 0, &st, err)) != 0)
+            return rc;
+        bind_query(st, &eq, match, want);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW && got < want) {
+            content_hit *hit = &h->items[h->n];
+            hit->id = dup_column(st, 0);
+            hit->path = dup_column(st, 2);
+            hit->title = dup_column(st, 3);
+            hit->score = sqlite3_column_double(st, 1);
+            if (!hit->id || !hit->path || !hit->title) {
+                free(hit->id), free(hit->path), free(hit->title);
+                memset(hit, 0, sizeof *hit);
+                release(st);
+                return cs_err_set(err, CS_ENOMEM, "search: out of memory");
+            }
+            h->n++;
+            got++;
+        }
+        release(st);
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+            return db_fail(c, rc, err, "entries search");
+        rc = 0;
+    }
+    if (want > 0 && eoff == 0 && got < want) {
+        etotal = got;
+    } else {
+        if ((rc = entries_stmt(c, filters, 1, &st, err)) != 0)
+            return rc;
+        bind_query(st, q, match, 0);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            etotal = (uint64_t)sqlite3_column_int64(st, 0);
+            rc = 0;
+        } else {
+            rc = db_fail(c, rc, err, "entries count");
+        }
+        release(st);
+    }
+    h->total = resources + etotal;
     return rc;
 }
 
@@ -1197,6 +1478,8 @@ int content_catalog_search(content_catalog *c, const content_query *q, content_h
         h.total = h.n;
     else
         rc = run_count(c, text, filters, q, text ? match : NULL, &h.total, err);
+    if (rc == 0 && text && q->entries && c->has_entries)
+        rc = search_entries(c, q, match, filters, limit, &h, err);
 out:
     release(st);
     if (rc != 0) {
@@ -1211,8 +1494,11 @@ void content_hits_clear(content_hits *h)
 {
     if (!h)
         return;
-    for (size_t i = 0; h->items && i < h->n; i++)
+    for (size_t i = 0; h->items && i < h->n; i++) {
         free(h->items[i].id);
+        free(h->items[i].path);
+        free(h->items[i].title);
+    }
     free(h->items);
     h->items = NULL;
     h->n = 0;

@@ -34,6 +34,26 @@ static json_t *summary(const content_resource *r)
     return o;
 }
 
+/* A hit on a page inside the resource: "entry": {path, title, url}. */
+static json_t *entry_summary(json_t *o, const content_hit *hit)
+{
+    char url[CONTENT_ID_MAX + 3 * CONTENT_PATH_MAX + 8];
+    size_t n;
+    if (!o || !hit->path)
+        return o;
+    n = (size_t)snprintf(url, sizeof url, "/r/%s/", hit->id);
+    for (const unsigned char *p = (const unsigned char *)hit->path; *p && n + 4 < sizeof url; p++) {
+        if (*p == '/' || *p == '-' || *p == '.' || *p == '_' || *p == '~' || (*p >= '0' && *p <= '9') ||
+            ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z'))
+            url[n++] = (char)*p;
+        else
+            n += (size_t)snprintf(url + n, sizeof url - n, "%%%02X", *p);
+    }
+    url[n] = '\0';
+    json_object_set_new(o, "entry", json_pack("{s:s,s:s,s:s}", "path", hit->path, "title", hit->title, "url", url));
+    return o;
+}
+
 static MHD_RESULT bad_arg(struct MHD_Connection *c, srv_req *rq, const char *name)
 {
     return srv_error(c, rq, 400, "bad_request", "query parameter \"%s\" is out of range or malformed", name);
@@ -140,6 +160,7 @@ static MHD_RESULT api_catalog(srv *s, struct MHD_Connection *c, srv_req *rq, int
     q.limit = (uint32_t)limit;
     q.offset = (uint32_t)offset;
     q.prefix = (int)prefix;
+    q.entries = !suggest; /* pages inside resources (ZIM articles) too, after the resources */
     if (q.q && strlen(q.q) > CONTENT_QUERY_MAX_TEXT)
         return srv_error(c, rq, 400, "query_too_long", "the search text is longer than %d bytes", CONTENT_QUERY_MAX_TEXT);
     if (suggest && (!q.q || !*q.q))
@@ -171,7 +192,7 @@ static MHD_RESULT api_catalog(srv *s, struct MHD_Connection *c, srv_req *rq, int
         if (suggest)
             json_array_append_new(arr, json_pack("{s:s,s:O}", "id", r->id, "title", json_object_get(r->meta, "title")));
         else
-            json_array_append_new(arr, summary(r));
+            json_array_append_new(arr, entry_summary(summary(r), &hits.items[i]));
         content_resource_free(r);
     }
     srv_handles_put(s, h);

@@ -148,6 +148,9 @@ int node_open(node_data **out, const char *dir, int flags, cs_err *err)
     cs_path_join(p, sizeof p, dir, "store");
     if ((rc = content_store_open(&n->store, p, flags & NODE_RDONLY ? CONTENT_STORE_RDONLY : 0, err)) != 0)
         goto fail;
+    /* Titles files of cached resources (ZIM archives' articles) are indexed from the store. */
+    if ((rc = content_catalog_attach_store(n->cat, n->store, err)) != 0)
+        goto fail;
     if ((rc = node_conf_load(dir, &n->conf, err)) != 0)
         goto fail;
     *out = n;

@@ -276,6 +276,7 @@ fail:
 typedef struct src_file {
     char *path; /* relative to the resource folder */
     uint64_t size;
+    char *mime, *disk; /* from a manifest (resource.files); NULL when walked */
 } src_file;
 
 typedef struct src_resource {
@@ -297,8 +298,11 @@ static void src_tree_free(src_tree *t)
         src_resource *r = &t->res[i];
         free(r->id);
         json_decref(r->meta);
-        for (size_t j = 0; j < r->nfiles; j++)
+        for (size_t j = 0; j < r->nfiles; j++) {
             free(r->files[j].path);
+            free(r->files[j].mime);
+            free(r->files[j].disk);
+        }
         free(r->files);
     }
     free(t->res);
@@ -405,6 +409,7 @@ static int walk_files(src_resource *r, const char *root, const char *rel, int de
                 }
                 r->files = nf;
             }
+            memset(&r->files[r->nfiles], 0, sizeof r->files[r->nfiles]);
             r->files[r->nfiles].path = strdup(sub);
             r->files[r->nfiles].size = (uint64_t)st.st_size;
             if (!r->files[r->nfiles].path) {
@@ -416,6 +421,32 @@ static int walk_files(src_resource *r, const char *root, const char *rel, int de
     }
     free_names(names, n);
     return rc;
+}
+
+/* The files of a resource folder: its manifest (resource.files) if it has
+ * one, else every file under it. */
+static int source_files(src_resource *r, const char *dir, cs_err *err)
+{
+    hub_mfile *m = NULL;
+    size_t n = 0;
+    int rc = hub_manifest_read(dir, &m, &n, err);
+    if (rc == CS_ENOENT)
+        return walk_files(r, dir, "", 0, err);
+    if (rc)
+        return rc;
+    r->files = calloc(n ? n : 1, sizeof *r->files);
+    if (!r->files) {
+        hub_manifest_free(m, n);
+        return cs_err_set(err, CS_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        src_file *f = &r->files[r->nfiles++];
+        f->path = m[i].path, f->mime = m[i].mime, f->disk = m[i].disk, f->size = m[i].size;
+        m[i].path = m[i].mime = m[i].disk = NULL;
+    }
+    r->cap = n;
+    hub_manifest_free(m, n);
+    return 0;
 }
 
 static int scan_source(const char *src, src_tree *t, sync_progress_cb progress, void *pctx, cs_err *err)
@@ -515,7 +546,7 @@ static int scan_source(const char *src, src_tree *t, sync_progress_cb progress, 
         memset(r, 0, sizeof *r);
         r->meta = meta;
         r->id = strdup(id);
-        if ((rc = walk_files(r, dir, "", 0, err)) != 0)
+        if ((rc = source_files(r, dir, err)) != 0)
             break;
         if (r->nfiles)
             qsort(r->files, r->nfiles, sizeof *r->files, cmp_file);
@@ -689,11 +720,12 @@ int sync_hub_publish(sync_hub *h, const char *src, sync_progress_cb progress, vo
         }
         for (size_t j = 0; j < sr->nfiles; j++) {
             char path[PATH_MAX];
-            snprintf(path, sizeof path, "%s/%s/%s", src, sr->id, sr->files[j].path);
+            const src_file *sf = &sr->files[j];
+            snprintf(path, sizeof path, "%s/%s/%s", src, sr->id, sf->disk ? sf->disk : sf->path);
             content_file *cf = &r->files[r->nfiles];
-            cf->path = sr->files[j].path;
-            cf->size = sr->files[j].size;
-            cf->mime = (char *)content_mime_guess(cf->path);
+            cf->path = sf->path;
+            cf->size = sf->size;
+            cf->mime = sf->mime ? sf->mime : (char *)content_mime_guess(cf->path);
             int is_new = 0;
             if ((rc = store_file(h, path, cf->size, cf, &is_new, err)) != 0)
                 break;

@@ -165,17 +165,12 @@ int hub_deltas_for(sync_hub *h, int64_t v, const content_resource *r, const char
             uint64_t blen = (uint64_t)json_integer_value(bl), dlen = 0;
             if (strcmp(bh, th) == 0 || blen > HUB_DELTA_MAX_RAW || cs_hex_decode(bh, base, 32) != 0)
                 continue;
-            if (!target) {
-                char path[PATH_MAX];
-                size_t got = 0;
-                snprintf(path, sizeof path, "%s/%s/%s", src, r->id, f->path);
-                if ((rc = cs_file_read_all(path, HUB_DELTA_MAX_RAW, (char **)&target, &got, err)) != 0)
-                    break;
-                if (got != f->size) {
-                    rc = cs_err_set(err, CS_EIO, "%s changed while publishing", path);
-                    break;
-                }
-            }
+            /* The target is read back from its stored object, not from the
+             * source tree: the delta is made against exactly the bytes that
+             * were hashed, and files listed by a manifest (resource.files)
+             * need no path mapping here. */
+            if (!target && (rc = load_object(h, f->object, f->size, &target, err)) != 0)
+                break;
             if ((rc = make_delta(h, base, blen, f, target, &dlen, err)) != 0)
                 break;
             if (dlen)

@@ -12,6 +12,7 @@
 #define CMD(g, n) int cmd_##g##_##n(int argc, char **argv);
 CMD(hub, init)
 CMD(hub, publish)
+CMD(hub, add_zim)
 CMD(hub, bundle)
 CMD(hub, serve)
 CMD(hub, rotate_key)
@@ -48,6 +49,20 @@ const cli_command cli_commands[] = {
      "first; if any is invalid nothing is published.  A folder that disappeared since\n"
      "the last publish is a deletion.  If nothing changed, no version is made.",
      cmd_hub_publish},
+    {"hub", "add-zim", "REPO FILE.zim --source SOURCE_DIR [--id ID] [--subject S] [--grades 3,4] [--language L] [--no-publish]",
+     "Add a Kiwix ZIM archive as an HTML resource, then publish SOURCE_DIR.  The archive is\n"
+     "verified first (libzim's checksum and integrity checks); a damaged one is refused and\n"
+     "nothing changes.  It becomes the folder SOURCE_DIR/<id>/: resource.json from the\n"
+     "archive's metadata (Title, Description, Language, Creator, Publisher, Date, Tags,\n"
+     "Illustration; entry = its main page), every entry as a file of the resource with its\n"
+     "ZIM path and MIME type (listed in resource.files; bytes in blobs/), and the article\n"
+     "titles in .cistern/titles.tsv, which nodes index so a search finds pages inside.\n"
+     "Redirects keep their path: they serve the target's bytes, or, for an HTML page in\n"
+     "another folder, a small page forwarding to it.  The id is the archive's Name (stable\n"
+     "across editions) unless --id is given, so adding a newer edition replaces the folder\n"
+     "and publishes a new version whose changed files travel as deltas.  --no-publish only\n"
+     "writes the folder.",
+     cmd_hub_add_zim},
     {"hub", "bundle", "REPO --since N -o FILE",
      "Write a USB bundle for nodes at version N (0 = everything): the signed metadata,\n"
      "the catalogue changes since N and only the objects such a node lacks.",

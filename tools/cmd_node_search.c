@@ -28,6 +28,7 @@ int cmd_node_search(int argc, char **argv)
     content_query q;
     memset(&q, 0, sizeof q);
     q.grade = -1;
+    q.entries = 1; /* pages inside resources (ZIM articles) too, after the resources */
     int json = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -74,10 +75,15 @@ int cmd_node_search(int argc, char **argv)
         content_resource *r = NULL;
         if (content_catalog_get(n->cat, hits.items[i].id, &r, NULL) != 0)
             continue;
+        const content_hit *hit = &hits.items[i];
         if (json) {
-            json_array_append_new(arr, json_pack("{s:s,s:s,s:f,s:b}", "id", r->id, "title",
-                                                 title_of(r->meta, lang), "score", hits.items[i].score,
-                                                 "cached", r->cached));
+            json_t *o = json_pack("{s:s,s:s,s:f,s:b}", "id", r->id, "title", title_of(r->meta, lang), "score",
+                                  hit->score, "cached", r->cached);
+            if (o && hit->path)
+                json_object_set_new(o, "entry", json_pack("{s:s,s:s}", "path", hit->path, "title", hit->title));
+            json_array_append_new(arr, o);
+        } else if (hit->path) {
+            printf("%-40s %s  (page %s in %s)\n", r->id, hit->title, hit->path, title_of(r->meta, lang));
         } else {
             printf("%-40s %s%s\n", r->id, title_of(r->meta, lang), r->cached ? "" : "  (listed, not cached)");
         }

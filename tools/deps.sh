@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake ninja-build pkg-config
       libsqlite3-dev liblz4-dev libzstd-dev libjansson-dev libmbedtls-dev libssl-dev
-      libmicrohttpd-dev libcurl4-openssl-dev libavahi-client-dev sqlite3 clang clang-tidy cppcheck curl wrk libxml2-utils nginx-light)
+      libmicrohttpd-dev libcurl4-openssl-dev libavahi-client-dev libzim-dev g++ sqlite3 clang clang-tidy cppcheck curl wrk libxml2-utils nginx-light)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

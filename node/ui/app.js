@@ -18,6 +18,7 @@
       none: '没有找到相关资源。', noneHint: '试试更短的词、换个说法，或清除筛选。',
       notCachedBadge: '未缓存',
       notCachedShort: '已列入目录，尚未缓存到本设备',
+      pageIn: '页面，来自：',
       notCached: '此资源已列入目录，但尚未缓存到本设备。',
       notCachedHint: '学校设备下次同步后即可使用。现在可以先查看资源介绍。',
       back: '返回', home: '首页',
@@ -53,6 +54,7 @@
       none: 'Nothing found.', noneHint: 'Try a shorter or different word, or clear the filters.',
       notCachedBadge: 'Not cached',
       notCachedShort: 'Listed, not cached on this device yet',
+      pageIn: 'A page in: ',
       notCached: 'Listed in the catalogue but not cached on this device yet.',
       notCachedHint: 'It will be available after the school’s next update. You can read about it now.',
       back: 'Back', home: 'Home',
@@ -578,11 +580,15 @@
     var firstNew = null;
     S.results.forEach(function (r, i) {
       var href = '#/r/' + encodeURIComponent(r.id);
-      var a = titleEl('a', { href: href, class: 'r-title', 'data-id': r.id }, r);
+      // A page inside a resource (an article of a Kiwix archive): opens the page itself.
+      var page = r.entry && typeof r.entry.url === 'string' ? r.entry : null;
+      var a = page ? el('a', { href: page.url, class: 'r-title', 'data-id': r.id, lang: r.language || null }, [page.title || page.path])
+                   : titleEl('a', { href: href, class: 'r-title', 'data-id': r.id }, r);
       a.addEventListener('click', function () { S.lastOpened = r.id; });
-      var desc = loc(r.description, r.language);
+      var desc = page ? [null] : loc(r.description, r.language);
       var li = el('li', { class: 'card' + (r.cached === false ? ' uncached' : ''), 'data-id': r.id }, [
         el('h2', { class: 'r-h' }, [a]),
+        page ? el('p', { class: 'r-desc' }, [t('pageIn'), titleEl('a', { href: href }, r)]) : null,
         desc[0] ? el('p', { class: 'r-desc', lang: desc[1] || null, text: desc[0] }) : null,
         badges(r),
         r.cached === false ? el('p', { class: 'nc' }, [el('span', { class: 'badge warn', text: t('notCachedBadge') }), ' ', t('notCachedShort')]) : null

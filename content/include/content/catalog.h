@@ -10,6 +10,13 @@
  * with prefix queries for typeahead.  Ranked by bm25 (title > keywords >
  * description).
  *
+ * Entries (format 2): a resource may carry a titles file (content/zim.h,
+ * ".cistern/titles.tsv": its pages' paths and titles, e.g. the articles of
+ * a ZIM archive).  With a store attached, the titles of cached resources
+ * are indexed in a second FTS5 table, and searches that ask for it
+ * (content_query.entries) also return pages inside resources, after the
+ * resources themselves.
+ *
  * Writers wrap changes in begin/commit: a whole catalogue version becomes
  * visible at once.  Readers (other connections, other processes) see the
  * last committed version.
@@ -28,6 +35,13 @@ typedef struct content_catalog content_catalog;
 enum { CONTENT_CATALOG_RDONLY = 1 };
 
 int content_catalog_open(content_catalog **out, const char *path, int flags, cs_err *err);
+
+/* The store that titles files are read from when a cached resource is put
+ * or marked cached (not owned; NULL detaches).  Writable handles only do
+ * work: once, after an upgrade from format 1, the titles of the resources
+ * already cached are indexed here. */
+struct content_store;
+int content_catalog_attach_store(content_catalog *c, struct content_store *s, cs_err *err);
 void content_catalog_free(content_catalog *c); /* NULL ok; rolls back an open transaction */
 
 int content_catalog_begin(content_catalog *c, cs_err *err);
@@ -98,6 +112,8 @@ typedef struct content_query {
     const char *type;
     int grade;            /* -1 = any */
     int prefix;           /* last word is a prefix (typeahead) */
+    int entries;          /* with q: also pages inside resources (titles files), after the
+                             resources; hits then carry path and title */
     uint32_t limit;       /* 1..CONTENT_QUERY_MAX_LIMIT; 0 means 20 */
     uint32_t offset;
 } content_query;
@@ -108,6 +124,8 @@ typedef struct content_query {
 typedef struct content_hit {
     char *id;
     double score; /* bm25: lower is better; 0 when browsing */
+    char *path;   /* a page inside resource id (query.entries), else NULL */
+    char *title;  /* that page's title, else NULL */
 } content_hit;
 
 typedef struct content_hits {
