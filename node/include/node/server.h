@@ -28,6 +28,14 @@ typedef struct node_server_options {
     int log_level;
     unsigned session_idle_s;  /* session.idle (28800): a session unused this long ends */
     unsigned session_max_s;   /* session.max (604800): and this long after sign-in in any case */
+    /* Embedding the server in another program (tests, fuzzers); left unset
+     * by node_server_options_load.  With stop set, the server installs no
+     * signal handlers (the program owns its signals) and stops, draining as
+     * on SIGTERM, once *stop becomes non-zero.  ready, when set, is called
+     * once listening, with the port bound (the kernel's choice for port 0). */
+    const volatile int *stop;
+    void (*ready)(void *ctx, unsigned port);
+    void *ready_ctx;
 } node_server_options;
 
 /* Defaults, then node.conf's serve.* keys; CS_ECONFIG with the key on error. */
@@ -35,9 +43,9 @@ int node_server_options_load(node_server_options *o, const cs_conf *conf, cs_err
 /* Parse "HOST:PORT", ":PORT", "PORT" or "[v6]:PORT" into o. */
 int node_server_parse_listen(node_server_options *o, const char *s, cs_err *err);
 
-/* Run the server until SIGTERM/SIGINT (drains, then returns 0).  SIGHUP
- * reloads DATA/node.conf.  `ready` (may be NULL) is printed to stdout once
- * listening, with the URL. */
+/* Run the server until SIGTERM/SIGINT, or *opt->stop (drains, then returns
+ * 0).  SIGHUP reloads DATA/node.conf.  Prints "serving DATA on URL" to
+ * stdout once listening, and calls opt->ready when set. */
 int node_server_run(const char *data_dir, const node_server_options *opt, cs_err *err);
 
 #endif
