@@ -4,7 +4,6 @@
 #include "sync/client.h"
 
 #include <curl/curl.h>
-#include <zstd.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,6 +21,7 @@
 #include "platform/file.h"
 #include "platform/time.h"
 #include "sync/catfile.h"
+#include "sync/delta.h"
 
 #define CATALOG_MAX (1ULL << 30)
 #define FLUSH_BYTES (16ULL << 20)
@@ -231,7 +231,7 @@ static int apply_delta(fetch *f, const sync_objent *e, const uint8_t base[32], c
     cs_err tmp;
     uint8_t *old = NULL, *raw = NULL;
     int rc = content_store_stat(f->store, base, &bi, &tmp);
-    if (rc == 0 && (bi.raw_len > (64ULL << 20) || e->raw_len > (64ULL << 20)))
+    if (rc == 0 && (bi.raw_len > SYNC_DELTA_MAX_RAW || e->raw_len > SYNC_DELTA_MAX_RAW))
         rc = CS_ETOOBIG;
     size_t got = 0;
     if (rc == 0) {
@@ -242,19 +242,9 @@ static int apply_delta(fetch *f, const sync_objent *e, const uint8_t base[32], c
     }
     if (rc == 0 && (rc = content_store_read(f->store, base, 0, old, bi.raw_len, &got, &tmp)) == 0 && got != bi.raw_len)
         rc = CS_ECORRUPT;
-    if (rc == 0) {
-        ZSTD_DCtx *dc = ZSTD_createDCtx();
-        ZSTD_DCtx_setParameter(dc, ZSTD_d_windowLogMax, 27);
-        ZSTD_DCtx_refPrefix(dc, old, bi.raw_len);
-        size_t n = dc ? ZSTD_decompressDCtx(dc, raw, e->raw_len, delta, dlen) : 0;
-        ZSTD_freeDCtx(dc);
+    if (rc == 0 && (rc = sync_delta_apply(raw, e->raw_len, e->id, old, bi.raw_len, delta, dlen, &tmp)) == 0) {
         uint8_t id[32];
-        if (!dc || ZSTD_isError(n) || n != e->raw_len)
-            rc = CS_EFORMAT;
-        else if (cs_sha256_buf(raw, n, id), memcmp(id, e->id, 32) != 0)
-            rc = CS_EHASH;
-        else
-            rc = content_store_put_buf(f->store, raw, n, id, f->err);
+        rc = content_store_put_buf(f->store, raw, e->raw_len, id, f->err);
     }
     free(old);
     free(raw);
