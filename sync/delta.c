@@ -8,11 +8,12 @@
 
 #include "platform/crypto.h"
 
-int sync_delta_apply(uint8_t *out, size_t out_len, const uint8_t expect[32], const uint8_t *base, size_t base_len,
-                     const uint8_t *delta, size_t delta_len, cs_err *err)
+int sync_delta_apply(uint8_t *out, size_t out_len, const uint8_t expect[32], const uint8_t *base,
+                     size_t base_len, const uint8_t *delta, size_t delta_len, cs_err *err)
 {
     if (base_len > SYNC_DELTA_MAX_RAW || out_len > SYNC_DELTA_MAX_RAW)
-        return cs_err_set(err, CS_ETOOBIG, "delta: base of %zu or result of %zu bytes over the %llu-byte cap",
+        return cs_err_set(err, CS_ETOOBIG,
+                          "delta: base of %zu or result of %zu bytes over the %llu-byte cap",
                           base_len, out_len, (unsigned long long)SYNC_DELTA_MAX_RAW);
     ZSTD_DCtx *dc = ZSTD_createDCtx();
     if (!dc)
@@ -31,7 +32,8 @@ int sync_delta_apply(uint8_t *out, size_t out_len, const uint8_t expect[32], con
         uint8_t id[32];
         cs_sha256_buf(out, n, id);
         if (memcmp(id, expect, 32) != 0)
-            return cs_err_set(err, CS_EHASH, "delta: the rebuilt bytes do not have the expected hash");
+            return cs_err_set(err, CS_EHASH,
+                              "delta: the rebuilt bytes do not have the expected hash");
     }
     return 0;
 }

@@ -28,7 +28,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define MAX_RESULT (1u << 20)  /* hostile mode: result buffers up to 1 MiB */
+#define MAX_RESULT (1u << 20)   /* hostile mode: result buffers up to 1 MiB */
 #define MAX_TARGET (256u << 10) /* real mode: targets up to 256 KiB */
 
 static uint8_t *dup_exact(const uint8_t *p, size_t n)
@@ -40,13 +40,14 @@ static uint8_t *dup_exact(const uint8_t *p, size_t n)
 }
 
 /* Apply, checking the contract; returns the code. */
-static int apply(uint8_t *out, size_t out_len, const uint8_t expect[32], const uint8_t *base, size_t base_len,
-                 const uint8_t *delta, size_t delta_len)
+static int apply(uint8_t *out, size_t out_len, const uint8_t expect[32], const uint8_t *base,
+                 size_t base_len, const uint8_t *delta, size_t delta_len)
 {
     cs_err err;
     memset(&err, 0, sizeof err);
     int rc = sync_delta_apply(out, out_len, expect, base, base_len, delta, delta_len, &err);
-    if (rc != 0 && ((rc != CS_EFORMAT && rc != CS_EHASH && rc != CS_ENOMEM && rc != CS_ETOOBIG) || !err.msg[0]))
+    if (rc != 0 && ((rc != CS_EFORMAT && rc != CS_EHASH && rc != CS_ENOMEM && rc != CS_ETOOBIG) ||
+                    !err.msg[0]))
         abort(); /* an undocumented code, or a refusal without a reason */
     if (rc == CS_EHASH && !expect)
         abort();
@@ -58,17 +59,20 @@ static void hostile(const uint8_t *data, size_t size)
     if (size < 5)
         return;
     size_t base_len = (size_t)data[0] | (size_t)data[1] << 8;
-    size_t out_len = ((size_t)data[2] | (size_t)data[3] << 8 | (size_t)data[4] << 16) % (MAX_RESULT + 1);
+    size_t out_len =
+        ((size_t)data[2] | (size_t)data[3] << 8 | (size_t)data[4] << 16) % (MAX_RESULT + 1);
     data += 5;
     size -= 5;
     if (base_len > size)
         base_len = size;
     uint8_t *base = dup_exact(data, base_len), *delta = dup_exact(data + base_len, size - base_len);
     uint8_t *out = malloc(out_len ? out_len : 1), *again = malloc(out_len ? out_len : 1);
-    if (base && delta && out && again && apply(out, out_len, NULL, base, base_len, delta, size - base_len) == 0) {
+    if (base && delta && out && again &&
+        apply(out, out_len, NULL, base, base_len, delta, size - base_len) == 0) {
         uint8_t id[32];
         cs_sha256_buf(out, out_len, id);
-        if (apply(again, out_len, id, base, base_len, delta, size - base_len) != 0 || memcmp(out, again, out_len) != 0)
+        if (apply(again, out_len, id, base, base_len, delta, size - base_len) != 0 ||
+            memcmp(out, again, out_len) != 0)
             abort(); /* the same delta must rebuild the same bytes */
         id[0] ^= 1;
         if (apply(again, out_len, id, base, base_len, delta, size - base_len) != CS_EHASH)
@@ -83,7 +87,8 @@ static void hostile(const uint8_t *data, size_t size)
 /* The target: an edit script over the base.  Each op byte: high bit clear,
  * copy (op & 0x7f) + 1 bytes of the base from the offset in the next two
  * bytes; high bit set, (op & 0x7f) + 1 literal bytes follow. */
-static size_t build_target(const uint8_t *base, size_t base_len, const uint8_t *s, size_t n, uint8_t *t)
+static size_t build_target(const uint8_t *base, size_t base_len, const uint8_t *s, size_t n,
+                           uint8_t *t)
 {
     size_t tl = 0, i = 0;
     while (i < n && tl < MAX_TARGET) {

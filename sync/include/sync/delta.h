@@ -25,7 +25,7 @@
  * SYNC_DELTA_MAX_RAW; CS_EFORMAT when the delta is malformed, asks for a
  * larger window, or gives other than out_len bytes; CS_EHASH when the hash
  * differs; CS_ENOMEM.  out's contents are unspecified on failure. */
-int sync_delta_apply(uint8_t *out, size_t out_len, const uint8_t expect[32], const uint8_t *base, size_t base_len,
-                     const uint8_t *delta, size_t delta_len, cs_err *err);
+int sync_delta_apply(uint8_t *out, size_t out_len, const uint8_t expect[32], const uint8_t *base,
+                     size_t base_len, const uint8_t *delta, size_t delta_len, cs_err *err);
 
 #endif
