@@ -470,7 +470,6 @@ static size_t file_write(char *p, size_t sz, size_t n, void *ud)
         return 0;
     s->have += len;
     s->h->st->bytes_received += len;
-    s->h->part_bytes += len;
     s->h->done += len;
     int64_t now = cs_time_mono_ms();
     if (now - s->last_sync_ms >= FLUSH_MS) {
@@ -506,6 +505,13 @@ static int fetch_large(fetch *f, const sync_objent *e)
         have = 0;
     }
     f->h->done += have;
+    /* Progress (what keeps the retries going) is bytes past the furthest
+     * this part file has reached.  Counting every byte written let a server
+     * that sends a little, then ignores the Range so it is dropped, keep a
+     * sync retrying forever (found by fuzz_client). */
+    sync_objent *me = sync_objset_find(f->need, e->id);
+    if (me && have > me->part_max)
+        me->part_max = have;
     if (have < e->enc_len) {
         lseek(fd, (off_t)have, SEEK_SET);
         file_sink s = {fd, have, e->enc_len, f->h, 0, cs_time_mono_ms()};
@@ -525,6 +531,10 @@ static int fetch_large(fetch *f, const sync_objent *e)
                 rc = cs_err_errno(f->err, part);
         } else {
             rc = http_result(f->h, cc, s.over, e->enc_len, path, f->err);
+            if (me && s.have > me->part_max) {
+                f->h->part_bytes += s.have - me->part_max;
+                me->part_max = s.have;
+            }
         }
         fdatasync(fd);
         if (rc) {
