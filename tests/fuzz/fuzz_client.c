@@ -16,7 +16,8 @@
  *   bits 3-4: how: 0 the body replaced by the rest of the input; 1 the
  *         real body damaged ([position byte][xor byte] pairs); 2 the rest
  *         sent as the whole response (status line, headers and body);
- *         3 the real response cut after (u16) bytes of its body;
+ *         3 the real response cut after (u16) bytes of its body (2 and 3
+ *         once per path: see first_time());
  *   bit 5: keep a mirror copy; bit 6: no /batch (one GET per object, and
  *         deltas by GET); bit 7: objects over 1 KiB are "large" (fetched
  *         alone into part files).
@@ -66,8 +67,8 @@ enum { K_TIMESTAMP, K_SNAPSHOT, K_TARGETS, K_CATALOG, K_BATCH, K_OBJECT, K_DELTA
 enum { H_REPLACE, H_DAMAGE, H_RAW, H_CUT };
 
 #define MAX_BODY (4u << 20)
-#define SYNC_DEADLINE_MS                                                                           \
-    5000 /* a sync here takes milliseconds; one still going after this never ends */
+/* A sync here takes milliseconds; one still going after this never ends. */
+#define SYNC_DEADLINE_MS 5000
 
 /* The fixture and the hostile script: one harness's globals. */
 static struct {
@@ -85,6 +86,8 @@ static struct {
     int kind, how, no_batch;
     const uint8_t *payload;
     size_t payload_len;
+    uint64_t once[256]; /* paths already answered raw or cut (hashes) */
+    size_t nonce;
 } fx;
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -239,6 +242,22 @@ static void send_all(int fd, const void *p, size_t n)
     }
 }
 
+/* Raw and cut answers go once per path: repeated, a server trickling a
+ * few bytes a request makes progress each time, and a sync that makes
+ * progress goes on (by design: a bad link is still a link). */
+static int first_time(const char *path)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *c = path; *c; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+    for (size_t i = 0; i < fx.nonce; i++)
+        if (fx.once[i] == h)
+            return 0;
+    if (fx.nonce < sizeof fx.once / sizeof fx.once[0])
+        fx.once[fx.nonce++] = h;
+    return 1;
+}
+
 /* One connection: one request, one answer, closed. */
 static void serve_one(int fd)
 {
@@ -291,7 +310,7 @@ static void serve_one(int fd)
         from = 0;
     const uint8_t *b = out.data ? out.data + from : (const uint8_t *)"";
     size_t blen = out.len - (size_t)from, sent_len = blen;
-    if (kind == fx.kind) {
+    if (kind == fx.kind && (fx.how == H_REPLACE || fx.how == H_DAMAGE || first_time(path))) {
         const uint8_t *p = fx.payload;
         size_t pn = fx.payload_len;
         switch (fx.how) {
@@ -437,6 +456,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fx.no_batch = (data[0] >> 6) & 1;
     fx.payload = data + 1;
     fx.payload_len = size - 1;
+    fx.nonce = 0;
 
     char p[PATH_MAX + 16], url[64];
     cs_err err = {0};
