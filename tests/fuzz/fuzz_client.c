@@ -83,8 +83,9 @@ static struct {
     volatile int cancel;
     volatile int64_t deadline_ms;
     /* the script, set before each sync (the server reads it while the sync runs) */
+    pthread_mutex_t lock; /* held by the server for each connection, and to change the script */
     int kind, how, no_batch;
-    const uint8_t *payload;
+    uint8_t *payload; /* a copy: the server may still be answering when the input is gone */
     size_t payload_len;
     uint64_t once[256]; /* paths already answered raw or cut (hashes) */
     size_t nonce;
@@ -113,6 +114,8 @@ static void teardown(void)
     if (fx.dir[0])
         rm_tree(fx.dir);
     fx.dir[0] = '\0';
+    free(fx.payload);
+    fx.payload = NULL;
 }
 
 static void fail_setup(const char *what, const cs_err *err)
@@ -370,7 +373,9 @@ static void *server_main(void *arg)
         int fd = accept(fx.lfd, NULL, NULL);
         if (fd < 0)
             continue;
+        pthread_mutex_lock(&fx.lock);
         serve_one(fd);
+        pthread_mutex_unlock(&fx.lock);
         shutdown(fd, SHUT_WR);
         close(fd);
     }
@@ -422,6 +427,7 @@ static void fixture(void)
         fail_setup("listening", NULL);
     fx.port = ntohs(a.sin_port);
     fx.kind = K_NONE;
+    pthread_mutex_init(&fx.lock, NULL);
     if (pthread_create(&fx.thread, NULL, server_main, NULL) != 0)
         fail_setup("the server thread", NULL);
     fx.ready = 1;
@@ -451,12 +457,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fixture();
     if (size < 1)
         return 0;
+    pthread_mutex_lock(&fx.lock);
+    uint8_t *copy = realloc(fx.payload, size);
+    if (!copy)
+        fail_setup("out of memory", NULL);
+    memcpy(copy, data + 1, size - 1);
+    fx.payload = copy;
+    fx.payload_len = size - 1;
     fx.kind = data[0] & 7;
     fx.how = (data[0] >> 3) & 3;
     fx.no_batch = (data[0] >> 6) & 1;
-    fx.payload = data + 1;
-    fx.payload_len = size - 1;
     fx.nonce = 0;
+    pthread_mutex_unlock(&fx.lock);
 
     char p[PATH_MAX + 16], url[64];
     cs_err err = {0};
@@ -512,6 +524,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     content_store_free(store);
     content_catalog_free(cat);
+    pthread_mutex_lock(&fx.lock);
     fx.kind = K_NONE;
+    pthread_mutex_unlock(&fx.lock);
     return 0;
 }
