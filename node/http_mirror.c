@@ -123,19 +123,22 @@ static MHD_RESULT mirror_object(srv *s, struct MHD_Connection *c, srv_req *rq, c
     const char *range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range");
     if (range && strncmp(range, "bytes=", 6) == 0 && !strchr(range, ',')) {
         char *end;
-        uint64_t x = strtoull(range + 6, &end, 10);
-        if (end == range + 6 || *end != '-' || x >= info.enc_len) {
+        uint64_t x = strtoull(range + 6, &end, 10), y = b;
+        int bad = end == range + 6 || *end != '-' || x >= info.enc_len;
+        if (!bad && end[1])
+            y = strtoull(end + 1, &end, 10);
+        /* A last byte before the first (bytes=10-5) is unsatisfiable too:
+         * it used to make the length b - a + 1 wrap to nearly 2^64, sent as
+         * Content-Length (found by fuzz_http). */
+        if (bad || y < x) {
             char cr[64];
             snprintf(cr, sizeof cr, "bytes */%" PRIu64, info.enc_len);
             struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
             MHD_add_response_header(r, "Content-Range", cr);
             return srv_respond(c, rq, 416, r);
         }
-        if (end[1]) {
-            uint64_t y = strtoull(end + 1, &end, 10);
-            if (y < b)
-                b = y;
-        }
+        if (y < b)
+            b = y;
         a = x;
         partial = 1;
     }

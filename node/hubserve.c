@@ -447,11 +447,13 @@ int node_hub_serve(const char *repo, const node_server_options *opt, cs_err *err
         inet_pton(AF_INET, opt->host, &a->sin_addr);
     }
     signal(SIGPIPE, SIG_IGN);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = hub_on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    if (!opt->stop) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = hub_on_signal;
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+    }
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, opt->port, NULL, NULL, hub_handler, &h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)opt->threads, MHD_OPTION_CONNECTION_LIMIT,
@@ -468,7 +470,9 @@ int node_hub_serve(const char *repo, const node_server_options *opt, cs_err *err
     printf("serving repository %s on http://%s:%u/\n", repo, opt->host, port);
     fflush(stdout);
     cs_log_info(&h.log, "hub listening on %s port %u", opt->host, port);
-    while (!hub_term)
+    if (opt->ready)
+        opt->ready(opt->ready_ctx, port);
+    while (!hub_term && !(opt->stop && *opt->stop))
         usleep(100000);
     MHD_socket ls = MHD_quiesce_daemon(d);
     if (ls != MHD_INVALID_SOCKET)

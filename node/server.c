@@ -821,12 +821,14 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
         goto out;
 
     signal(SIGPIPE, SIG_IGN);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    if (!s->opt.stop) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
+    }
     s->mhd = MHD_start_daemon(flags, s->opt.port, NULL, NULL, handler, s,
                               MHD_OPTION_LISTEN_SOCKET, (MHD_socket)lfd,
                               MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)s->opt.threads,
@@ -853,7 +855,9 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
         node_zeroconf_start(&s->zc, s->opt.school, (uint16_t)port, &s->log);
     if (pthread_create(&s->sync_thread, NULL, sync_main, s) == 0)
         s->sync_started = 1;
-    while (!got_term) {
+    if (s->opt.ready)
+        s->opt.ready(s->opt.ready_ctx, port);
+    while (!got_term && !(s->opt.stop && *s->opt.stop)) {
         usleep(100000);
         pool_release_idle(s);
         people_housekeeping(s);

@@ -50,6 +50,7 @@ typedef struct sync_objent {
     int ndeltas;                          /* zstd deltas that rebuild it from an older object */
     uint8_t delta_base[SYNC_OBJ_DELTAS][32];
     uint64_t delta_len[SYNC_OBJ_DELTAS];
+    uint64_t part_max; /* client: the furthest its part file has reached (progress counts past it) */
 } sync_objent;
 
 typedef struct sync_objset {

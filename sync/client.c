@@ -4,7 +4,6 @@
 #include "sync/client.h"
 
 #include <curl/curl.h>
-#include <zstd.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,6 +21,7 @@
 #include "platform/file.h"
 #include "platform/time.h"
 #include "sync/catfile.h"
+#include "sync/delta.h"
 
 #define CATALOG_MAX (1ULL << 30)
 #define FLUSH_BYTES (16ULL << 20)
@@ -231,7 +231,7 @@ static int apply_delta(fetch *f, const sync_objent *e, const uint8_t base[32], c
     cs_err tmp;
     uint8_t *old = NULL, *raw = NULL;
     int rc = content_store_stat(f->store, base, &bi, &tmp);
-    if (rc == 0 && (bi.raw_len > (64ULL << 20) || e->raw_len > (64ULL << 20)))
+    if (rc == 0 && (bi.raw_len > SYNC_DELTA_MAX_RAW || e->raw_len > SYNC_DELTA_MAX_RAW))
         rc = CS_ETOOBIG;
     size_t got = 0;
     if (rc == 0) {
@@ -242,19 +242,9 @@ static int apply_delta(fetch *f, const sync_objent *e, const uint8_t base[32], c
     }
     if (rc == 0 && (rc = content_store_read(f->store, base, 0, old, bi.raw_len, &got, &tmp)) == 0 && got != bi.raw_len)
         rc = CS_ECORRUPT;
-    if (rc == 0) {
-        ZSTD_DCtx *dc = ZSTD_createDCtx();
-        ZSTD_DCtx_setParameter(dc, ZSTD_d_windowLogMax, 27);
-        ZSTD_DCtx_refPrefix(dc, old, bi.raw_len);
-        size_t n = dc ? ZSTD_decompressDCtx(dc, raw, e->raw_len, delta, dlen) : 0;
-        ZSTD_freeDCtx(dc);
+    if (rc == 0 && (rc = sync_delta_apply(raw, e->raw_len, e->id, old, bi.raw_len, delta, dlen, &tmp)) == 0) {
         uint8_t id[32];
-        if (!dc || ZSTD_isError(n) || n != e->raw_len)
-            rc = CS_EFORMAT;
-        else if (cs_sha256_buf(raw, n, id), memcmp(id, e->id, 32) != 0)
-            rc = CS_EHASH;
-        else
-            rc = content_store_put_buf(f->store, raw, n, id, f->err);
+        rc = content_store_put_buf(f->store, raw, e->raw_len, id, f->err);
     }
     free(old);
     free(raw);
@@ -480,7 +470,6 @@ static size_t file_write(char *p, size_t sz, size_t n, void *ud)
         return 0;
     s->have += len;
     s->h->st->bytes_received += len;
-    s->h->part_bytes += len;
     s->h->done += len;
     int64_t now = cs_time_mono_ms();
     if (now - s->last_sync_ms >= FLUSH_MS) {
@@ -516,6 +505,13 @@ static int fetch_large(fetch *f, const sync_objent *e)
         have = 0;
     }
     f->h->done += have;
+    /* Progress (what keeps the retries going) is bytes past the furthest
+     * this part file has reached.  Counting every byte written let a server
+     * that sends a little, then ignores the Range so it is dropped, keep a
+     * sync retrying forever (found by fuzz_client). */
+    sync_objent *me = sync_objset_find(f->need, e->id);
+    if (me && have > me->part_max)
+        me->part_max = have;
     if (have < e->enc_len) {
         lseek(fd, (off_t)have, SEEK_SET);
         file_sink s = {fd, have, e->enc_len, f->h, 0, cs_time_mono_ms()};
@@ -535,6 +531,10 @@ static int fetch_large(fetch *f, const sync_objent *e)
                 rc = cs_err_errno(f->err, part);
         } else {
             rc = http_result(f->h, cc, s.over, e->enc_len, path, f->err);
+            if (me && s.have > me->part_max) {
+                f->h->part_bytes += s.have - me->part_max;
+                me->part_max = s.have;
+            }
         }
         fdatasync(fd);
         if (rc) {

@@ -19,8 +19,12 @@ int sync_outbox_encode(const cs_key *key, const json_t *health, const json_t *re
     int rc;
     if ((rc = cs_key_id(key, id, err)) != 0 || (rc = cs_key_write_public_pem(key, pem, sizeof pem, err)) != 0)
         return rc;
+    /* Without health, an empty object: ours to release, as "O" takes its
+     * own reference (it leaked before; found by fuzz_reports). */
+    json_t *empty = health ? NULL : json_object();
     json_t *doc = json_pack("{s:s,s:s,s:I,s:O,s:O}", "node", id, "key", pem, "sent", (json_int_t)now, "health",
-                            health ? health : json_object(), "records", records);
+                            health ? health : empty, "records", records);
+    json_decref(empty);
     char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(doc);
     if (!text)

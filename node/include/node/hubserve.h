@@ -28,6 +28,8 @@
 /* 1 if path (relative, no leading '/') is a public repository file name. */
 int node_hub_path_public(const char *path);
 
+/* Serve repo until SIGTERM/SIGINT or, when opt->stop is set, until *opt->stop
+ * (opt->stop and opt->ready as for node_server_run). */
 int node_hub_serve(const char *repo, const node_server_options *opt, cs_err *err);
 
 #endif

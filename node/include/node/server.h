@@ -32,6 +32,14 @@ typedef struct node_server_options {
     char school[128];         /* school.name (the host name): the announced "Cistern – <school>" */
     char user[64];            /* serve.user: started as root, become this user once listening
                                  ("" = "cistern" when that user exists, else stay root with a warning) */
+    /* Embedding the server in another program (tests, fuzzers); left unset
+     * by node_server_options_load.  With stop set, the server installs no
+     * signal handlers (the program owns its signals) and stops, draining as
+     * on SIGTERM, once *stop becomes non-zero.  ready, when set, is called
+     * once listening, with the port bound (the kernel's choice for port 0). */
+    const volatile int *stop;
+    void (*ready)(void *ctx, unsigned port);
+    void *ready_ctx;
 } node_server_options;
 
 /* Defaults, then node.conf's serve.* keys; CS_ECONFIG with the key on error. */
@@ -39,9 +47,9 @@ int node_server_options_load(node_server_options *o, const cs_conf *conf, cs_err
 /* Parse "HOST:PORT", ":PORT", "PORT" or "[v6]:PORT" into o. */
 int node_server_parse_listen(node_server_options *o, const char *s, cs_err *err);
 
-/* Run the server until SIGTERM/SIGINT (drains, then returns 0).  SIGHUP
- * reloads DATA/node.conf.  `ready` (may be NULL) is printed to stdout once
- * listening, with the URL. */
+/* Run the server until SIGTERM/SIGINT, or *opt->stop (drains, then returns
+ * 0).  SIGHUP reloads DATA/node.conf.  Prints "serving DATA on URL" to
+ * stdout once listening, and calls opt->ready when set. */
 int node_server_run(const char *data_dir, const node_server_options *opt, cs_err *err);
 
 #endif
