@@ -37,6 +37,6 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
     TRIALS=${ASAN_TRIALS:-20} OUTBOX_TRIALS=${ASAN_OUTBOX_TRIALS:-40} run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DCISTERN_SANITIZE=ON
 step "ThreadSanitizer: the server, hub and sync tests" bash tests/tsan.sh
 if [ -x tests/fuzz/short.sh ]; then
-    step "libFuzzer: every target for a short run" bash tests/fuzz/short.sh "${FUZZ_SECONDS:-15}"
+    step "libFuzzer: every target for a short run" bash tests/fuzz/short.sh "${FUZZ_SECONDS:-8}"
 fi
 exit $status

@@ -38,6 +38,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,7 +81,7 @@ static struct {
     pthread_t thread;
     volatile int stop;
     /* a watchdog (the server thread): the sync is cancelled past the deadline */
-    volatile int cancel;
+    atomic_int cancel;
     volatile int64_t deadline_ms;
     /* the script, set before each sync (the server reads it while the sync runs) */
     pthread_mutex_t lock; /* held by the server for each connection, and to change the script */
