@@ -492,7 +492,7 @@ void sync_zim_language(const char *zim_lang, char *out, size_t cap)
     for (const char *s = zim_lang ? zim_lang : ""; *s && *s != ',' && *s != ';' && n < 35; s++)
         if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
             *s == '-' || *s == '_')
-            tag[n++] = *s == '_' ? '-' : *s;
+            tag[n++] = (char)(*s == '_' ? '-' : *s);
     tag[n] = '\0';
     if (n == 0 || !((tag[0] >= 'a' && tag[0] <= 'z') || (tag[0] >= 'A' && tag[0] <= 'Z')))
         snprintf(tag, sizeof tag, "und");
@@ -517,7 +517,7 @@ int sync_zim_default_id(const char *name, const char *file, char *out, size_t ca
         char c = *s;
         int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                  c == '.' || c == '_' || c == '-';
-        buf[n++] = ok ? c : '-';
+        buf[n++] = (char)(ok ? c : '-');
     }
     buf[n] = '\0';
     if (src != name) {
