@@ -211,7 +211,8 @@ MHD_RESULT srv_mirror_batch(srv *s, struct MHD_Connection *c, srv_req *rq, const
                     bad = 1;
                     break;
                 }
-                if (content_store_stat(h->store, items[e->n].id, &info, NULL) == 0) {
+                if (content_store_stat(h->store, items[e->n].id, &info, NULL) == 0 &&
+                    total + 72 + info.enc_len <= HUB_BATCH_MAX_ANSWER) { /* beyond: left out, asked again */
                     items[e->n].len = info.enc_len;
                     total += 72 + info.enc_len;
                     e->n++;

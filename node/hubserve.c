@@ -303,7 +303,8 @@ static MHD_RESULT serve_batch(hubsrv *h, struct MHD_Connection *c, const cs_buf 
             char path[PATH_MAX];
             struct stat st;
             batch_path(h, it, path, sizeof path);
-            if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+            if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+                total + 72 + (uint64_t)st.st_size <= HUB_BATCH_MAX_ANSWER) {
                 it->len = (uint64_t)st.st_size;
                 total += 72 + (uint64_t)st.st_size;
                 o->n++;

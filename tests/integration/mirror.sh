@@ -44,6 +44,15 @@ cs node init "$T/d" --trust "$T/repo/root.json" --hub "$URL/repo" >/dev/null
 printf 'sync.retries = 1\nsync.backoff_ms = 50\n' >>"$T/d/node.conf"
 check_fails "a damaged mirror object is refused downstream" "" "$CISTERN" node sync "$T/d"
 check "D applied nothing" [ "$(node_version "$T/d")" = 0 ]
+# A batch naming one object 4096 times gets at most HUB_BATCH_MAX_ANSWER
+# (64 MiB) of answer, from the hub and from a mirror alike.
+big=$(ls -S "$T/repo/objects/"*/* | head -1)
+id=$(basename "$big")
+for i in $(seq 1 4096); do echo "$id"; done >"$T/amp"
+len=$(curl -s -D - -o /dev/null --data-binary @"$T/amp" "$HUB/batch" | tr -d '\r' | sed -n 's/^content-length: //Ip')
+check "the hub's answer to a repeated-id batch is capped ($len bytes)" [ "${len:-0}" -gt 0 -a "${len:-0}" -le $((64 << 20)) ]
+len=$(curl -s -D - -o /dev/null --data-binary @"$T/amp" "$URL/repo/batch" | tr -d '\r' | sed -n 's/^content-length: //Ip')
+check "a mirror's too ($len bytes)" [ "${len:-0}" -le $((64 << 20)) ]
 serve_stop
 hub_stop
 finish

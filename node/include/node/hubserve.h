@@ -24,6 +24,10 @@
 
 #define HUB_BATCH_MAX_IDS 4096
 #define HUB_BATCH_MAX_BODY (1u << 20)
+/* Bytes one batch answer may carry: items past it are left out, as absent
+ * ones are (the node asks again), so a 1 MiB request naming one object
+ * 4096 times cannot make a gigabyte answer. */
+#define HUB_BATCH_MAX_ANSWER (64ull << 20)
 
 /* 1 if path (relative, no leading '/') is a public repository file name. */
 int node_hub_path_public(const char *path);
