@@ -131,7 +131,8 @@ check "no names left the node" bash -c "! grep -a -q -e Pupil -e 'Li Laoshi' '$T
 check "no raw events left the node" bash -c "! grep -a -q -e '\"kind\":\"open\"' -e '\"kind\":\"complete\"' '$T/up.bytes'"
 
 dups=$(sed -n 's/.*: \([0-9]*\) records, \([0-9]*\) new.*/\1 \2/p' "$T/hub.err" | awk '$2 < $1 { n++ } END { print n + 0 }')
-check "the faults bit: $dups batches carried records again after a lost acknowledgement" [ "$dups" -ge 5 ]
+want=$((TRIALS / 20 > 1 ? TRIALS / 20 : 1)) # about 1 in 20 trials cuts the answer after the hub stored
+check "the faults bit: $dups batches carried records again after a lost acknowledgement (want $want)" [ "$dups" -ge "$want" ]
 
 # What the hub reports.
 rep=$(cs hub reports "$T/repo" --json)
