@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "node/node.h"
-#include "node/people.h"
 #include "platform/crypto.h"
 #include "server_int.h"
 
@@ -304,13 +303,13 @@ static MHD_RESULT api_status(srv *s, struct MHD_Connection *c, srv_req *rq)
     snprintf(tmp.dir, sizeof tmp.dir, "%s", s->data_dir);
     tmp.cat = h->cat;
     tmp.store = h->store;
+    tmp.people = s->people; /* the server's own handle: no database opened per request */
     if (node_conf_load(s->data_dir, &tmp.conf, NULL) != 0)
         cs_conf_new(&tmp.conf);
     n = &tmp;
     int rc = node_status(n, &st, &err);
     srv_handles_put(s, h);
     cs_conf_free(tmp.conf);
-    node_people_close(tmp.people); /* node_status opened it on the borrowed handles */
     if (rc) {
         cs_log_error(&s->log, "status: %s", err.msg);
         return srv_error(c, rq, 500, "internal", "status failed");

@@ -349,6 +349,16 @@ void node_people_close(node_people *p)
     free(p);
 }
 
+/* {"key": arr} into *out on success; arr is consumed either way. */
+static int list_out(int rc, json_t **out, const char *key, json_t *arr)
+{
+    if (rc == 0)
+        *out = json_pack("{s:o}", key, arr);
+    else
+        json_decref(arr);
+    return rc;
+}
+
 /* ---- users ---- */
 
 static int user_row(node_people *p, sqlite3_stmt *st, node_user *u)
@@ -567,11 +577,7 @@ int node_people_user_list(node_people *p, int role, int64_t class_id, json_t **o
     sqlite3_finalize(st);
 out:
     unlock(p);
-    if (rc == 0)
-        *out = json_pack("{s:o}", "users", arr);
-    else
-        json_decref(arr);
-    return rc;
+    return list_out(rc, out, "users", arr);
 }
 
 /* ---- sessions ---- */
@@ -761,11 +767,7 @@ int node_people_class_list(node_people *p, int64_t teacher, int64_t only_id, int
     sqlite3_finalize(st);
 out:
     unlock(p);
-    if (rc == 0)
-        *out = json_pack("{s:o}", "classes", arr);
-    else
-        json_decref(arr);
-    return rc;
+    return list_out(rc, out, "classes", arr);
 }
 
 static int one_int(node_people *p, const char *sql, int64_t arg, const char *text, int64_t *out, cs_err *err,
@@ -832,11 +834,7 @@ int node_people_class_students(node_people *p, int64_t class_id, json_t **out, c
     sqlite3_finalize(st);
 out:
     unlock(p);
-    if (rc == 0)
-        *out = json_pack("{s:o}", "students", arr);
-    else
-        json_decref(arr);
-    return rc;
+    return list_out(rc, out, "students", arr);
 }
 
 int node_people_consent_set(node_people *p, int64_t student, int consent, cs_err *err)
@@ -944,11 +942,7 @@ int node_people_lesson_list(node_people *p, int64_t class_id, json_t **out, cs_e
     sqlite3_finalize(st);
 out:
     unlock(p);
-    if (rc == 0)
-        *out = json_pack("{s:o}", "lessons", arr);
-    else
-        json_decref(arr);
-    return rc;
+    return list_out(rc, out, "lessons", arr);
 }
 
 /* ---- events and reports ---- */
@@ -1287,11 +1281,7 @@ int node_people_audit_list(node_people *p, json_t **out, cs_err *err)
         sqlite3_finalize(st);
     }
     unlock(p);
-    if (rc == 0)
-        *out = json_pack("{s:o}", "audit", arr);
-    else
-        json_decref(arr);
-    return rc;
+    return list_out(rc, out, "audit", arr);
 }
 
 int node_people_learner_export(node_people *p, const char *learner, const char *actor, int64_t now, json_t **out,
