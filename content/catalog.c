@@ -1226,6 +1226,23 @@ static int build_match(content_catalog *c, const char *q, int prefix, char *buf,
     return 0;
 }
 
+/* The WHERE clauses of the filters on resources r (appended after a WHERE). */
+static size_t filter_sql(char *sql, size_t cap, int filters)
+{
+    size_t n = 0;
+    if (filters & F_SUBJECT)
+        n += snprintf(sql + n, cap - n, " AND r.subject = :subject");
+    if (filters & F_LANGUAGE)
+        n += snprintf(sql + n, cap - n, " AND r.language = :language");
+    if (filters & F_TYPE)
+        n += snprintf(sql + n, cap - n, " AND r.type = :type");
+    if (filters & F_GRADE)
+        n += snprintf(sql + n, cap - n,
+                      " AND EXISTS (SELECT 1 FROM resource_grades g"
+                      " WHERE g.resource = r.rid AND g.grade = :grade)");
+    return n;
+}
+
 static int search_stmt(content_catalog *c, int text, int filters, int count, sqlite3_stmt **out,
                        cs_err *err)
 {
@@ -1260,16 +1277,7 @@ static int search_stmt(content_catalog *c, int text, int filters, int count, sql
         n += snprintf(sql + n, sizeof sql - n, "SELECT count(*) FROM resources r WHERE 1");
     else
         n += snprintf(sql + n, sizeof sql - n, "SELECT r.id FROM resources r WHERE 1");
-    if (filters & F_SUBJECT)
-        n += snprintf(sql + n, sizeof sql - n, " AND r.subject = :subject");
-    if (filters & F_LANGUAGE)
-        n += snprintf(sql + n, sizeof sql - n, " AND r.language = :language");
-    if (filters & F_TYPE)
-        n += snprintf(sql + n, sizeof sql - n, " AND r.type = :type");
-    if (filters & F_GRADE)
-        n += snprintf(sql + n, sizeof sql - n,
-                      " AND EXISTS (SELECT 1 FROM resource_grades g"
-                      " WHERE g.resource = r.rid AND g.grade = :grade)");
+    n += filter_sql(sql + n, sizeof sql - n, filters);
     if (!count)
         n += snprintf(sql + n, sizeof sql - n, "%s LIMIT :limit OFFSET :offset",
                       text ? " ORDER BY s, r.id" : " ORDER BY r.id");
@@ -1299,16 +1307,7 @@ static int entries_stmt(content_catalog *c, int filters, int count, sqlite3_stmt
     n += snprintf(sql + n, sizeof sql - n,
                   " FROM entries_fts CROSS JOIN entries e ON e.eid = entries_fts.rowid"
                   " CROSS JOIN resources r ON r.rid = e.resource WHERE entries_fts MATCH :q");
-    if (filters & F_SUBJECT)
-        n += snprintf(sql + n, sizeof sql - n, " AND r.subject = :subject");
-    if (filters & F_LANGUAGE)
-        n += snprintf(sql + n, sizeof sql - n, " AND r.language = :language");
-    if (filters & F_TYPE)
-        n += snprintf(sql + n, sizeof sql - n, " AND r.type = :type");
-    if (filters & F_GRADE)
-        n += snprintf(sql + n, sizeof sql - n,
-                      " AND EXISTS (SELECT 1 FROM resource_grades g"
-                      " WHERE g.resource = r.rid AND g.grade = :grade)");
+    n += filter_sql(sql + n, sizeof sql - n, filters);
     if (!count)
         n += snprintf(sql + n, sizeof sql - n, " ORDER BY s, r.id, e.path LIMIT :limit OFFSET :offset");
     rc = sqlite3_prepare_v3(c->db, sql, (int)n, SQLITE_PREPARE_PERSISTENT, slot, NULL);
