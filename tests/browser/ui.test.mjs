@@ -1,6 +1,8 @@
 // Browser test of the Cistern node web UI: playwright-core driving Debian's
 // chromium against a running node (`cistern node serve`) that holds the
-// samples/v1 content.  The node's base URL comes from CISTERN_URL.
+// samples/v1 content and the two long media fixtures that fixtures.mjs makes
+// (fixture-long-video, fixture-long-audio).  The node's base URL comes from
+// CISTERN_URL.
 //
 //   CISTERN_URL=http://127.0.0.1:8080 node --test ui.test.mjs
 //
@@ -209,7 +211,7 @@ test('a subject filter narrows the results', T, async () => {
   await rec.ctx.close();
 });
 
-test('the video resource plays from the node and can seek', T, async () => {
+test('the sample video plays from the node and can seek', T, async () => {
   const rec = await open();
   const { page } = rec;
   await page.goto(BASE + '/#/r/science-g5-water-cycle-video', { waitUntil: 'networkidle' });
@@ -224,13 +226,82 @@ test('the video resource plays from the node and can seek', T, async () => {
     };
     if (v.readyState >= 1) seek(); else v.addEventListener('loadedmetadata', seek, { once: true });
   }));
-  assert.ok(r.rs >= 1, `readyState ${r.rs}`);
   assert.ok(Math.abs(r.t - 2) < 0.5, `currentTime ${r.t} after seeking to 2 (duration ${r.d})`);
+  await page.waitForFunction(() => document.querySelector('video').readyState >= 2);
   const media = rec.responses.filter((x) => /\.mp4(\?|$)/.test(x.url()));
   assert.ok(media.some((x) => x.status() === 206), 'the video was not fetched with a Range request (206)');
   assert.deepEqual(rec.errors, []);
   assert.deepEqual(foreign(rec.urls), []);
   await rec.ctx.close();
+});
+
+// The long media that run.sh publishes next to the samples (fixtures.mjs).
+// They are much larger than what Chromium reads for preload=metadata, so a
+// seek near the end can only be served by a new Range request that starts
+// far past byte 0.
+async function seekFar(id, sel) {
+  const rec = await open({ locale: 'en-US' });
+  const { page } = rec;
+  const info = await api('/api/v1/resources/' + id);
+  const file = info.files.find((f) => f.path === info.resource.entry);
+  assert.ok(file && file.size > 3 * 1024 * 1024, `${id}: the fixture should be a few MB: ${JSON.stringify(file)}`);
+  const path = new URL(file.url, BASE).pathname;
+  // Each request for the file, and whether the seek had been asked for.
+  const reqs = [];
+  let seekAsked = false;
+  page.on('request', (r) => { if (new URL(r.url()).pathname === path) reqs.push({ r, afterSeek: seekAsked }); });
+  const describe = async () => Promise.all(reqs.map(async (e) => {
+    const res = await e.r.response();
+    return { range: await e.r.headerValue('range'), afterSeek: e.afterSeek, status: res && res.status(), contentRange: res && await res.headerValue('content-range') };
+  }));
+  await page.goto(BASE + '/#/r/' + id);
+  await page.waitForSelector(sel);
+  assert.equal(await page.getAttribute(sel, 'preload'), 'metadata');
+  await page.waitForFunction((s) => document.querySelector(s).readyState >= 1, sel);
+  const duration = await page.$eval(sel, (v) => v.duration);
+  assert.ok(duration > 120, `${id}: duration ${duration} s`);
+  const target = Math.floor(duration * 0.93);
+  assert.ok(reqs.length >= 1, 'no request for the file before seeking');
+  seekAsked = true;
+  const seeked = page.$eval(sel, (v, t) => new Promise((resolve) => {
+    v.addEventListener('seeked', () => resolve(v.currentTime), { once: true });
+    v.currentTime = t;
+  }), target);
+  const t = await seeked;
+  assert.ok(Math.abs(t - target) < 1, `currentTime ${t} after seeking to ${target}`);
+  await page.waitForFunction((s) => document.querySelector(s).readyState >= 2, sel, { timeout: 30000 });
+  const st = await page.$eval(sel, (v) => ({
+    t: v.currentTime, error: v.error && v.error.code,
+    buffered: Array.from({ length: v.buffered.length }, (_, i) => [v.buffered.start(i), v.buffered.end(i)]),
+  }));
+  assert.equal(st.error, null);
+  assert.ok(Math.abs(st.t - target) < 1, `currentTime ${st.t}, sought ${target}`);
+  assert.ok(st.buffered.some(([a, b]) => a <= target + 0.5 && b > target), `${target} s not buffered: ${JSON.stringify(st.buffered)}`);
+  // After the seek, the page asked for a range that starts in the second
+  // half of the file, and the node answered 206 with that range.
+  const startOf = (range) => { const m = /^bytes=(\d+)-/.exec(range || ''); return m ? Number(m[1]) : -1; };
+  let far;
+  await until(`a Range request past the middle of ${path}`, async () => {
+    far = (await describe()).find((e) => e.afterSeek && startOf(e.range) > file.size / 2);
+    return far;
+  }).catch(async () => assert.fail(`no Range request past byte ${file.size / 2} after the seek: ${JSON.stringify(await describe())}`));
+  assert.equal(far.status, 206, JSON.stringify(far));
+  const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(far.contentRange || '');
+  assert.ok(m, `Content-Range: ${far.contentRange}`);
+  assert.equal(Number(m[1]), startOf(far.range));
+  assert.equal(Number(m[3]), file.size);
+  console.log(`${id}: seek to ${target} s of ${duration}: ${JSON.stringify(await describe())}`);
+  assert.deepEqual(rec.errors, []);
+  assert.deepEqual(foreign(rec.urls), []);
+  await rec.ctx.close();
+}
+
+test('a long video seeks near its end with a Range request past byte 0', T, async () => {
+  await seekFar('fixture-long-video', 'video');
+});
+
+test('a long audio file seeks near its end with a Range request past byte 0', T, async () => {
+  await seekFar('fixture-long-audio', 'audio');
 });
 
 test('the language follows the browser and the switch changes UI strings', T, async () => {
