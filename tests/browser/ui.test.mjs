@@ -189,24 +189,55 @@ test('typeahead suggests for 勾股 and is keyboard navigable', T, async () => {
   await rec.ctx.close();
 });
 
-test('a subject filter narrows the results', T, async () => {
+// What each filter must leave, from samples/v1 and the two fixtures that
+// run.sh adds (fixtures.mjs: language en, physics, grade 10).
+const FILTERS = [
+  [{ subject: 'math' }, ['math-g3-fractions-intro', 'math-g3-fractions-quiz', 'math-g8-pythagorean-theorem']],
+  [{ grade: '3' }, ['math-g3-fractions-intro', 'math-g3-fractions-quiz']],
+  // a resource for grades 5 and 6 is in both
+  [{ grade: '6' }, ['science-g5-water-cycle-video']],
+  [{ language: 'en' }, ['english-g4-weather-words', 'fixture-long-video', 'fixture-long-audio']],
+  [{ type: 'audio' }, ['chinese-g1-jingyesi-audio', 'music-g2-do-re-mi', 'fixture-long-audio']],
+  [{ type: 'document' }, ['math-g8-pythagorean-theorem', 'chemistry-g9-composition-of-water']],
+  // filters combine
+  [{ subject: 'science', grade: '5', type: 'video' }, ['science-g5-water-cycle-video']],
+  [{ language: 'en', type: 'video' }, ['fixture-long-video']],
+];
+
+test('each filter (subject, grade, language, type) narrows the results to the right resources', T, async () => {
   const rec = await open();
   const { page } = rec;
   await page.goto(BASE + '/', { waitUntil: 'networkidle' });
   await waitResults(page);
   const all = (await api('/api/v1/catalog?limit=100')).total;
-  const opts = await page.$$eval('#f-subject option', (o) => o.map((x) => x.value));
-  assert.ok(opts.includes('math'), `subject options: ${opts}`);
-  await page.selectOption('#f-subject', 'math');
-  await page.waitForFunction(() => location.hash.indexOf('subject=math') >= 0);
-  await waitResults(page);
-  const ids = await resultIds(page);
-  const want = (await api('/api/v1/catalog?subject=math&limit=100')).results.map((r) => r.id);
-  assert.ok(want.length > 0 && want.length < all, 'samples should have some, not all, math resources');
-  assert.deepEqual(ids.slice().sort(), want.slice().sort());
-  // Clearing the filter brings everything back.
+  assert.ok(all > 3 && all <= 20, `the samples fit one page: ${all}`);
+  for (const [filter, expect] of FILTERS) {
+    const what = JSON.stringify(filter);
+    if (await page.isVisible('#clear')) await page.click('#clear');
+    await page.waitForFunction((n) => document.querySelector('#results').getAttribute('aria-busy') === 'false'
+      && document.querySelectorAll('#results > li[data-id]').length === n, all);
+    for (const [key, value] of Object.entries(filter)) {
+      const opts = await page.$$eval(`#f-${key} option`, (o) => o.map((x) => x.value));
+      assert.ok(opts.includes(value), `${key} options: ${opts}`);
+      await page.selectOption(`#f-${key}`, value);
+      await page.waitForFunction(([k, v]) => new RegExp('[?&]' + k + '=' + v + '(&|$)').test(location.hash), [key, value]);
+    }
+    await page.waitForFunction((n) => document.querySelector('#results').getAttribute('aria-busy') === 'false'
+      && document.querySelectorAll('#results > li[data-id]').length === n, expect.length)
+      .catch(async () => assert.fail(`${what}: the list shows [${await resultIds(page)}], expected [${expect}]`));
+    const ids = (await resultIds(page)).sort();
+    assert.deepEqual(ids, expect.slice().sort(), what);
+    // The node's API gives the same answer for the same filter.
+    const q = new URLSearchParams({ ...filter, limit: '100' }).toString();
+    const want = (await api('/api/v1/catalog?' + q)).results.map((r) => r.id).sort();
+    assert.deepEqual(ids, want, `${what}: UI and /api/v1/catalog?${q} differ`);
+    // The selects show the filter.
+    for (const [key, value] of Object.entries(filter)) assert.equal(await page.inputValue(`#f-${key}`), value);
+  }
+  // Clearing the filters brings everything back.
   await page.click('#clear');
-  await page.waitForFunction((n) => document.querySelectorAll('#results > li').length === Math.min(n, 20), all);
+  await page.waitForFunction((n) => document.querySelectorAll('#results > li[data-id]').length === n, all);
+  for (const key of ['subject', 'grade', 'language', 'type']) assert.equal(await page.inputValue(`#f-${key}`), '');
   assert.deepEqual(rec.errors, []);
   await rec.ctx.close();
 });
