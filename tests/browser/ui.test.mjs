@@ -362,6 +362,44 @@ test('the language follows the browser and the switch changes UI strings', T, as
   await rec.ctx.close();
 });
 
+test('a PDF is shown inline: the frame points at the file and the node serves it', T, async () => {
+  const rec = await open({ locale: 'en-US' });
+  const { page } = rec;
+  for (const id of ['math-g8-pythagorean-theorem', 'chemistry-g9-composition-of-water']) {
+    const info = await api('/api/v1/resources/' + id);
+    const file = info.files.find((f) => f.path === info.resource.entry);
+    assert.equal(file.mime, 'application/pdf');
+    const path = new URL(file.url, BASE).pathname;
+    const fetched = page.waitForResponse((r) => new URL(r.url()).pathname === path);
+    await page.goto(BASE + '/#/r/' + id);
+    await page.waitForSelector('#d-title');
+    assert.equal(await page.evaluate(() => navigator.pdfViewerEnabled), true, 'this chromium has no PDF viewer');
+    const frame = await page.waitForSelector('.preview iframe');
+    const src = await frame.getAttribute('src');
+    assert.equal(new URL(src, BASE).pathname, path, `the viewer shows ${src}`);
+    const res = await fetched;
+    assert.ok([200, 206].includes(res.status()), `${path} -> ${res.status()}`);
+    assert.match(res.headers()['content-type'], /^application\/pdf/);
+    // What the frame holds is that file, from the node.
+    const f = await frame.contentFrame();
+    await until(`the frame to navigate to ${path}`, () => f.url() !== 'about:blank');
+    assert.equal(new URL(f.url()).pathname, path);
+    // The download and "open file" links point at the same file.
+    assert.equal(new URL(await page.getAttribute('.preview a[download]', 'href'), BASE).pathname, path);
+    assert.equal(new URL(await page.getAttribute('.preview a[target="_blank"]', 'href'), BASE).pathname, path);
+    // All of it (the body playwright sees is the PDF viewer's wrapper, not
+    // the file, so the headers tell).
+    const h = await res.allHeaders();
+    if (res.status() === 200) assert.equal(Number(h['content-length']), file.size, JSON.stringify(h));
+    else assert.match(h['content-range'] || '', new RegExp('/' + file.size + '$'));
+  }
+  assert.deepEqual(rec.errors, []);
+  // The viewer's own pages are chrome:// and chrome-extension:// (inside the
+  // browser); nothing went to another host.
+  assert.deepEqual(foreign(rec.urls.filter((u) => !/^chrome(-extension)?:/.test(u))), []);
+  await rec.ctx.close();
+});
+
 test('an HTML lesson opens in a sandboxed iframe without allow-same-origin', T, async () => {
   const rec = await open();
   const { page } = rec;
