@@ -335,31 +335,58 @@ test('a long audio file seeks near its end with a Range request past byte 0', T,
   await seekFar('fixture-long-audio', 'audio');
 });
 
-test('the language follows the browser and the switch changes UI strings', T, async () => {
-  const en = await open({ locale: 'en-US' });
-  await en.page.goto(BASE + '/', { waitUntil: 'networkidle' });
-  assert.equal((await en.page.textContent('#go')).trim(), 'Search');
-  assert.equal(await en.page.getAttribute('html', 'lang'), 'en');
-  await en.ctx.close();
-
-  const rec = await open({ locale: 'zh-CN' });
-  const { page } = rec;
-  await page.goto(BASE + '/', { waitUntil: 'networkidle' });
+// The UI's language as a page shows it: <html lang>, the pressed switch,
+// a button, a filter label and a resource title.
+async function uiLang(page) {
   await waitResults(page);
-  assert.equal((await page.textContent('#go')).trim(), '搜索');
-  assert.equal(await page.getAttribute('button[data-lang="zh"]', 'aria-pressed'), 'true');
-  await page.click('button[data-lang="en"]');
-  assert.equal((await page.textContent('#go')).trim(), 'Search');
-  assert.equal(await page.getAttribute('html', 'lang'), 'en');
-  // Titles follow the language.
-  assert.match(await page.textContent('#results a[data-id="science-g5-water-cycle"]'), /Water Cycle/);
-  // The choice is remembered.
-  await page.reload({ waitUntil: 'networkidle' });
-  assert.equal((await page.textContent('#go')).trim(), 'Search');
-  await page.click('button[data-lang="zh"]');
-  assert.equal((await page.textContent('#go')).trim(), '搜索');
-  assert.deepEqual(rec.errors, []);
-  await rec.ctx.close();
+  return {
+    html: await page.getAttribute('html', 'lang'),
+    pressed: await page.getAttribute('#lang button[aria-pressed="true"]', 'data-lang'),
+    go: (await page.textContent('#go')).trim(),
+    label: (await page.textContent('label[for="f-subject"]')).trim(),
+    title: (await page.textContent('#results a[data-id="science-g5-water-cycle"]')).trim(),
+  };
+}
+const ZH_UI = { html: 'zh-CN', pressed: 'zh', go: '搜索', label: '学科', title: /水循环/ };
+const EN_UI = { html: 'en', pressed: 'en', go: 'Search', label: 'Subject', title: /Water Cycle/ };
+function isLang(got, want, what) {
+  for (const k of Object.keys(want)) {
+    if (want[k] instanceof RegExp) assert.match(got[k], want[k], `${what}: ${k}`);
+    else assert.equal(got[k], want[k], `${what}: ${k} (${JSON.stringify(got)})`);
+  }
+}
+
+test('the language follows Accept-Language on first load; the switch changes it and is remembered', T, async () => {
+  for (const [locale, first, other, otherLang] of [['zh-CN', ZH_UI, EN_UI, 'en'], ['en-US', EN_UI, ZH_UI, 'zh']]) {
+    const rec = await open({ locale });
+    const { page } = rec;
+    const doc = page.waitForRequest((r) => r.url() === BASE + '/');
+    await page.goto(BASE + '/', { waitUntil: 'networkidle' });
+    // The browser really asked in that language.
+    const al = await (await doc).headerValue('accept-language');
+    assert.match(al || '', new RegExp('^' + locale.split('-')[0]), `Accept-Language: ${al}`);
+    isLang(await uiLang(page), first, `${locale} first load`);
+    // Switch.
+    await page.click(`#lang button[data-lang="${otherLang}"]`);
+    isLang(await uiLang(page), other, `${locale} after switching to ${otherLang}`);
+    // Remembered across a reload, although the browser still asks for `locale` ...
+    const again = page.waitForRequest((r) => r.url() === BASE + '/');
+    await page.reload({ waitUntil: 'networkidle' });
+    assert.match((await (await again).headerValue('accept-language')) || '', new RegExp('^' + locale.split('-')[0]));
+    isLang(await uiLang(page), other, `${locale} after switching to ${otherLang} and reloading`);
+    // ... and in another tab of the same browser.
+    const p2 = await rec.ctx.newPage();
+    await p2.goto(BASE + '/', { waitUntil: 'networkidle' });
+    isLang(await uiLang(p2), other, `${locale}: a new tab after switching to ${otherLang}`);
+    await p2.close();
+    // Switching back is remembered too.
+    await page.click(`#lang button[data-lang="${first.pressed}"]`);
+    isLang(await uiLang(page), first, `${locale} after switching back`);
+    await page.reload({ waitUntil: 'networkidle' });
+    isLang(await uiLang(page), first, `${locale} after switching back and reloading`);
+    assert.deepEqual(rec.errors, []);
+    await rec.ctx.close();
+  }
 });
 
 test('a PDF is shown inline: the frame points at the file and the node serves it', T, async () => {
