@@ -116,6 +116,19 @@ set +e
 (cd "$HERE" && CISTERN_URL="$URL" CHROMIUM="$CHROMIUM" node --test --test-reporter=spec ui.test.mjs)
 rc=$?
 set -e
+# Stop the server now, so that what a sanitizer build reports at exit
+# (leaks, errors found while serving) is in its log.
+kill -TERM "$PID" 2>/dev/null || true
+i=0; while kill -0 "$PID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+if ! kill -0 "$PID" 2>/dev/null; then
+    set +e; wait "$PID"; src=$?; set -e
+    PID=
+    [ $src -eq 0 ] || { echo "browser test: the server exited with status $src after SIGTERM" >&2; [ $rc -ne 0 ] || rc=1; }
+fi
+if grep -q -E 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' "$WORK/serve.log"; then
+    echo "browser test: the sanitizer reported errors in the server" >&2
+    [ $rc -ne 0 ] || rc=1
+fi
 if [ $rc -ne 0 ]; then
     echo "browser test: FAILED (server log follows)" >&2
     tail -n 50 "$WORK/serve.log" >&2 || true
