@@ -4,7 +4,8 @@
 #   tests/browser/run.sh path/to/cistern [REPO_ROOT]
 #
 # Installs what is missing (chromium, nodejs, npm from Debian; playwright-core
-# from npm into tests/browser/node_modules), makes a node from samples/v1,
+# from npm into tests/browser/node_modules), makes a node from samples/v1
+# and the long audio and video that fixtures.mjs generates,
 # adds an admin and a teacher (`cistern node user add`), starts `cistern node
 # serve` on a free loopback port, runs ui.test.mjs with node's test runner and
 # stops the server.  Exits 77 (skip) with the reason
@@ -44,7 +45,7 @@ if [ ! -d "$HERE/node_modules/playwright-core" ]; then
     (cd "$HERE" && npm install --no-audit --no-fund --loglevel=error) || die "npm install of playwright-core failed"
 fi
 
-# --- a node holding samples/v1 ----------------------------------------------
+# --- a node holding samples/v1 and the fixtures -------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cistern-browser.XXXXXX")
 PID=
 cleanup() {
@@ -60,8 +61,13 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 export CISTERN_QUIET=1
+# samples/v1 plus two long media files made here (fixtures.mjs): seeking
+# near their end needs a Range request that starts past byte 0.
+cp -R "$ROOT/samples/v1" "$WORK/src" || die "copying samples/v1 failed"
+node "$HERE/fixtures.mjs" "$WORK/src" "$ROOT/samples/v1/science-g5-water-cycle-video/water-cycle.mp4" >&2 ||
+    die "making the long media fixtures failed"
 "$CISTERN" hub init "$WORK/hub" >/dev/null || die "hub init failed"
-"$CISTERN" hub publish "$WORK/hub" "$ROOT/samples/v1" >/dev/null || die "hub publish failed"
+"$CISTERN" hub publish "$WORK/hub" "$WORK/src" >/dev/null || die "hub publish failed"
 "$CISTERN" hub bundle "$WORK/hub" --since 0 -o "$WORK/full.bundle" >/dev/null || die "hub bundle failed"
 "$CISTERN" node init "$WORK/node" --trust "$WORK/hub/root.json" >/dev/null || die "node init failed"
 "$CISTERN" node import "$WORK/node" "$WORK/full.bundle" >/dev/null || die "node import failed"
@@ -110,6 +116,19 @@ set +e
 (cd "$HERE" && CISTERN_URL="$URL" CHROMIUM="$CHROMIUM" node --test --test-reporter=spec ui.test.mjs)
 rc=$?
 set -e
+# Stop the server now, so that what a sanitizer build reports at exit
+# (leaks, errors found while serving) is in its log.
+kill -TERM "$PID" 2>/dev/null || true
+i=0; while kill -0 "$PID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+if ! kill -0 "$PID" 2>/dev/null; then
+    set +e; wait "$PID"; src=$?; set -e
+    PID=
+    [ $src -eq 0 ] || { echo "browser test: the server exited with status $src after SIGTERM" >&2; [ $rc -ne 0 ] || rc=1; }
+fi
+if grep -q -E 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' "$WORK/serve.log"; then
+    echo "browser test: the sanitizer reported errors in the server" >&2
+    [ $rc -ne 0 ] || rc=1
+fi
 if [ $rc -ne 0 ]; then
     echo "browser test: FAILED (server log follows)" >&2
     tail -n 50 "$WORK/serve.log" >&2 || true

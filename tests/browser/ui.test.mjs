@@ -1,6 +1,8 @@
 // Browser test of the Cistern node web UI: playwright-core driving Debian's
 // chromium against a running node (`cistern node serve`) that holds the
-// samples/v1 content.  The node's base URL comes from CISTERN_URL.
+// samples/v1 content and the two long media fixtures that fixtures.mjs makes
+// (fixture-long-video, fixture-long-audio).  The node's base URL comes from
+// CISTERN_URL.
 //
 //   CISTERN_URL=http://127.0.0.1:8080 node --test ui.test.mjs
 //
@@ -72,22 +74,59 @@ async function api(path) {
   return r.json();
 }
 
-test('first page: loads without errors, only from the node, under 100 KB', T, async () => {
+// Every network request of a page as the DevTools protocol sees it: the
+// bytes on the wire (Network.loadingFinished's encodedDataLength: headers
+// plus body as transferred) and the raw response headers.
+async function wire(rec) {
+  const cdp = await rec.ctx.newCDPSession(rec.page);
+  const reqs = new Map(), heads = new Map();
+  cdp.on('Network.requestWillBeSent', (e) => { if (!reqs.has(e.requestId)) reqs.set(e.requestId, { url: e.request.url, done: false }); });
+  // The extra info may come before the request itself.
+  cdp.on('Network.responseReceivedExtraInfo', (e) => heads.set(e.requestId, e.headersText || ''));
+  cdp.on('Network.loadingFinished', (e) => { const r = reqs.get(e.requestId); if (r) Object.assign(r, { done: true, bytes: e.encodedDataLength }); });
+  cdp.on('Network.loadingFailed', (e) => { const r = reqs.get(e.requestId); if (r) Object.assign(r, { done: true, failed: e.errorText }); });
+  await cdp.send('Network.enable');
+  return { reqs, heads };
+}
+// Poll a condition in the test process (generous limit, no timing assertion).
+async function until(what, cond, ms = 30000) {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('gave up waiting for ' + what);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('first page: loads without errors, only from the node, under 100 KB on the wire', T, async () => {
   const rec = await open();
   const { page } = rec;
+  const net = await wire(rec);
   await page.goto(BASE + '/', { waitUntil: 'networkidle' });
   await waitResults(page);
-  let total = 0;
-  const sizes = [];
-  for (const r of rec.responses) {
-    let n = 0;
-    try { n = (await r.body()).length; } catch (e) { n = 0; }
-    total += n;
-    sizes.push(`${n}\t${r.status()}\t${r.url()}`);
+  const all = () => [...net.reqs.entries()].filter(([, r]) => !/^data:/.test(r.url));
+  await until('every request of the first page to finish', () => all().every(([, r]) => r.done));
+  const list = all();
+  assert.ok(list.length >= 3, `only ${list.length} requests seen`);
+  assert.deepEqual(list.filter(([, r]) => r.failed).map(([, r]) => `${r.url}: ${r.failed}`), []);
+  let total = 0, withHeads = 0;
+  for (const [id, r] of list) {
+    total += r.bytes;
+    const h = net.heads.get(id);
+    if (h) {
+      // The count includes the response headers.
+      assert.ok(r.bytes >= Buffer.byteLength(h), `${r.url}: ${r.bytes} bytes counted, its headers alone are ${Buffer.byteLength(h)}`);
+      withHeads++;
+    }
   }
-  console.log(`first load: ${total} bytes in ${rec.responses.length} responses\n  ` + sizes.join('\n  '));
-  assert.ok(total > 0, 'nothing was loaded');
-  assert.ok(total < 100 * 1024, `first load is ${total} bytes, must be < 100 KB`);
+  assert.ok(withHeads > 0, 'no raw response headers seen (Network.responseReceivedExtraInfo)');
+  // The same loads as playwright saw them: the wire count is more than the bodies.
+  let bodies = 0;
+  for (const r of rec.responses) { try { bodies += (await r.body()).length; } catch (e) { /* none */ } }
+  const encoded = rec.responses.some((r) => r.headers()['content-encoding']);
+  if (!encoded) assert.ok(total > bodies, `on the wire ${total} bytes, bodies alone ${bodies}`);
+  console.log(`first load: ${total} bytes on the wire (bodies ${bodies}) in ${list.length} requests\n  `
+    + list.map(([, r]) => `${r.bytes}\t${r.url}`).join('\n  '));
+  assert.ok(total < 100 * 1024, `first load is ${total} bytes on the wire, must be < 100 KB`);
   assert.deepEqual(foreign(rec.urls), [], 'requests to hosts other than the node');
   assert.deepEqual(rec.errors, []);
   // Browse mode: without a query the catalogue is listed.
@@ -150,29 +189,60 @@ test('typeahead suggests for 勾股 and is keyboard navigable', T, async () => {
   await rec.ctx.close();
 });
 
-test('a subject filter narrows the results', T, async () => {
+// What each filter must leave, from samples/v1 and the two fixtures that
+// run.sh adds (fixtures.mjs: language en, physics, grade 10).
+const FILTERS = [
+  [{ subject: 'math' }, ['math-g3-fractions-intro', 'math-g3-fractions-quiz', 'math-g8-pythagorean-theorem']],
+  [{ grade: '3' }, ['math-g3-fractions-intro', 'math-g3-fractions-quiz']],
+  // a resource for grades 5 and 6 is in both
+  [{ grade: '6' }, ['science-g5-water-cycle-video']],
+  [{ language: 'en' }, ['english-g4-weather-words', 'fixture-long-video', 'fixture-long-audio']],
+  [{ type: 'audio' }, ['chinese-g1-jingyesi-audio', 'music-g2-do-re-mi', 'fixture-long-audio']],
+  [{ type: 'document' }, ['math-g8-pythagorean-theorem', 'chemistry-g9-composition-of-water']],
+  // filters combine
+  [{ subject: 'science', grade: '5', type: 'video' }, ['science-g5-water-cycle-video']],
+  [{ language: 'en', type: 'video' }, ['fixture-long-video']],
+];
+
+test('each filter (subject, grade, language, type) narrows the results to the right resources', T, async () => {
   const rec = await open();
   const { page } = rec;
   await page.goto(BASE + '/', { waitUntil: 'networkidle' });
   await waitResults(page);
   const all = (await api('/api/v1/catalog?limit=100')).total;
-  const opts = await page.$$eval('#f-subject option', (o) => o.map((x) => x.value));
-  assert.ok(opts.includes('math'), `subject options: ${opts}`);
-  await page.selectOption('#f-subject', 'math');
-  await page.waitForFunction(() => location.hash.indexOf('subject=math') >= 0);
-  await waitResults(page);
-  const ids = await resultIds(page);
-  const want = (await api('/api/v1/catalog?subject=math&limit=100')).results.map((r) => r.id);
-  assert.ok(want.length > 0 && want.length < all, 'samples should have some, not all, math resources');
-  assert.deepEqual(ids.slice().sort(), want.slice().sort());
-  // Clearing the filter brings everything back.
+  assert.ok(all > 3 && all <= 20, `the samples fit one page: ${all}`);
+  for (const [filter, expect] of FILTERS) {
+    const what = JSON.stringify(filter);
+    if (await page.isVisible('#clear')) await page.click('#clear');
+    await page.waitForFunction((n) => document.querySelector('#results').getAttribute('aria-busy') === 'false'
+      && document.querySelectorAll('#results > li[data-id]').length === n, all);
+    for (const [key, value] of Object.entries(filter)) {
+      const opts = await page.$$eval(`#f-${key} option`, (o) => o.map((x) => x.value));
+      assert.ok(opts.includes(value), `${key} options: ${opts}`);
+      await page.selectOption(`#f-${key}`, value);
+      await page.waitForFunction(([k, v]) => new RegExp('[?&]' + k + '=' + v + '(&|$)').test(location.hash), [key, value]);
+    }
+    await page.waitForFunction((n) => document.querySelector('#results').getAttribute('aria-busy') === 'false'
+      && document.querySelectorAll('#results > li[data-id]').length === n, expect.length)
+      .catch(async () => assert.fail(`${what}: the list shows [${await resultIds(page)}], expected [${expect}]`));
+    const ids = (await resultIds(page)).sort();
+    assert.deepEqual(ids, expect.slice().sort(), what);
+    // The node's API gives the same answer for the same filter.
+    const q = new URLSearchParams({ ...filter, limit: '100' }).toString();
+    const want = (await api('/api/v1/catalog?' + q)).results.map((r) => r.id).sort();
+    assert.deepEqual(ids, want, `${what}: UI and /api/v1/catalog?${q} differ`);
+    // The selects show the filter.
+    for (const [key, value] of Object.entries(filter)) assert.equal(await page.inputValue(`#f-${key}`), value);
+  }
+  // Clearing the filters brings everything back.
   await page.click('#clear');
-  await page.waitForFunction((n) => document.querySelectorAll('#results > li').length === Math.min(n, 20), all);
+  await page.waitForFunction((n) => document.querySelectorAll('#results > li[data-id]').length === n, all);
+  for (const key of ['subject', 'grade', 'language', 'type']) assert.equal(await page.inputValue(`#f-${key}`), '');
   assert.deepEqual(rec.errors, []);
   await rec.ctx.close();
 });
 
-test('the video resource plays from the node and can seek', T, async () => {
+test('the sample video plays from the node and can seek', T, async () => {
   const rec = await open();
   const { page } = rec;
   await page.goto(BASE + '/#/r/science-g5-water-cycle-video', { waitUntil: 'networkidle' });
@@ -187,8 +257,8 @@ test('the video resource plays from the node and can seek', T, async () => {
     };
     if (v.readyState >= 1) seek(); else v.addEventListener('loadedmetadata', seek, { once: true });
   }));
-  assert.ok(r.rs >= 1, `readyState ${r.rs}`);
   assert.ok(Math.abs(r.t - 2) < 0.5, `currentTime ${r.t} after seeking to 2 (duration ${r.d})`);
+  await page.waitForFunction(() => document.querySelector('video').readyState >= 2);
   const media = rec.responses.filter((x) => /\.mp4(\?|$)/.test(x.url()));
   assert.ok(media.some((x) => x.status() === 206), 'the video was not fetched with a Range request (206)');
   assert.deepEqual(rec.errors, []);
@@ -196,30 +266,164 @@ test('the video resource plays from the node and can seek', T, async () => {
   await rec.ctx.close();
 });
 
-test('the language follows the browser and the switch changes UI strings', T, async () => {
-  const en = await open({ locale: 'en-US' });
-  await en.page.goto(BASE + '/', { waitUntil: 'networkidle' });
-  assert.equal((await en.page.textContent('#go')).trim(), 'Search');
-  assert.equal(await en.page.getAttribute('html', 'lang'), 'en');
-  await en.ctx.close();
-
-  const rec = await open({ locale: 'zh-CN' });
+// The long media that run.sh publishes next to the samples (fixtures.mjs).
+// They are much larger than what Chromium reads for preload=metadata, so a
+// seek near the end can only be served by a new Range request that starts
+// far past byte 0.
+async function seekFar(id, sel) {
+  const rec = await open({ locale: 'en-US' });
   const { page } = rec;
-  await page.goto(BASE + '/', { waitUntil: 'networkidle' });
-  await waitResults(page);
-  assert.equal((await page.textContent('#go')).trim(), '搜索');
-  assert.equal(await page.getAttribute('button[data-lang="zh"]', 'aria-pressed'), 'true');
-  await page.click('button[data-lang="en"]');
-  assert.equal((await page.textContent('#go')).trim(), 'Search');
-  assert.equal(await page.getAttribute('html', 'lang'), 'en');
-  // Titles follow the language.
-  assert.match(await page.textContent('#results a[data-id="science-g5-water-cycle"]'), /Water Cycle/);
-  // The choice is remembered.
-  await page.reload({ waitUntil: 'networkidle' });
-  assert.equal((await page.textContent('#go')).trim(), 'Search');
-  await page.click('button[data-lang="zh"]');
-  assert.equal((await page.textContent('#go')).trim(), '搜索');
+  const info = await api('/api/v1/resources/' + id);
+  const file = info.files.find((f) => f.path === info.resource.entry);
+  assert.ok(file && file.size > 3 * 1024 * 1024, `${id}: the fixture should be a few MB: ${JSON.stringify(file)}`);
+  const path = new URL(file.url, BASE).pathname;
+  // Each request for the file, and whether the seek had been asked for.
+  const reqs = [];
+  let seekAsked = false;
+  page.on('request', (r) => { if (new URL(r.url()).pathname === path) reqs.push({ r, afterSeek: seekAsked }); });
+  const describe = async () => Promise.all(reqs.map(async (e) => {
+    const res = await e.r.response();
+    return { range: await e.r.headerValue('range'), afterSeek: e.afterSeek, status: res && res.status(), contentRange: res && await res.headerValue('content-range') };
+  }));
+  await page.goto(BASE + '/#/r/' + id);
+  await page.waitForSelector(sel);
+  assert.equal(await page.getAttribute(sel, 'preload'), 'metadata');
+  await page.waitForFunction((s) => document.querySelector(s).readyState >= 1, sel);
+  const duration = await page.$eval(sel, (v) => v.duration);
+  assert.ok(duration > 120, `${id}: duration ${duration} s`);
+  const target = Math.floor(duration * 0.93);
+  assert.ok(reqs.length >= 1, 'no request for the file before seeking');
+  seekAsked = true;
+  const seeked = page.$eval(sel, (v, t) => new Promise((resolve) => {
+    v.addEventListener('seeked', () => resolve(v.currentTime), { once: true });
+    v.currentTime = t;
+  }), target);
+  const t = await seeked;
+  assert.ok(Math.abs(t - target) < 1, `currentTime ${t} after seeking to ${target}`);
+  await page.waitForFunction((s) => document.querySelector(s).readyState >= 2, sel, { timeout: 30000 });
+  const st = await page.$eval(sel, (v) => ({
+    t: v.currentTime, error: v.error && v.error.code,
+    buffered: Array.from({ length: v.buffered.length }, (_, i) => [v.buffered.start(i), v.buffered.end(i)]),
+  }));
+  assert.equal(st.error, null);
+  assert.ok(Math.abs(st.t - target) < 1, `currentTime ${st.t}, sought ${target}`);
+  assert.ok(st.buffered.some(([a, b]) => a <= target + 0.5 && b > target), `${target} s not buffered: ${JSON.stringify(st.buffered)}`);
+  // After the seek, the page asked for a range that starts in the second
+  // half of the file, and the node answered 206 with that range.
+  const startOf = (range) => { const m = /^bytes=(\d+)-/.exec(range || ''); return m ? Number(m[1]) : -1; };
+  let far;
+  await until(`a Range request past the middle of ${path}`, async () => {
+    far = (await describe()).find((e) => e.afterSeek && startOf(e.range) > file.size / 2);
+    return far;
+  }).catch(async () => assert.fail(`no Range request past byte ${file.size / 2} after the seek: ${JSON.stringify(await describe())}`));
+  assert.equal(far.status, 206, JSON.stringify(far));
+  const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(far.contentRange || '');
+  assert.ok(m, `Content-Range: ${far.contentRange}`);
+  assert.equal(Number(m[1]), startOf(far.range));
+  assert.equal(Number(m[3]), file.size);
+  console.log(`${id}: seek to ${target} s of ${duration}: ${JSON.stringify(await describe())}`);
   assert.deepEqual(rec.errors, []);
+  assert.deepEqual(foreign(rec.urls), []);
+  await rec.ctx.close();
+}
+
+test('a long video seeks near its end with a Range request past byte 0', T, async () => {
+  await seekFar('fixture-long-video', 'video');
+});
+
+test('a long audio file seeks near its end with a Range request past byte 0', T, async () => {
+  await seekFar('fixture-long-audio', 'audio');
+});
+
+// The UI's language as a page shows it: <html lang>, the pressed switch,
+// a button, a filter label and a resource title.
+async function uiLang(page) {
+  await waitResults(page);
+  return {
+    html: await page.getAttribute('html', 'lang'),
+    pressed: await page.getAttribute('#lang button[aria-pressed="true"]', 'data-lang'),
+    go: (await page.textContent('#go')).trim(),
+    label: (await page.textContent('label[for="f-subject"]')).trim(),
+    title: (await page.textContent('#results a[data-id="science-g5-water-cycle"]')).trim(),
+  };
+}
+const ZH_UI = { html: 'zh-CN', pressed: 'zh', go: '搜索', label: '学科', title: /水循环/ };
+const EN_UI = { html: 'en', pressed: 'en', go: 'Search', label: 'Subject', title: /Water Cycle/ };
+function isLang(got, want, what) {
+  for (const k of Object.keys(want)) {
+    if (want[k] instanceof RegExp) assert.match(got[k], want[k], `${what}: ${k}`);
+    else assert.equal(got[k], want[k], `${what}: ${k} (${JSON.stringify(got)})`);
+  }
+}
+
+test('the language follows Accept-Language on first load; the switch changes it and is remembered', T, async () => {
+  for (const [locale, first, other, otherLang] of [['zh-CN', ZH_UI, EN_UI, 'en'], ['en-US', EN_UI, ZH_UI, 'zh']]) {
+    const rec = await open({ locale });
+    const { page } = rec;
+    const doc = page.waitForRequest((r) => r.url() === BASE + '/');
+    await page.goto(BASE + '/', { waitUntil: 'networkidle' });
+    // The browser really asked in that language.
+    const al = await (await doc).headerValue('accept-language');
+    assert.match(al || '', new RegExp('^' + locale.split('-')[0]), `Accept-Language: ${al}`);
+    isLang(await uiLang(page), first, `${locale} first load`);
+    // Switch.
+    await page.click(`#lang button[data-lang="${otherLang}"]`);
+    isLang(await uiLang(page), other, `${locale} after switching to ${otherLang}`);
+    // Remembered across a reload, although the browser still asks for `locale` ...
+    const again = page.waitForRequest((r) => r.url() === BASE + '/');
+    await page.reload({ waitUntil: 'networkidle' });
+    assert.match((await (await again).headerValue('accept-language')) || '', new RegExp('^' + locale.split('-')[0]));
+    isLang(await uiLang(page), other, `${locale} after switching to ${otherLang} and reloading`);
+    // ... and in another tab of the same browser.
+    const p2 = await rec.ctx.newPage();
+    await p2.goto(BASE + '/', { waitUntil: 'networkidle' });
+    isLang(await uiLang(p2), other, `${locale}: a new tab after switching to ${otherLang}`);
+    await p2.close();
+    // Switching back is remembered too.
+    await page.click(`#lang button[data-lang="${first.pressed}"]`);
+    isLang(await uiLang(page), first, `${locale} after switching back`);
+    await page.reload({ waitUntil: 'networkidle' });
+    isLang(await uiLang(page), first, `${locale} after switching back and reloading`);
+    assert.deepEqual(rec.errors, []);
+    await rec.ctx.close();
+  }
+});
+
+test('a PDF is shown inline: the frame points at the file and the node serves it', T, async () => {
+  const rec = await open({ locale: 'en-US' });
+  const { page } = rec;
+  for (const id of ['math-g8-pythagorean-theorem', 'chemistry-g9-composition-of-water']) {
+    const info = await api('/api/v1/resources/' + id);
+    const file = info.files.find((f) => f.path === info.resource.entry);
+    assert.equal(file.mime, 'application/pdf');
+    const path = new URL(file.url, BASE).pathname;
+    const fetched = page.waitForResponse((r) => new URL(r.url()).pathname === path);
+    await page.goto(BASE + '/#/r/' + id);
+    await page.waitForSelector('#d-title');
+    assert.equal(await page.evaluate(() => navigator.pdfViewerEnabled), true, 'this chromium has no PDF viewer');
+    const frame = await page.waitForSelector('.preview iframe');
+    const src = await frame.getAttribute('src');
+    assert.equal(new URL(src, BASE).pathname, path, `the viewer shows ${src}`);
+    const res = await fetched;
+    assert.ok([200, 206].includes(res.status()), `${path} -> ${res.status()}`);
+    assert.match(res.headers()['content-type'], /^application\/pdf/);
+    // What the frame holds is that file, from the node.
+    const f = await frame.contentFrame();
+    await until(`the frame to navigate to ${path}`, () => f.url() !== 'about:blank');
+    assert.equal(new URL(f.url()).pathname, path);
+    // The download and "open file" links point at the same file.
+    assert.equal(new URL(await page.getAttribute('.preview a[download]', 'href'), BASE).pathname, path);
+    assert.equal(new URL(await page.getAttribute('.preview a[target="_blank"]', 'href'), BASE).pathname, path);
+    // All of it (the body playwright sees is the PDF viewer's wrapper, not
+    // the file, so the headers tell).
+    const h = await res.allHeaders();
+    if (res.status() === 200) assert.equal(Number(h['content-length']), file.size, JSON.stringify(h));
+    else assert.match(h['content-range'] || '', new RegExp('/' + file.size + '$'));
+  }
+  assert.deepEqual(rec.errors, []);
+  // The viewer's own pages are chrome:// and chrome-extension:// (inside the
+  // browser); nothing went to another host.
+  assert.deepEqual(foreign(rec.urls.filter((u) => !/^chrome(-extension)?:/.test(u))), []);
   await rec.ctx.close();
 });
 
