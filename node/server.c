@@ -706,7 +706,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
     srv_req *rq = *con_cls;
     if (!rq)
         return;
-    int64_t us = now_us() - rq->start_us;
+    int64_t end = now_us(), us = end - rq->start_us;
     int r = rq->route;
     atomic_fetch_add(&s->requests[r][status_class(rq->status)], 1);
     atomic_fetch_add(&s->lat_sum_us[r], (uint64_t)us);
@@ -717,7 +717,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
     /* The next request's headers are due from now (the record lives until
      * MHD's CLOSED notice, which comes after this one). */
     if (rq->conn)
-        atomic_store_explicit(&rq->conn->waiting_ms, now_us() / 1000, memory_order_relaxed);
+        atomic_store_explicit(&rq->conn->waiting_ms, end / 1000, memory_order_relaxed);
     cs_buf_free(&rq->body);
     free(rq);
     *con_cls = NULL;
