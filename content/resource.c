@@ -155,6 +155,13 @@ const char *content_mime_guess(const char *path)
     return "application/octet-stream";
 }
 
+void content_mime_lower(char *mime)
+{
+    for (char *p = mime; p && *p && *p != ';'; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+}
+
 /* A BCP-47-shaped tag: 1..35 of [A-Za-z0-9-], starting with a letter. */
 static int langtag_valid(const char *s)
 {

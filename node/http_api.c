@@ -121,7 +121,8 @@ static void cache_put(srv *s, const char *key, const char *body)
 
 static MHD_RESULT json_text(struct MHD_Connection *c, srv_req *rq, char *body)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+    size_t len = strlen(body);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(body);
         return MHD_NO;
@@ -129,7 +130,7 @@ static MHD_RESULT json_text(struct MHD_Connection *c, srv_req *rq, char *body)
     MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
     MHD_add_response_header(r, "Cache-Control", "no-cache");
     srv_common_headers(r);
-    return srv_respond(c, rq, 200, r);
+    return srv_respond_len(c, rq, 200, r, len);
 }
 
 static MHD_RESULT api_catalog(srv *s, struct MHD_Connection *c, srv_req *rq, int suggest)
@@ -167,10 +168,12 @@ static MHD_RESULT api_catalog(srv *s, struct MHD_Connection *c, srv_req *rq, int
     content_hits hits = {0};
     cs_err err = {0};
     srv_handles *h = srv_handles_get(s);
-    /* The same question about the same catalogue version: the same answer. */
+    /* The same question about the same catalogue version: the same answer
+     * (unless serve.search_cache = 0, for measuring the search itself). */
     char key[1024];
+    int use_cache = atomic_load_explicit(&s->search_cache, memory_order_relaxed);
     cache_key(key, sizeof key, h->snap_version, h->snap_gen, suggest, &q);
-    char *cached = cache_get(s, key);
+    char *cached = use_cache ? cache_get(s, key) : NULL;
     if (cached) {
         srv_handles_put(s, h);
         return json_text(c, rq, cached);
@@ -204,7 +207,8 @@ static MHD_RESULT api_catalog(srv *s, struct MHD_Connection *c, srv_req *rq, int
     json_decref(o);
     if (!body)
         return srv_error(c, rq, 500, "internal", "out of memory");
-    cache_put(s, key, body);
+    if (use_cache)
+        cache_put(s, key, body);
     return json_text(c, rq, body);
 }
 

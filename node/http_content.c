@@ -6,12 +6,14 @@
  * with several ranges gets 416 (no multipart responses).  The ETag is the
  * object id, so If-None-Match gives 304 and If-Range works; a URL carrying
  * ?v=<first 16 hex digits of the object id> is immutable and cached for a
- * year.  Active content (HTML, SVG, XML) is served under a CSP sandbox.
+ * year.  Everything but passive media (images other than SVG, audio, video,
+ * PDF, plain text) is served under a CSP sandbox.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "platform/crypto.h"
 #include "server_int.h"
@@ -40,11 +42,26 @@ static void stream_free(void *cls)
     free(st);
 }
 
-static int is_active_content(const char *mime)
+/* Types a browser shows without running anything from the file: images
+ * (not SVG), audio, video, PDF and plain text.  They go out as they are, so
+ * the UI's players, image views and PDF frame work (Chromium's PDF viewer
+ * does not run in a sandboxed document; PDF scripts run inside the viewer,
+ * never in this origin).  Every other type, and any type a publisher spelled
+ * oddly, is active until proven otherwise: HTML, SVG, XML, XSL, multipart,
+ * unknown ones all get the CSP sandbox.  Compared case-insensitively,
+ * parameters ("; charset=...") ignored. */
+static int is_passive(const char *mime)
 {
-    return strncmp(mime, "text/html", 9) == 0 || strncmp(mime, "image/svg", 9) == 0 ||
-           strncmp(mime, "application/xhtml", 17) == 0 || strncmp(mime, "text/xml", 8) == 0 ||
-           strncmp(mime, "application/xml", 15) == 0;
+    static const char *const passive[] = {"image/png",  "image/jpeg", "image/gif",
+                                          "image/webp", "image/avif", "application/pdf",
+                                          "text/plain"};
+    size_t n = strcspn(mime, "; \t");
+    if (n > 6 && (strncasecmp(mime, "audio/", 6) == 0 || strncasecmp(mime, "video/", 6) == 0))
+        return 1;
+    for (size_t i = 0; i < sizeof passive / sizeof passive[0]; i++)
+        if (strlen(passive[i]) == n && strncasecmp(mime, passive[i], n) == 0)
+            return 1;
+    return 0;
 }
 
 /* Parse a Range header against size.  Returns 0 = no usable range (serve
@@ -108,7 +125,7 @@ static void content_headers(struct MHD_Response *r, const content_file *f, const
     MHD_add_response_header(r, "Accept-Ranges", "bytes");
     MHD_add_response_header(r, "ETag", etag);
     MHD_add_response_header(r, "Cache-Control", cache);
-    if (is_active_content(f->mime ? f->mime : ""))
+    if (!is_passive(f->mime ? f->mime : ""))
         MHD_add_response_header(r, "Content-Security-Policy",
                                 "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads");
     srv_common_headers(r);
@@ -176,9 +193,8 @@ static MHD_RESULT small_body(srv *s, struct MHD_Connection *c, srv_req *rq, srv_
         snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, a, b, f->size);
         MHD_add_response_header(r, "Content-Range", cr);
     }
-    atomic_fetch_add(&s->bytes_sent[ROUTE_CONTENT], head ? 0 : len);
     content_file_clear(f);
-    return srv_respond(c, rq, pr == 1 ? 206 : 200, r);
+    return srv_respond_len(c, rq, pr == 1 ? 206 : 200, r, len);
 }
 
 MHD_RESULT srv_content(srv *s, struct MHD_Connection *c, srv_req *rq, const char *url, int head)
@@ -305,7 +321,6 @@ MHD_RESULT srv_content(srv *s, struct MHD_Connection *c, srv_req *rq, const char
         snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, a, b, size);
         MHD_add_response_header(r, "Content-Range", cr);
     }
-    atomic_fetch_add(&s->bytes_sent[ROUTE_CONTENT], head ? 0 : len);
     content_file_clear(&f);
-    return srv_respond(c, rq, pr == 1 ? 206 : 200, r);
+    return srv_respond_len(c, rq, pr == 1 ? 206 : 200, r, len);
 }

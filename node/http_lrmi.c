@@ -56,7 +56,8 @@ MHD_RESULT srv_lrmi(srv *s, struct MHD_Connection *c, srv_req *rq)
     json_decref(doc);
     if (!text)
         return srv_error(c, rq, 500, "internal", "out of memory");
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    size_t len = strlen(text);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(r, "Content-Type", "application/ld+json; charset=utf-8");
     MHD_add_response_header(r, "Cache-Control", "no-cache");
     char total_s[32];
@@ -68,5 +69,5 @@ MHD_RESULT srv_lrmi(srv *s, struct MHD_Connection *c, srv_req *rq)
         MHD_add_response_header(r, "Link", link);
     }
     srv_common_headers(r);
-    return srv_respond(c, rq, 200, r);
+    return srv_respond_len(c, rq, 200, r, len);
 }

@@ -44,7 +44,7 @@ static MHD_RESULT mirror_file(srv *s, struct MHD_Connection *c, srv_req *rq, con
     MHD_add_response_header(r, "Content-Type", strstr(rel, ".json") ? "application/json" : "application/octet-stream");
     MHD_add_response_header(r, "Cache-Control", mutable_name ? "no-cache" : "public, max-age=31536000, immutable");
     srv_common_headers(r);
-    return srv_respond(c, rq, 200, r);
+    return srv_respond_len(c, rq, 200, r, (uint64_t)st.st_size);
 }
 
 /* Encoded bytes of objects, read through a pooled handle per chunk. */
@@ -169,7 +169,7 @@ static MHD_RESULT mirror_object(srv *s, struct MHD_Connection *c, srv_req *rq, c
         MHD_add_response_header(r, "Content-Range", cr);
     }
     srv_common_headers(r);
-    return srv_respond(c, rq, partial ? 206 : 200, r);
+    return srv_respond_len(c, rq, partial ? 206 : 200, r, b - a + 1);
 }
 
 MHD_RESULT srv_mirror_batch(srv *s, struct MHD_Connection *c, srv_req *rq, const cs_buf *body)
@@ -234,7 +234,7 @@ MHD_RESULT srv_mirror_batch(srv *s, struct MHD_Connection *c, srv_req *rq, const
     MHD_add_response_header(r, "Content-Type", "application/octet-stream");
     MHD_add_response_header(r, "Cache-Control", "no-store");
     srv_common_headers(r);
-    return srv_respond(c, rq, 200, r);
+    return srv_respond_len(c, rq, 200, r, total);
 }
 
 MHD_RESULT srv_mirror(srv *s, struct MHD_Connection *c, srv_req *rq, const char *url)

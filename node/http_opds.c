@@ -168,17 +168,17 @@ static void acq_entry(cs_buf *b, srv_handles *h, const char *id, const char *upd
     content_resource_free(r);
 }
 
-static MHD_RESULT send_feed(srv *s, struct MHD_Connection *c, srv_req *rq, cs_buf *b, const char *type)
+static MHD_RESULT send_feed(struct MHD_Connection *c, srv_req *rq, cs_buf *b, const char *type)
 {
     if (!b->data)
         return srv_text(c, rq, 500, "text/plain", "out of memory\n");
+    size_t len = b->len;
     struct MHD_Response *r = MHD_create_response_from_buffer(b->len, b->data, MHD_RESPMEM_MUST_FREE);
     b->data = NULL;
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "Cache-Control", "no-cache");
     srv_common_headers(r);
-    atomic_fetch_add(&s->bytes_sent[ROUTE_OPDS], 0);
-    return srv_respond(c, rq, 200, r);
+    return srv_respond_len(c, rq, 200, r, len);
 }
 
 static int subject_entry(void *ctx, const char *value, uint64_t count)
@@ -244,7 +244,7 @@ static MHD_RESULT acq_feed(srv *s, struct MHD_Connection *c, srv_req *rq, const 
     content_hits_clear(&hits);
     cs_buf_printf(&b, "</feed>\n");
     cs_buf_free(&self);
-    return send_feed(s, c, rq, &b, ACQ_TYPE);
+    return send_feed(c, rq, &b, ACQ_TYPE);
 }
 
 MHD_RESULT srv_opds(srv *s, struct MHD_Connection *c, srv_req *rq, const char *url)
@@ -263,7 +263,7 @@ MHD_RESULT srv_opds(srv *s, struct MHD_Connection *c, srv_req *rq, const char *u
         nav_entry(&b, "urn:cistern:subjects", "By subject / 按学科", "/opds/subjects", NAV_TYPE,
                   "Resources grouped by subject", updated);
         cs_buf_printf(&b, "</feed>\n");
-        return send_feed(s, c, rq, &b, NAV_TYPE);
+        return send_feed(c, rq, &b, NAV_TYPE);
     }
     if (strcmp(url, "/opds/all") == 0)
         return acq_feed(s, c, rq, "/opds/all", "All resources / 全部资源", &q, updated);
@@ -276,7 +276,7 @@ MHD_RESULT srv_opds(srv *s, struct MHD_Connection *c, srv_req *rq, const char *u
         content_catalog_facets(h->cat, "subject", subject_entry, ctx, NULL);
         srv_handles_put(s, h);
         cs_buf_printf(&b, "</feed>\n");
-        return send_feed(s, c, rq, &b, NAV_TYPE);
+        return send_feed(c, rq, &b, NAV_TYPE);
     }
     if (strncmp(url, "/opds/subject/", 14) == 0 && url[14]) {
         const char *subject = url + 14;

@@ -498,8 +498,9 @@ static MHD_RESULT post_login(srv *s, struct MHD_Connection *c, srv_req *rq, cons
     }
     if (rc != 0)
         return fail(c, rq, rc, &err);
-    snprintf(rq->set_cookie, sizeof rq->set_cookie, "cs_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%u",
-             tok, atomic_load(&s->session_max_s));
+    snprintf(rq->set_cookie, sizeof rq->set_cookie,
+             "cs_session=%s; Path=/api/; HttpOnly; SameSite=Strict; Max-Age=%u", tok,
+             atomic_load(&s->session_max_s));
     return session_answer(c, rq, join ? 201 : 200, &u, csrf);
 }
 
@@ -654,7 +655,8 @@ MHD_RESULT srv_api_write(srv *s, struct MHD_Connection *c, srv_req *rq, const ch
     } else if (post && strcmp(p, "logout") == 0) {
         if (w.session)
             node_people_logout(s->people, w.token, NULL);
-        snprintf(rq->set_cookie, sizeof rq->set_cookie, "cs_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+        snprintf(rq->set_cookie, sizeof rq->set_cookie,
+                 "cs_session=; Path=/api/; HttpOnly; SameSite=Strict; Max-Age=0");
         ret = srv_text(c, rq, 204, "application/json", "");
     } else if (post && strcmp(p, "events") == 0) {
         ret = post_event(s, c, rq, &w, b);

@@ -104,5 +104,5 @@ MHD_RESULT srv_ui(srv *s, struct MHD_Connection *c, srv_req *rq, const char *url
                                 "frame-src 'self'; object-src 'self'; style-src 'self' 'unsafe-inline'; "
                                 "frame-ancestors 'self'; base-uri 'none'; form-action 'self'");
     srv_common_headers(r);
-    return srv_respond(c, rq, not_modified ? 304 : 200, r);
+    return srv_respond_len(c, rq, not_modified ? 304 : 200, r, len);
 }

@@ -410,39 +410,59 @@ int node_sync(node_data *n, const char *url, sync_progress_cb progress, void *pc
     return node_sync_cancellable(n, url, NULL, progress, pctx, stats, err);
 }
 
+/* node.conf's sync settings into o (and the quota); CS_ECONFIG naming the key. */
+static int sync_conf(const cs_conf *conf, sync_client_options *o, int64_t *slack_h, uint64_t *quota,
+                     cs_err *err)
+{
+    uint64_t rate = 0, big = 0;
+    int64_t stall = 60, retries = 6, slack = 0, mirror = 0, backoff = 1000;
+    int rc;
+    if ((rc = cs_conf_get_size(conf, "sync.max_rate", 0, &rate, err)) != 0 ||
+        (rc = cs_conf_get_int(conf, "sync.stall_timeout", 60, &stall, err)) != 0 ||
+        (rc = cs_conf_get_int(conf, "sync.retries", 6, &retries, err)) != 0 ||
+        (rc = cs_conf_get_int(conf, "trust.clock_slack_hours", 24, &slack, err)) != 0 ||
+        (rc = cs_conf_get_int(conf, "mirror.enable", 0, &mirror, err)) != 0 ||
+        (rc = cs_conf_get_size(conf, "sync.large_object", 4u << 20, &big, err)) != 0 ||
+        (rc = cs_conf_get_int(conf, "sync.backoff_ms", 1000, &backoff, err)) != 0 ||
+        (rc = cs_conf_get_size(conf, "storage.quota", 0, quota, err)) != 0)
+        return rc;
+    if (stall < 1 || retries < 0 || retries > 100 || slack < 0 || backoff < 1 || backoff > 3600000)
+        return cs_err_set(err, CS_ECONFIG,
+                          "sync.stall_timeout, sync.retries, sync.backoff_ms or trust.clock_slack_hours out of range");
+    o->max_rate = rate;
+    o->stall_s = (long)stall;
+    o->retries = (int)retries;
+    o->large_object = big;
+    o->backoff_base_ms = (long)backoff;
+    if (o->backoff_cap_ms < o->backoff_base_ms)
+        o->backoff_cap_ms = o->backoff_base_ms;
+    o->mirror = mirror != 0;
+    *slack_h = slack;
+    return 0;
+}
+
+int node_sync_conf_check(const cs_conf *conf, cs_err *err)
+{
+    sync_client_options o;
+    int64_t slack;
+    uint64_t quota;
+    sync_client_options_default(&o);
+    return sync_conf(conf, &o, &slack, &quota, err);
+}
+
 int node_sync_cancellable(node_data *n, const char *url, const atomic_int *cancel, sync_progress_cb progress,
                           void *pctx, sync_client_stats *stats, cs_err *err)
 {
     sync_client_options o;
     sync_client_options_default(&o);
-    uint64_t rate = 0, big = 0;
-    int64_t stall = 60, retries = 6, slack = 0, mirror = 0, backoff = 1000;
+    int64_t slack = 0;
+    uint64_t quota = 0;
     int rc;
-    if ((rc = cs_conf_get_size(n->conf, "sync.max_rate", 0, &rate, err)) != 0 ||
-        (rc = cs_conf_get_int(n->conf, "sync.stall_timeout", 60, &stall, err)) != 0 ||
-        (rc = cs_conf_get_int(n->conf, "sync.retries", 6, &retries, err)) != 0 ||
-        (rc = cs_conf_get_int(n->conf, "trust.clock_slack_hours", 24, &slack, err)) != 0 ||
-        (rc = cs_conf_get_int(n->conf, "mirror.enable", 0, &mirror, err)) != 0 ||
-        (rc = cs_conf_get_size(n->conf, "sync.large_object", 4u << 20, &big, err)) != 0 ||
-        (rc = cs_conf_get_int(n->conf, "sync.backoff_ms", 1000, &backoff, err)) != 0)
+    if ((rc = sync_conf(n->conf, &o, &slack, &quota, err)) != 0)
         return rc;
-    if (stall < 1 || retries < 0 || retries > 100 || slack < 0 || backoff < 1 || backoff > 3600000)
-        return cs_err_set(err, CS_ECONFIG,
-                          "sync.stall_timeout, sync.retries, sync.backoff_ms or trust.clock_slack_hours out of range");
     o.url = url ? url : cs_conf_get(n->conf, "hub.url");
     o.work_dir = n->dir;
-    o.max_rate = rate;
-    o.stall_s = (long)stall;
-    o.retries = (int)retries;
-    o.large_object = big;
-    o.backoff_base_ms = (long)backoff;
-    if (o.backoff_cap_ms < o.backoff_base_ms)
-        o.backoff_cap_ms = o.backoff_base_ms;
-    o.mirror = mirror != 0;
     o.cancel = cancel;
-    uint64_t quota = 0;
-    if ((rc = cs_conf_get_size(n->conf, "storage.quota", 0, &quota, err)) != 0)
-        return rc;
     keep_ctx kc = {n->conf, n->cat};
     sync_select sel = {keep_resource, priority_of, &kc, quota};
     o.select = &sel;

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <pwd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <sqlite3.h>
@@ -102,6 +103,8 @@ int node_server_options_load(node_server_options *o, const cs_conf *conf, cs_err
     o->max_conns = 1000;
     o->max_conns_per_ip = 256;
     o->timeout_s = 30;
+    o->header_timeout_s = 10;
+    o->search_cache = 1;
     o->header_limit = 16384;
     o->drain_s = 10;
     o->log_level = CS_LOG_INFO;
@@ -113,17 +116,21 @@ int node_server_options_load(node_server_options *o, const cs_conf *conf, cs_err
         return rc;
     if ((rc = conf_uint(conf, "serve.threads", 1, 64, &o->threads, err)) ||
         (rc = conf_uint(conf, "serve.max_connections", 16, 100000, &o->max_conns, err)) ||
-        (rc = conf_uint(conf, "serve.max_connections_per_ip", 1, 100000, &o->max_conns_per_ip, err)) ||
+        (rc = conf_uint(conf, "serve.max_connections_per_ip", 1, 100000, &o->max_conns_per_ip,
+                        err)) ||
         (rc = conf_uint(conf, "serve.timeout", 1, 3600, &o->timeout_s, err)) ||
+        (rc = conf_uint(conf, "serve.header_timeout", 1, 3600, &o->header_timeout_s, err)) ||
         (rc = conf_uint(conf, "serve.max_header_bytes", 4096, 1 << 20, &o->header_limit, err)) ||
         (rc = conf_uint(conf, "serve.drain_timeout", 0, 600, &o->drain_s, err)) ||
         (rc = conf_uint(conf, "session.idle", 1, 30 * 86400, &o->session_idle_s, err)) ||
         (rc = conf_uint(conf, "session.max", 1, 365 * 86400, &o->session_max_s, err)))
         return rc;
-    unsigned zc = 1;
-    if ((rc = conf_uint(conf, "zeroconf", 0, 1, &zc, err)) != 0)
+    unsigned zc = 1, sc = 1;
+    if ((rc = conf_uint(conf, "zeroconf", 0, 1, &zc, err)) != 0 ||
+        (rc = conf_uint(conf, "serve.search_cache", 0, 1, &sc, err)) != 0)
         return rc;
     o->zeroconf = (int)zc;
+    o->search_cache = (int)sc;
     const char *school = cs_conf_get(conf, "school.name");
     if (school && (!*school || strlen(school) >= sizeof o->school - 16))
         return cs_err_set(err, CS_ECONFIG, "school.name: 1 to %zu bytes", sizeof o->school - 16);
@@ -143,6 +150,81 @@ int node_server_options_load(node_server_options *o, const cs_conf *conf, cs_err
             return cs_err_set(err, CS_ECONFIG, "log.level = %s: expected error, warn, info or debug", lvl);
         o->log_level = l;
     }
+    return 0;
+}
+
+/* hub.url: http:// or https:// and a host, as the sync client accepts. */
+static int hub_url_ok(const char *u)
+{
+    const char *h = strncmp(u, "http://", 7) == 0    ? u + 7
+                    : strncmp(u, "https://", 8) == 0 ? u + 8
+                                                     : NULL;
+    if (!h || !*h || *h == '/' || *h == ':')
+        return 0;
+    for (const char *p = u; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* keep.grades: "1-6", "3, 4, 5", "1-3, 7": numbers and ascending ranges. */
+static int grades_ok(const char *spec)
+{
+    int any = 0;
+    for (const char *p = spec;;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (!*p)
+            return any;
+        char *e;
+        if (*p < '0' || *p > '9')
+            return 0;
+        long a = strtol(p, &e, 10), b = a;
+        if (*e == '-') {
+            if (e[1] < '0' || e[1] > '9')
+                return 0;
+            b = strtol(e + 1, &e, 10);
+        }
+        if (b < a || (*e && *e != ',' && *e != ' '))
+            return 0;
+        any = 1;
+        p = e;
+    }
+}
+
+int node_server_conf_check(const cs_conf *conf, cs_err *err)
+{
+    node_server_options o;
+    int64_t iv;
+    int ws, we, rc;
+    if ((rc = node_server_options_load(&o, conf, err)) != 0 ||
+        (rc = node_sync_conf_check(conf, err)) != 0)
+        return rc;
+    const char *url = cs_conf_get(conf, "hub.url");
+    if (url && *url && !hub_url_ok(url))
+        return cs_err_set(err, CS_ECONFIG,
+                          "hub.url = %s: expected http://HOST[:PORT]/PATH or https://...", url);
+    const char *win = cs_conf_get(conf, "sync.window");
+    if (node_window_parse(win, &ws, &we) != 0)
+        return cs_err_set(err, CS_ECONFIG,
+                          "sync.window = %s: expected HH:MM-HH:MM (local time) or always", win);
+    if ((rc = cs_conf_get_int(conf, "sync.interval", 3600, &iv, err)) != 0)
+        return rc;
+    if (iv < 1 || iv > 31 * 86400)
+        return cs_err_set(err, CS_ECONFIG, "sync.interval = %lld: 1 to %d seconds", (long long)iv,
+                          31 * 86400);
+    const char *grades = cs_conf_get(conf, "keep.grades");
+    if (grades && *grades && !grades_ok(grades))
+        return cs_err_set(err, CS_ECONFIG,
+                          "keep.grades = %s: expected grades and ranges such as 1-6 or 3, 4, 5",
+                          grades);
+    if ((rc = cs_conf_get_int(conf, "privacy.retention_days", 365, &iv, err)) != 0)
+        return rc;
+    /* The range srv_rec_start (http_recommend.c) enforces at start. */
+    if ((rc = cs_conf_get_int(conf, "recommend.rebuild_interval", 60, &iv, err)) != 0)
+        return rc;
+    if (iv < 1 || iv > 86400)
+        return cs_err_set(err, CS_ECONFIG, "recommend.rebuild_interval: 1 to 86400 seconds");
     return 0;
 }
 
@@ -278,22 +360,36 @@ MHD_RESULT srv_respond(struct MHD_Connection *c, srv_req *rq, unsigned status, s
     if (!r)
         return MHD_NO;
     rq->status = status;
-    if (rq->set_cookie[0])
+    if (rq->set_cookie[0]) {
         MHD_add_response_header(r, "Set-Cookie", rq->set_cookie);
+        /* Sessions from before the cookie was scoped to /api/ end too. */
+        MHD_add_response_header(r, "Set-Cookie",
+                                "cs_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    }
     MHD_RESULT ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
 }
 
+MHD_RESULT srv_respond_len(struct MHD_Connection *c, srv_req *rq, unsigned status,
+                           struct MHD_Response *r, uint64_t body_len)
+{
+    if (r && !rq->head && status >= 200 && status != 204 && status != 304)
+        atomic_fetch_add_explicit(&rq->s->bytes_sent[rq->route], body_len, memory_order_relaxed);
+    return srv_respond(c, rq, status, r);
+}
+
 MHD_RESULT srv_text(struct MHD_Connection *c, srv_req *rq, unsigned status, const char *type, const char *body)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    size_t len = strlen(body);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "Cache-Control", "no-store");
     srv_common_headers(r);
-    return srv_respond(c, rq, status, r);
+    return srv_respond_len(c, rq, status, r, len);
 }
 
 MHD_RESULT srv_json(struct MHD_Connection *c, srv_req *rq, unsigned status, json_t *o)
@@ -302,7 +398,8 @@ MHD_RESULT srv_json(struct MHD_Connection *c, srv_req *rq, unsigned status, json
     json_decref(o);
     if (!s)
         return srv_text(c, rq, 500, "application/json", "{\"error\":\"internal\",\"message\":\"out of memory\"}");
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+    size_t len = strlen(s);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, s, MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(s);
         return MHD_NO;
@@ -310,7 +407,7 @@ MHD_RESULT srv_json(struct MHD_Connection *c, srv_req *rq, unsigned status, json
     MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
     MHD_add_response_header(r, "Cache-Control", "no-cache");
     srv_common_headers(r);
-    return srv_respond(c, rq, status, r);
+    return srv_respond_len(c, rq, status, r, len);
 }
 
 MHD_RESULT srv_error(struct MHD_Connection *c, srv_req *rq, unsigned status, const char *token, const char *fmt, ...)
@@ -361,6 +458,12 @@ const char *srv_title(const json_t *meta, const char *lang)
 static const double lat_bounds[LAT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5};
 static const char *route_names[ROUTE_COUNT] = {"ui", "content", "api", "opds", "metrics", "health", "other", "mirror"};
 
+static void gauge(cs_buf *b, const char *name, const char *help, int64_t v)
+{
+    cs_buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", name, help, name, name,
+                  (long long)v);
+}
+
 MHD_RESULT srv_metrics(srv *s, struct MHD_Connection *c, srv_req *rq)
 {
     cs_buf b;
@@ -371,8 +474,10 @@ MHD_RESULT srv_metrics(srv *s, struct MHD_Connection *c, srv_req *rq)
         for (int k = 1; k < 6; k++)
             cs_buf_printf(&b, "cistern_http_requests_total{route=\"%s\",code=\"%dxx\"} %llu\n", route_names[r], k,
                           (unsigned long long)atomic_load(&s->requests[r][k]));
-    cs_buf_printf(&b, "# HELP cistern_http_response_bytes_total Body bytes sent.\n"
-                      "# TYPE cistern_http_response_bytes_total counter\n");
+    cs_buf_printf(
+        &b,
+        "# HELP cistern_http_response_bytes_total Body bytes of the responses queued, by route.\n"
+        "# TYPE cistern_http_response_bytes_total counter\n");
     for (int r = 0; r < ROUTE_COUNT; r++)
         cs_buf_printf(&b, "cistern_http_response_bytes_total{route=\"%s\"} %llu\n", route_names[r],
                       (unsigned long long)atomic_load(&s->bytes_sent[r]));
@@ -394,9 +499,16 @@ MHD_RESULT srv_metrics(srv *s, struct MHD_Connection *c, srv_req *rq)
         cs_buf_printf(&b, "cistern_http_request_duration_seconds_count{route=\"%s\"} %llu\n", route_names[r],
                       (unsigned long long)cum);
     }
-    cs_buf_printf(&b, "# HELP cistern_http_connections Open connections.\n# TYPE cistern_http_connections gauge\n"
-                      "cistern_http_connections %llu\n",
-                  (unsigned long long)atomic_load(&s->active));
+    cs_buf_printf(
+        &b,
+        "# HELP cistern_http_connections Open connections.\n# TYPE cistern_http_connections gauge\n"
+        "cistern_http_connections %llu\n"
+        "# HELP cistern_http_header_timeouts_total Connections closed because request "
+        "headers did not arrive within serve.header_timeout.\n"
+        "# TYPE cistern_http_header_timeouts_total counter\n"
+        "cistern_http_header_timeouts_total %llu\n",
+        (unsigned long long)atomic_load(&s->active),
+        (unsigned long long)atomic_load(&s->header_timeouts));
     srv_handles *h = srv_handles_get(s);
     int64_t version = 0;
     uint64_t res = 0, files = 0, bytes = 0;
@@ -406,33 +518,49 @@ MHD_RESULT srv_metrics(srv *s, struct MHD_Connection *c, srv_req *rq)
     content_catalog_state_get(h->cat, "last_import.time", &last, NULL);
     content_catalog_state_get(h->cat, "last_import.error", &lerr, NULL);
     srv_handles_put(s, h);
-    int64_t last_t = 0;
+    /* Network syncs, the daemon's or `node sync`'s: sync-state.json, as
+     * /api/v1/status reads it. */
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/sync-state.json", s->data_dir);
+    json_t *sy = json_load_file(p, 0, NULL);
+    int64_t import_t = 0, sync_t = 0, attempt_t = 0, next_t = 0;
     if (last)
-        cs_time_parse(last, &last_t);
-    cs_buf_printf(&b,
-                  "# HELP cistern_catalog_version Catalogue version applied.\n# TYPE cistern_catalog_version gauge\n"
-                  "cistern_catalog_version %lld\n"
-                  "# HELP cistern_catalog_resources Resources in the catalogue.\n# TYPE cistern_catalog_resources gauge\n"
-                  "cistern_catalog_resources %llu\n"
-                  "# HELP cistern_sync_last_success_timestamp_seconds Last successful import or sync.\n"
-                  "# TYPE cistern_sync_last_success_timestamp_seconds gauge\n"
-                  "cistern_sync_last_success_timestamp_seconds %lld\n"
-                  "# HELP cistern_sync_error Whether the last import or sync failed.\n# TYPE cistern_sync_error gauge\n"
-                  "cistern_sync_error %d\n"
-                  "# HELP cistern_uptime_seconds Seconds since the server started.\n# TYPE cistern_uptime_seconds gauge\n"
-                  "cistern_uptime_seconds %lld\n",
-                  (long long)version, (unsigned long long)res, (long long)last_t, lerr && *lerr ? 1 : 0,
-                  (long long)(cs_time_now() - s->started));
+        cs_time_parse(last, &import_t);
+    const char *v;
+    if ((v = json_string_value(json_object_get(sy, "last_success"))) != NULL)
+        cs_time_parse(v, &sync_t);
+    if ((v = json_string_value(json_object_get(sy, "last_attempt"))) != NULL)
+        cs_time_parse(v, &attempt_t);
+    if ((v = json_string_value(json_object_get(sy, "next"))) != NULL)
+        cs_time_parse(v, &next_t);
+    int sync_failed = json_is_string(json_object_get(sy, "last_error"));
+    int import_failed = lerr && *lerr;
+    gauge(&b, "cistern_catalog_version", "Catalogue version applied.", version);
+    gauge(&b, "cistern_catalog_resources", "Resources in the catalogue.", (int64_t)res);
+    gauge(&b, "cistern_sync_last_success_timestamp_seconds",
+          "Last successful USB import or network sync.", sync_t > import_t ? sync_t : import_t);
+    gauge(&b, "cistern_sync_last_attempt_timestamp_seconds",
+          "Last network sync attempt (0: never).", attempt_t);
+    gauge(&b, "cistern_sync_error", "Whether the last network sync or the last USB import failed.",
+          sync_failed || import_failed);
+    gauge(&b, "cistern_sync_running", "Whether the daemon is syncing now.",
+          atomic_load(&s->sync_running) ? 1 : 0);
+    gauge(&b, "cistern_sync_next_timestamp_seconds",
+          "When the daemon syncs next (0: not scheduled).", next_t);
+    gauge(&b, "cistern_uptime_seconds", "Seconds since the server started.",
+          cs_time_now() - s->started);
+    json_decref(sy);
     free(last);
     free(lerr);
     if (!b.data)
         return srv_text(c, rq, 500, "text/plain", "out of memory\n");
+    size_t len = b.len;
     struct MHD_Response *r = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_FREE);
     b.data = NULL;
     MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
     MHD_add_response_header(r, "Cache-Control", "no-store");
     srv_common_headers(r);
-    return srv_respond(c, rq, 200, r);
+    return srv_respond_len(c, rq, 200, r, len);
 }
 
 /* ---- dispatch ---- */
@@ -466,51 +594,90 @@ static size_t body_cap(const char *url)
     return SRV_JSON_MAX_BODY;
 }
 
+static MHD_RESULT method_not_allowed(struct MHD_Connection *c, srv_req *rq)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(r, "Allow",
+                            rq->route == ROUTE_API ? "GET, HEAD, POST, PUT, DELETE" : "GET, HEAD");
+    srv_common_headers(r);
+    return srv_respond(c, rq, 405, r);
+}
+
+/* The first call, once the headers are in: the header deadline stops, and a
+ * body that will not be read is refused at once (MHD then closes the
+ * connection instead of reading it).  MHD_YES with nothing queued: the
+ * answer comes on a later call. */
+static MHD_RESULT request_begin(struct MHD_Connection *c, srv_req *rq, int get, int takes_body)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    rq->conn = ci ? ci->socket_context : NULL;
+    if (rq->conn)
+        atomic_store_explicit(&rq->conn->waiting_ms, 0, memory_order_relaxed);
+    if (!get && !rq->head && !takes_body)
+        return method_not_allowed(c, rq);
+    const char *cl =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    uint64_t len = cl ? strtoull(cl, NULL, 10) : 0;
+    if ((get || rq->head) && (len > 0 || te))
+        return srv_text(c, rq, 413, "text/plain; charset=utf-8",
+                        "GET and HEAD take no request body\n");
+    if (takes_body && len > rq->body.cap) {
+        if (rq->route == ROUTE_MIRROR)
+            return srv_text(c, rq, 413, "text/plain; charset=utf-8", "batch body over 1 MiB\n");
+        return srv_error(c, rq, 413, "too_large", "request body over %zu bytes", rq->body.cap);
+    }
+    return MHD_YES;
+}
+
 static MHD_RESULT handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                           const char *version, const char *upload_data, size_t *upload_data_size,
                           void **con_cls)
 {
     srv *s = cls;
     srv_req *rq = *con_cls;
+    int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
     if (!rq) {
         rq = calloc(1, sizeof *rq);
         if (!rq)
             return MHD_NO;
         rq->start_us = now_us();
         rq->route = route_of(url);
+        rq->head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+        rq->s = s;
         cs_buf_init(&rq->body, body_cap(url));
         *con_cls = rq;
-        /* Answer on the next call, once MHD has the whole request: queueing
-         * a response from the first call makes MHD close the connection. */
-        return MHD_YES;
     }
-    int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0, head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    int head = rq->head;
     int batch = rq->route == ROUTE_MIRROR && strcmp(url, "/repo/batch") == 0 &&
                 strcmp(method, MHD_HTTP_METHOD_POST) == 0;
     int api_write = rq->route == ROUTE_API && (strcmp(method, MHD_HTTP_METHOD_POST) == 0 ||
                                                strcmp(method, MHD_HTTP_METHOD_PUT) == 0 ||
                                                strcmp(method, MHD_HTTP_METHOD_DELETE) == 0);
+    if (!rq->started) {
+        /* A GET is answered on the next call, once MHD has the whole
+         * request: a response queued from the first call closes the
+         * connection, which is what a refused body wants and nothing else. */
+        rq->started = 1;
+        return request_begin(c, rq, get, batch || api_write);
+    }
     if (*upload_data_size) {
-        /* Only a mirror's batch and the API's writes take a body; any other is discarded. */
-        if ((batch || api_write) && !rq->too_big && cs_buf_append(&rq->body, upload_data, *upload_data_size) != 0)
-            rq->too_big = 1;
+        /* Only a mirror's batch and the API's writes get here with a body
+         * (request_begin refused the others).  A chunked body over the cap
+         * closes the connection: MHD can only answer once it is all read. */
+        if (cs_buf_append(&rq->body, upload_data, *upload_data_size) != 0)
+            return MHD_NO;
         *upload_data_size = 0;
         return MHD_YES;
     }
     if (batch)
-        return rq->too_big ? srv_text(c, rq, 413, "text/plain; charset=utf-8", "batch body over 1 MiB\n")
-                           : srv_mirror_batch(s, c, rq, &rq->body);
-    if (api_write) {
-        if (rq->too_big)
-            return srv_error(c, rq, 413, "too_large", "request body over %zu bytes", rq->body.cap);
+        return srv_mirror_batch(s, c, rq, &rq->body);
+    if (api_write)
         return srv_api_write(s, c, rq, url, method);
-    }
-    if (!head && !get) {
-        struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-        MHD_add_response_header(r, "Allow", rq->route == ROUTE_API ? "GET, HEAD, POST, PUT, DELETE" : "GET, HEAD");
-        srv_common_headers(r);
-        return srv_respond(c, rq, 405, r);
-    }
+    if (!head && !get)
+        return method_not_allowed(c, rq);
     if (strlen(url) > 4096)
         return srv_error(c, rq, 414, "uri_too_long", "request path longer than 4096 bytes");
     switch (rq->route) {
@@ -539,7 +706,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
     srv_req *rq = *con_cls;
     if (!rq)
         return;
-    int64_t us = now_us() - rq->start_us;
+    int64_t end = now_us(), us = end - rq->start_us;
     int r = rq->route;
     atomic_fetch_add(&s->requests[r][status_class(rq->status)], 1);
     atomic_fetch_add(&s->lat_sum_us[r], (uint64_t)us);
@@ -547,19 +714,78 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
     while (b < LAT_BUCKETS && (double)us / 1e6 > lat_bounds[b])
         b++;
     atomic_fetch_add(&s->lat_bucket[r][b], 1);
+    /* The next request's headers are due from now (the record lives until
+     * MHD's CLOSED notice, which comes after this one). */
+    if (rq->conn)
+        atomic_store_explicit(&rq->conn->waiting_ms, end / 1000, memory_order_relaxed);
     cs_buf_free(&rq->body);
     free(rq);
     *con_cls = NULL;
 }
 
+/* Connections open and close here, on MHD's threads: the record for the
+ * header deadline joins and leaves srv.conns.  MHD sends CLOSED before it
+ * closes the socket, so a record in the list always names a live fd. */
 static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                         enum MHD_ConnectionNotificationCode toe)
 {
     srv *s = cls;
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+    srv_conn *sc = *socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         atomic_fetch_add(&s->active, 1);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        sc = ci ? calloc(1, sizeof *sc) : NULL; /* without one, only serve.timeout guards it */
+        if (!sc)
+            return;
+        sc->fd = ci->connect_fd;
+        atomic_init(&sc->waiting_ms, now_us() / 1000);
+        pthread_mutex_lock(&s->conns_lock);
+        sc->next = s->conns;
+        if (s->conns)
+            s->conns->prev = sc;
+        s->conns = sc;
+        pthread_mutex_unlock(&s->conns_lock);
+        *socket_context = sc;
+        return;
+    }
+    atomic_fetch_sub(&s->active, 1);
+    if (!sc)
+        return;
+    pthread_mutex_lock(&s->conns_lock);
+    if (sc->prev)
+        sc->prev->next = sc->next;
     else
-        atomic_fetch_sub(&s->active, 1);
+        s->conns = sc->next;
+    if (sc->next)
+        sc->next->prev = sc->prev;
+    pthread_mutex_unlock(&s->conns_lock);
+    free(sc);
+    *socket_context = NULL;
+}
+
+/* Main loop: cut connections whose request headers are overdue.  A
+ * shutdown() makes MHD's next read see the end and close it as usual. */
+static void conns_sweep(srv *s)
+{
+    int64_t now = now_us() / 1000, limit = (int64_t)s->opt.header_timeout_s * 1000;
+    uint64_t cut = 0;
+    pthread_mutex_lock(&s->conns_lock);
+    for (srv_conn *sc = s->conns; sc; sc = sc->next) {
+        int64_t w = atomic_load_explicit(&sc->waiting_ms, memory_order_relaxed);
+        if (w && now - w > limit) {
+            shutdown(sc->fd, SHUT_RDWR);
+            atomic_store_explicit(&sc->waiting_ms, 0, memory_order_relaxed);
+            cut++;
+        }
+    }
+    pthread_mutex_unlock(&s->conns_lock);
+    if (cut) {
+        atomic_fetch_add(&s->header_timeouts, cut);
+        cs_log_debug(&s->log,
+                     "http: closed %llu connection(s) whose request headers took over %u s",
+                     (unsigned long long)cut, s->opt.header_timeout_s);
+    }
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -733,6 +959,9 @@ static void reload_config(srv *s)
     atomic_store(&s->session_idle_s, o.session_idle_s); /* what request threads read */
     atomic_store(&s->session_max_s, o.session_max_s);
     s->opt.log_level = o.log_level;
+    s->opt.header_timeout_s = o.header_timeout_s; /* the main loop's sweep reads it */
+    s->opt.search_cache = o.search_cache;
+    atomic_store(&s->search_cache, o.search_cache);
     cs_log_info(&s->log, "SIGHUP: configuration reloaded");
 }
 
@@ -760,6 +989,8 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
     pthread_cond_init(&s->cond, NULL);
     pthread_mutex_init(&s->cache_lock, NULL);
     pthread_mutex_init(&s->rl_lock, NULL);
+    pthread_mutex_init(&s->conns_lock, NULL);
+    atomic_init(&s->search_cache, opt->search_cache);
 
     /* Listen first (port 80 needs root), then give root up before anything
      * from outside is read: databases, config, requests. */
@@ -859,6 +1090,7 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
         s->opt.ready(s->opt.ready_ctx, port);
     while (!got_term && !(s->opt.stop && *s->opt.stop)) {
         usleep(100000);
+        conns_sweep(s);
         pool_release_idle(s);
         people_housekeeping(s);
         if (got_hup) {
@@ -896,6 +1128,7 @@ out:
     pool_close(s);
     node_people_close(s->people);
     pthread_mutex_destroy(&s->rl_lock);
+    pthread_mutex_destroy(&s->conns_lock);
     free(s->index_html);
     for (size_t i = 0; i < SRV_CACHE_SLOTS; i++) {
         free(s->cache[i].key);

@@ -75,7 +75,19 @@ typedef struct srv_rl_slot {
 struct node_people;
 struct srv_rec; /* http_recommend.c */
 
-typedef struct srv {
+/* One open connection (MHD's socket_context), for the header deadline: a
+ * request's headers must arrive within serve.header_timeout of the
+ * connection opening or of the previous response ending, however slowly
+ * the client drips them (MHD's own timeout only measures inactivity). */
+typedef struct srv_conn {
+    struct srv_conn *prev, *next; /* srv.conns, under srv.conns_lock */
+    int fd;
+    /* Monotonic ms since when headers are due; 0 while a request is in hand. */
+    _Atomic int64_t waiting_ms;
+} srv_conn;
+
+typedef struct srv srv;
+struct srv {
     char data_dir[4096];
     node_server_options opt; /* main thread only (SIGHUP rewrites it); requests read the copies below */
     atomic_uint session_idle_s, session_max_s; /* session.idle, session.max: reloadable on SIGHUP */
@@ -94,6 +106,10 @@ typedef struct srv {
     _Atomic uint64_t lat_bucket[ROUTE_COUNT][LAT_BUCKETS + 1];
     _Atomic uint64_t lat_sum_us[ROUTE_COUNT];
     _Atomic uint64_t active;
+    _Atomic uint64_t header_timeouts; /* connections cut by the header deadline */
+    pthread_mutex_t conns_lock;       /* taken per connection, never per request */
+    srv_conn *conns;
+    atomic_int search_cache; /* serve.search_cache: reloadable on SIGHUP */
     pthread_mutex_t cache_lock;
     srv_cache_entry cache[SRV_CACHE_SLOTS];
     size_t cache_bytes;
@@ -113,15 +129,18 @@ typedef struct srv {
     char *index_html;
     size_t index_len;
     char index_etag[24];
-} srv;
+};
 
 /* Per-request state (con_cls). */
 typedef struct srv_req {
     int64_t start_us;
     int route;
+    int head;    /* a HEAD request: no body bytes go out */
+    int started; /* the first call (headers in) is over */
     unsigned status;
-    cs_buf body;  /* POST /repo/batch and API writes only, capped */
-    int too_big;
+    srv_conn *conn; /* its connection's record, or NULL */
+    struct srv *s;
+    cs_buf body;          /* POST /repo/batch and API writes only, capped */
     char set_cookie[200]; /* added to the response when set */
 } srv_req;
 
@@ -134,6 +153,9 @@ void srv_handles_put(srv *s, srv_handles *h);
 /* Queue a response and record its status; takes ownership of r. */
 MHD_RESULT srv_respond(struct MHD_Connection *c, srv_req *rq, unsigned status,
                        struct MHD_Response *r);
+/* The same, counting body_len bytes of body for /metrics (none for HEAD). */
+MHD_RESULT srv_respond_len(struct MHD_Connection *c, srv_req *rq, unsigned status,
+                           struct MHD_Response *r, uint64_t body_len);
 MHD_RESULT srv_json(struct MHD_Connection *c, srv_req *rq, unsigned status, json_t *o);
 MHD_RESULT srv_error(struct MHD_Connection *c, srv_req *rq, unsigned status, const char *token,
                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -8,6 +8,7 @@
 #include <zstd.h>
 
 #include "content/object.h"
+#include "content/resource.h"
 #include "platform/crypto.h"
 #include "sync/meta.h"
 
@@ -254,6 +255,7 @@ int sync_record_to_resource(json_t *rec, content_resource **out, cs_err *err)
         }
         cf->path = strdup(path);
         cf->mime = strdup(mime);
+        content_mime_lower(cf->mime); /* catalogues from older hubs may carry "Text/HTML" */
         r->nfiles++;
         if (!cf->path || !cf->mime) {
             rc = cs_err_set(err, CS_ENOMEM, "out of memory");

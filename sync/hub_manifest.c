@@ -148,6 +148,7 @@ int hub_manifest_read(const char *dir, hub_mfile **out, size_t *nout, cs_err *er
         }
         v[n].path = strdup(path);
         v[n].mime = strdup(mime);
+        content_mime_lower(v[n].mime); /* "Text/HTML" is text/html: the server compares as stored */
         v[n].disk = strdup(disk);
         v[n].size = (uint64_t)st.st_size;
         n++;

@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "content/resource.h"
 #include "content/zim.h"
 #include "platform/crypto.h"
 #include "platform/file.h"
@@ -75,7 +77,7 @@ static int rm_tree(const char *dir)
 
 static int is_html(const char *mime)
 {
-    return mime && strncmp(mime, "text/html", 9) == 0 && (mime[9] == '\0' || mime[9] == ';');
+    return mime && strncasecmp(mime, "text/html", 9) == 0 && (mime[9] == '\0' || mime[9] == ';');
 }
 
 /* Length of the folder part of a path, including the last '/'. */
@@ -240,6 +242,7 @@ static int add_rec(zctx *z, const char *path, const char *mime, const char hex[C
     zrec *r = &z->recs[z->n];
     r->path = strdup(path);
     r->mime = strdup(mime_ok(mime) ? mime : "application/octet-stream");
+    content_mime_lower(r->mime);
     memcpy(r->hex, hex, CS_SHA256_HEX);
     r->size = size;
     r->order = z->n;

@@ -30,7 +30,11 @@ int cmd_node_serve(int argc, char **argv)
     node_server_options opt;
     if (node_open(&n, data, NODE_RDONLY, &err) != 0)
         return cli_fail(&err);
-    int rc = node_server_options_load(&opt, n->conf, &err);
+    /* Every setting the daemon reads, not only serve.*: a bad one found now
+     * rather than by the sync thread at night. */
+    int rc = node_server_conf_check(n->conf, &err);
+    if (rc == 0)
+        rc = node_server_options_load(&opt, n->conf, &err);
     node_close(n);
     if (rc == 0 && listen)
         rc = node_server_parse_listen(&opt, listen, &err);
@@ -39,9 +43,10 @@ int cmd_node_serve(int argc, char **argv)
         return cli_fail(&err);
     }
     if (check) {
-        printf("configuration ok: would listen on %s:%u with %u threads, %u connections (%u per client), "
-               "%u s timeout\n",
-               opt.host, opt.port, opt.threads, opt.max_conns, opt.max_conns_per_ip, opt.timeout_s);
+        printf("configuration ok: would listen on %s:%u with %u threads, %u connections "
+               "(%u per client), %u s timeout, %u s for a request's headers\n",
+               opt.host, opt.port, opt.threads, opt.max_conns, opt.max_conns_per_ip, opt.timeout_s,
+               opt.header_timeout_s);
         return 0;
     }
     if (node_server_run(data, &opt, &err) != 0)

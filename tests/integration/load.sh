@@ -34,6 +34,7 @@ check "no socket errors" bash -c "! grep -q 'Socket errors' <<<'$out'"
 check "no error responses" bash -c "! grep -q 'Non-2xx or 3xx' <<<'$out'"
 check "server still healthy" [ "$(curl -s "$URL/healthz")" = ok ]
 m=$(curl -s "$URL/metrics")
-check "no 5xx recorded" bash -c "! grep -qE 'code=\"5xx\"} [1-9]' <<<'$m'"
+no5xx() { ! grep -qE 'code="5xx"} [1-9]' <<<"$m"; }
+check "no 5xx recorded" no5xx
 serve_stop
 finish

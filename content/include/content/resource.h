@@ -63,6 +63,9 @@ int content_path_valid(const char *s);
 
 /* MIME type from a file name's extension ("application/octet-stream" if unknown). */
 const char *content_mime_guess(const char *path);
+/* Lower-case a MIME type's type and subtype in place (up to the first ';'):
+ * media types are case-insensitive, and the server compares them as stored. */
+void content_mime_lower(char *mime);
 
 void content_resource_free(content_resource *r); /* NULL ok; frees files too */
 void content_file_clear(content_file *f);        /* frees path and mime */

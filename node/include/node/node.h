@@ -53,6 +53,11 @@ int node_sync(node_data *n, const char *url, sync_progress_cb progress, void *pc
 int node_sync_cancellable(node_data *n, const char *url, const atomic_int *cancel, sync_progress_cb progress,
                           void *pctx, struct sync_client_stats *stats, cs_err *err);
 
+/* Check the settings a network sync reads (sync.max_rate, sync.stall_timeout,
+ * sync.retries, sync.backoff_ms, sync.large_object, trust.clock_slack_hours,
+ * mirror.enable, storage.quota) exactly as node_sync reads them. */
+int node_sync_conf_check(const cs_conf *conf, cs_err *err);
+
 /* A teacher asks for a listed resource: it is kept whatever the keep.*
  * filters say and goes first at the next sync (CS_EEXIST if cached). */
 int node_request(node_data *n, const char *id, cs_err *err);

@@ -4,8 +4,10 @@
  * Serves the web UI at /, content at /r/{id}/{path} streamed from the
  * compressed store (Range, ETag, conditional requests), the JSON API under
  * /api/v1, OPDS 1.2 at /opds, Prometheus text at /metrics and /healthz.
- * Publisher content (HTML, SVG, XML) goes out under a CSP sandbox, so it
- * runs in an opaque origin without access to the UI's cookies or API.
+ * Publisher content of any type but passive media (images other than SVG,
+ * audio, video, PDF, plain text) goes out under a CSP sandbox, so it runs
+ * in an opaque origin without access to the UI's API; the session cookie is
+ * scoped to /api/ and never sent with it.
  */
 #ifndef NODE_SERVER_H
 #define NODE_SERVER_H
@@ -22,7 +24,9 @@ typedef struct node_server_options {
     unsigned threads;         /* serve.threads (2: one per core of a Pi 4-class box) */
     unsigned max_conns;       /* serve.max_connections (1000) */
     unsigned max_conns_per_ip;/* serve.max_connections_per_ip (256) */
-    unsigned timeout_s;       /* serve.timeout (30 s idle/slow clients are dropped) */
+    unsigned timeout_s;       /* serve.timeout (30 s without traffic and a connection is dropped) */
+    unsigned header_timeout_s; /* serve.header_timeout (10 s) for a request's headers to arrive */
+    int search_cache;          /* serve.search_cache (1): 0 = search answers are never cached */
     unsigned header_limit;    /* serve.max_header_bytes (16384): larger requests get 431/413 */
     unsigned drain_s;         /* serve.drain_timeout (10 s to finish requests on SIGTERM) */
     int log_level;
@@ -44,6 +48,11 @@ typedef struct node_server_options {
 
 /* Defaults, then node.conf's serve.* keys; CS_ECONFIG with the key on error. */
 int node_server_options_load(node_server_options *o, const cs_conf *conf, cs_err *err);
+/* Every setting the running daemon reads, checked as the daemon reads it:
+ * serve.*, session.*, log.level, hub.url, sync.*, keep.grades, storage.quota,
+ * privacy.retention_days, recommend.rebuild_interval (`node serve --check`).
+ * CS_ECONFIG naming the key on the first bad one. */
+int node_server_conf_check(const cs_conf *conf, cs_err *err);
 /* Parse "HOST:PORT", ":PORT", "PORT" or "[v6]:PORT" into o. */
 int node_server_parse_listen(node_server_options *o, const char *s, cs_err *err);
 
