@@ -12,9 +12,10 @@
  * as a pending row (kept in memory, with a small hash set for dedupe).
  * content_store_flush fsyncs every pack written since the last flush, then
  * commits all pending rows and the packs' new committed ends in one SQLite
- * transaction.  If anything fails the pending rows are dropped and the tails
- * cut back to the last committed end, so the store on disk is always the one
- * described by the last commit.
+ * transaction (synchronous=FULL: durable when the flush returns, so a caller
+ * may then commit a catalogue that names the objects).  If anything fails
+ * the pending rows are dropped and the tails cut back to the last committed
+ * end, so the store on disk is always the one described by the last commit.
  *
  * A store handle is not thread-safe: use one per thread.
  */
@@ -641,8 +642,14 @@ static int open_db(content_store *s, cs_err *err)
     }
     sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
     if (!s->rdonly) {
+        /* FULL, not NORMAL: in WAL mode NORMAL fsyncs the WAL only at
+         * checkpoints, so a power cut could lose a committed flush while
+         * catalog.db (FULL) keeps the version that names its objects, and the
+         * next open would cut those objects off the packs.  FULL makes
+         * content_store_flush durable when it returns (one fsync of the WAL
+         * per flush; imports flush every 16 MiB). */
         if ((rc = db_exec(s, "PRAGMA journal_mode=WAL", err)) != 0 ||
-            (rc = db_exec(s, "PRAGMA synchronous=NORMAL", err)) != 0 ||
+            (rc = db_exec(s, "PRAGMA synchronous=FULL", err)) != 0 ||
             (rc = db_exec(s, "BEGIN IMMEDIATE", err)) != 0)
             return rc;
         if ((rc = db_exec(s, schema_sql, err)) != 0 || (rc = db_exec(s, "COMMIT", err)) != 0) {
