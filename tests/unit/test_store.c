@@ -779,6 +779,26 @@ static int is_live(void *ctx, const uint8_t id[32])
     return 0; /* unknown objects are dead */
 }
 
+/* What content_store_gc reported through its progress callback. */
+typedef struct gc_seen {
+    int calls_refs, calls_compact;
+    uint64_t refs_done, refs_total, compact_done, compact_total;
+} gc_seen;
+
+static void gc_progress(void *ctx, const char *phase, uint64_t done, uint64_t total)
+{
+    gc_seen *g = ctx;
+    if (strcmp(phase, "checking references") == 0) {
+        g->calls_refs++;
+        g->refs_done = done;
+        g->refs_total = total;
+    } else if (strcmp(phase, "compacting") == 0) {
+        g->calls_compact++;
+        g->compact_done = done;
+        g->compact_total = total;
+    }
+}
+
 static void test_gc(void)
 {
     char dir[1100];
@@ -810,8 +830,17 @@ static void test_gc(void)
 
     /* 6 of 10 dead: under half live, compacted into a new pack */
     lv.dead = 0x3fu << 1;
+    gc_seen g = {0};
+    content_store_gc_progress_set(s, gc_progress, &g);
     CHECK_EQ_INT(content_store_gc(s, is_live, &lv, &fo, &fb, &err), 0);
+    content_store_gc_progress_set(s, NULL, NULL);
     CHECK_EQ_INT(fo, 4);
+    CHECK(g.calls_refs >= 2); /* a start and an end */
+    CHECK_EQ_INT(g.refs_total, 8);
+    CHECK_EQ_INT(g.refs_done, 8);
+    CHECK(g.calls_compact >= 2);
+    CHECK(g.compact_total >= 4 * len); /* the 4 live objects, copied */
+    CHECK_EQ_INT(g.compact_done, g.compact_total);
     CHECK_EQ_INT(count_packs(dir), 1);
     CHECK_EQ_INT(file_size(dir, "pack-000001.pack"), 0); /* gone */
     CHECK(file_size(dir, "pack-000002.pack") > 0);

@@ -111,6 +111,11 @@ int content_store_forget(content_store *s, const uint8_t id[32], cs_err *err);
 typedef int (*content_store_live_cb)(void *ctx, const uint8_t id[32]);
 int content_store_gc(content_store *s, content_store_live_cb is_live, void *ctx,
                      uint64_t *freed_objects, uint64_t *freed_bytes, cs_err *err);
+/* Progress of content_store_gc on this handle (NULL: none): phase
+ * "checking references" counts objects, "compacting" counts live bytes
+ * copied.  Each phase reports done == total when it ends. */
+typedef void (*content_store_phase_cb)(void *ctx, const char *phase, uint64_t done, uint64_t total);
+void content_store_gc_progress_set(content_store *s, content_store_phase_cb cb, void *ctx);
 
 int content_store_stats_get(content_store *s, content_store_stats *out, cs_err *err);
 
