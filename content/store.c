@@ -12,9 +12,10 @@
  * as a pending row (kept in memory, with a small hash set for dedupe).
  * content_store_flush fsyncs every pack written since the last flush, then
  * commits all pending rows and the packs' new committed ends in one SQLite
- * transaction.  If anything fails the pending rows are dropped and the tails
- * cut back to the last committed end, so the store on disk is always the one
- * described by the last commit.
+ * transaction (synchronous=FULL: durable when the flush returns, so a caller
+ * may then commit a catalogue that names the objects).  If anything fails
+ * the pending rows are dropped and the tails cut back to the last committed
+ * end, so the store on disk is always the one described by the last commit.
  *
  * A store handle is not thread-safe: use one per thread.
  */
@@ -93,6 +94,9 @@ struct content_store {
     size_t block_cap;
     uint8_t *stored; /* a block's stored bytes */
     size_t stored_cap;
+
+    content_store_phase_cb gc_progress; /* NULL: gc reports nothing */
+    void *gc_pctx;
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -641,8 +645,14 @@ static int open_db(content_store *s, cs_err *err)
     }
     sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
     if (!s->rdonly) {
+        /* FULL, not NORMAL: in WAL mode NORMAL fsyncs the WAL only at
+         * checkpoints, so a power cut could lose a committed flush while
+         * catalog.db (FULL) keeps the version that names its objects, and the
+         * next open would cut those objects off the packs.  FULL makes
+         * content_store_flush durable when it returns (one fsync of the WAL
+         * per flush; imports flush every 16 MiB). */
         if ((rc = db_exec(s, "PRAGMA journal_mode=WAL", err)) != 0 ||
-            (rc = db_exec(s, "PRAGMA synchronous=NORMAL", err)) != 0 ||
+            (rc = db_exec(s, "PRAGMA synchronous=FULL", err)) != 0 ||
             (rc = db_exec(s, "BEGIN IMMEDIATE", err)) != 0)
             return rc;
         if ((rc = db_exec(s, schema_sql, err)) != 0 || (rc = db_exec(s, "COMMIT", err)) != 0) {
@@ -1535,8 +1545,20 @@ static int gc_drop(content_store *s, content_store_live_cb is_live, void *ctx, u
     int have_last = 0;
     if (!rows)
         return cs_err_set(err, CS_ENOMEM, "no memory for index rows");
+    uint64_t total = 0, done = 0;
     if ((rc = db_exec(s, "BEGIN IMMEDIATE", err)) != 0)
         goto out;
+    if (s->gc_progress) {
+        if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM objects", -1, &q, NULL) != SQLITE_OK) {
+            rc = db_fail(s, err, "counting objects");
+            goto out;
+        }
+        if (sqlite3_step(q) == SQLITE_ROW)
+            total = (uint64_t)sqlite3_column_int64(q, 0);
+        sqlite3_finalize(q);
+        q = NULL;
+        s->gc_progress(s->gc_pctx, "checking references", 0, total);
+    }
     if (sqlite3_prepare_v2(s->db,
                            "SELECT id, pack, off, raw_len, enc_len, block_size FROM objects"
                            " WHERE id > ?1 ORDER BY id LIMIT 256",
@@ -1570,8 +1592,13 @@ static int gc_drop(content_store *s, content_store_live_cb is_live, void *ctx, u
         }
         memcpy(last, rows[n - 1].id, 32);
         have_last = 1;
+        done += n;
+        if (s->gc_progress && done < total)
+            s->gc_progress(s->gc_pctx, "checking references", done, total);
     }
     rc = db_exec(s, "COMMIT", err);
+    if (rc == 0 && s->gc_progress && total)
+        s->gc_progress(s->gc_pctx, "checking references", total, total);
 out:
     if (rc)
         db_rollback(s);
@@ -1583,7 +1610,7 @@ out:
 /* Copy pack src's live objects to the tail of dst, repointing their rows
  * inside the open transaction. */
 static int gc_copy_pack(content_store *s, uint32_t src_id, uint32_t dst_id, uint8_t *buf,
-                        cs_err *err)
+                        uint64_t *copied, uint64_t to_copy, cs_err *err)
 {
     int rc = 0;
     sqlite3_stmt *q = NULL, *up = NULL;
@@ -1621,6 +1648,9 @@ static int gc_copy_pack(content_store *s, uint32_t src_id, uint32_t dst_id, uint
                 o += c;
             }
             d->tail = at + rows[k].enc_len;
+            *copied += rows[k].enc_len;
+            if (s->gc_progress && *copied < to_copy)
+                s->gc_progress(s->gc_pctx, "compacting", *copied, to_copy);
             sqlite3_bind_int64(up, 1, dst_id);
             sqlite3_bind_int64(up, 2, (sqlite3_int64)at);
             sqlite3_bind_blob(up, 3, rows[k].id, 32, SQLITE_STATIC);
@@ -1722,6 +1752,11 @@ static int gc_compact(content_store *s, cs_err *err)
         cand[ncand] = p->id;
         live[ncand++] = lb;
     }
+    uint64_t to_copy = 0, copied = 0;
+    for (size_t c = 0; c < ncand; c++)
+        to_copy += live[c];
+    if (s->gc_progress && to_copy)
+        s->gc_progress(s->gc_pctx, "compacting", 0, to_copy);
     for (size_t c = 0; c < ncand; c++) {
         if (!in_txn) {
             if ((rc = db_exec(s, "BEGIN IMMEDIATE", err)) != 0)
@@ -1742,7 +1777,7 @@ static int gc_compact(content_store *s, cs_err *err)
             }
             if (!dst && (rc = pack_create(s, &dst, err)) != 0)
                 goto out;
-            if ((rc = gc_copy_pack(s, cand[c], dst, buf, err)) != 0)
+            if ((rc = gc_copy_pack(s, cand[c], dst, buf, &copied, to_copy, err)) != 0)
                 goto out;
         }
         olds[nolds++] = cand[c];
@@ -1755,6 +1790,8 @@ static int gc_compact(content_store *s, cs_err *err)
             s->cur = dst;
         dst = 0;
     }
+    if (s->gc_progress && to_copy)
+        s->gc_progress(s->gc_pctx, "compacting", to_copy, to_copy);
 out:
     if (rc) {
         db_rollback(s);
@@ -1774,6 +1811,14 @@ out:
     free(live);
     free(buf);
     return rc;
+}
+
+void content_store_gc_progress_set(content_store *s, content_store_phase_cb cb, void *ctx)
+{
+    if (s) {
+        s->gc_progress = cb;
+        s->gc_pctx = ctx;
+    }
 }
 
 int content_store_gc(content_store *s, content_store_live_cb is_live, void *ctx,

@@ -1,5 +1,7 @@
 /*
- * crypto.c - SHA-256, ECDSA P-256 and randomness over mbedtls 2.28.
+ * crypto.c - SHA-256 and HMAC-SHA-256 over OpenSSL's libcrypto; ECDSA P-256
+ * keys, signatures, randomness (CTR-DRBG), PBKDF2, AES-256-GCM and base64
+ * over mbedtls 2.28.
  */
 #include "platform/crypto.h"
 

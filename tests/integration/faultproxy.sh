@@ -82,14 +82,14 @@ raw() {
 }
 
 # Arguments: only loopback, explicit rate units, clear messages.
-check_fails "non-loopback listen refused" "loopback" "$PROXY" --listen 10.1.2.3:0 --target 127.0.0.1:1
-check_fails "non-loopback target refused" "loopback" "$PROXY" --listen 127.0.0.1:0 --target 192.0.2.1:80
-check_fails "wildcard listen refused" "loopback" "$PROXY" --listen 0.0.0.0:0 --target 127.0.0.1:1
-check_fails "non-loopback IPv6 refused" "loopback" "$PROXY" --listen [::1]:0 --target [2001:db8::1]:80
-check_fails "host names refused" "numeric" "$PROXY" --listen example.com:0 --target 127.0.0.1:1
-check_fails "ambiguous rate unit refused" "kbit" "$PROXY" --listen 127.0.0.1:0 --target 127.0.0.1:1 --rate 256k
-check_fails "unknown option refused" "unknown option" "$PROXY" --listen 127.0.0.1:0 --target 127.0.0.1:1 --fast
-check_fails "drop over 100% refused" "drop-percent" "$PROXY" --listen 127.0.0.1:0 --target 127.0.0.1:1 --drop-percent 101
+check_refusal 2 "cistern-faultproxy: " "non-loopback listen refused" "loopback" "$PROXY" --listen 10.1.2.3:0 --target 127.0.0.1:1
+check_refusal 2 "cistern-faultproxy: " "non-loopback target refused" "loopback" "$PROXY" --listen 127.0.0.1:0 --target 192.0.2.1:80
+check_refusal 2 "cistern-faultproxy: " "wildcard listen refused" "loopback" "$PROXY" --listen 0.0.0.0:0 --target 127.0.0.1:1
+check_refusal 2 "cistern-faultproxy: " "non-loopback IPv6 refused" "loopback" "$PROXY" --listen [::1]:0 --target [2001:db8::1]:80
+check_refusal 2 "cistern-faultproxy: " "host names refused" "numeric" "$PROXY" --listen example.com:0 --target 127.0.0.1:1
+check_refusal 2 "cistern-faultproxy: " "ambiguous rate unit refused" "kbit" "$PROXY" --listen 127.0.0.1:0 --target 127.0.0.1:1 --rate 256k
+check_refusal 2 "cistern-faultproxy: " "unknown option refused" "unknown option" "$PROXY" --listen 127.0.0.1:0 --target 127.0.0.1:1 --fast
+check_refusal 2 "cistern-faultproxy: " "drop over 100% refused" "drop-percent" "$PROXY" --listen 127.0.0.1:0 --target 127.0.0.1:1 --drop-percent 101
 
 # No faults: byte for byte, and the port printed is the real one.
 proxy_start --stats "$T/stats.json"

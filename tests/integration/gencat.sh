@@ -47,8 +47,8 @@ check "same seed, same queries" cmp "$T/q.txt" "$T/q2.txt"
 gencat "$T/src3" $N --seed 8
 check "another seed, another tree" bash -c "! diff -rq '$T/src' '$T/src3' >/dev/null"
 rm -rf "$T/src2" "$T/src3" "$T/small"
-check_fails "N must be a number" "not a number" "$GENCAT" "$T/x" lots
-check_fails "unknown option" "unknown option" "$GENCAT" "$T/x" 3 --frobnicate
+check_refusal 1 "cistern-gencat: " "N must be a number" "not a number" "$GENCAT" "$T/x" lots
+check_refusal 1 "cistern-gencat: " "unknown option" "unknown option" "$GENCAT" "$T/x" 3 --frobnicate
 
 # Through the real pipeline: publish, bundle, import, serve.
 cs hub init "$T/repo" >/dev/null

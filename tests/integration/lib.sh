@@ -32,15 +32,32 @@ check() { # check "description" command...
     shift
     if "$@" >/dev/null; then ok; else bad "$what"; fi
 }
+# A clear refusal: exit status 1 (CLI_FAIL; a crash is 128+N, a usage error
+# 2), a short output (at most 3 lines) whose first line starts with
+# "cistern: " (cli_fail/cli_failf in tools/cli.c), containing the expected
+# message part (case-insensitive; "" accepts any message), and no sanitizer
+# report.
 check_fails() { # check_fails "description" "expected message part" command...
-    local what=$1 want=$2
-    shift 2
+    check_refusal 1 "cistern: " "$@"
+}
+# A usage error: the same, with exit status 2 (CLI_USAGE).
+check_usage() { # check_usage "description" "expected message part" command...
+    check_refusal 2 "cistern: " "$@"
+}
+# The same for any program: its exit status and the start of its first line.
+check_refusal() { # check_refusal STATUS PREFIX "description" "expected message part" command...
+    local status=$1 prefix=$2 what=$3 want=$4
+    shift 4
     local out rc=0
     out=$("$@" 2>&1) || rc=$?
     if grep -q "Sanitizer" <<<"$out"; then
         bad "$what: sanitizer report: $out"
     elif [ "$rc" -eq 0 ]; then
         bad "$what: succeeded but should have failed"
+    elif [ "$rc" -ne "$status" ]; then
+        bad "$what: exit status $rc, not $status: \"$out\""
+    elif [[ $(head -n 1 <<<"$out") != "$prefix"* ]]; then
+        bad "$what: output does not start with \"$prefix\": \"$out\""
     elif [ -n "$want" ] && ! grep -qi -- "$want" <<<"$out"; then
         bad "$what: message \"$out\" lacks \"$want\""
     elif [ "$(wc -l <<<"$out")" -gt 3 ]; then

@@ -43,9 +43,9 @@ check_fails "bad header" "badhdr.csv:1: header" cs recommend eval --interactions
 { echo "learner,item,ts"; printf 'a,%05000d,1\n' 1; } >"$T/long.csv"
 check_fails "long line" "long.csv:2: line longer" cs recommend eval --interactions "$T/long.csv" --protocol next-new
 check_fails "missing file" "nope.csv" cs recommend eval --interactions "$T/nope.csv" --protocol next-new
-check_fails "no protocol" "--protocol" cs recommend eval --interactions "$T/seq.csv"
-check_fails "bad protocol" "next-new or leave-last-out" cs recommend eval --interactions "$T/seq.csv" --protocol random
-check_fails "bad k" "--k" cs recommend eval --interactions "$T/seq.csv" --protocol next-new --k 0
+check_usage "no protocol" "--protocol" cs recommend eval --interactions "$T/seq.csv"
+check_usage "bad protocol" "next-new or leave-last-out" cs recommend eval --interactions "$T/seq.csv" --protocol random
+check_usage "bad k" "--k" cs recommend eval --interactions "$T/seq.csv" --protocol next-new --k 0
 printf 'learner,item,ts\na,b,1\n' >"$T/one.csv"
 check_fails "nothing to hold out" "no learner has more than 1" cs recommend eval --interactions "$T/one.csv" --protocol next-new
 rc=0

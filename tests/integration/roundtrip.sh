@@ -60,12 +60,38 @@ check "full v2 onto a fresh node" same_as_tree "$T/c" "$SRCROOT/samples/v2"
 # after it the store holds exactly one object per distinct file.
 objs=$(cs node status "$T/b" --json | sed -n 's/.*"objects":\([0-9]*\).*/\1/p')
 files=$(cs node status "$T/b" --json | sed -n 's/.*"files":\([0-9]*\).*/\1/p')
-check "gc runs" cs node gc "$T/b"
+# Progress on a run with no terminal and without CISTERN_QUIET: a plain line
+# on stderr when a phase starts and when it ends (cli_progress_cb), never a
+# carriage return; the result still on stdout.
+env -u CISTERN_QUIET "$CISTERN" node gc "$T/b" >"$T/gc.out" 2>"$T/gc.err" || bad "gc failed: $(cat "$T/gc.err")"
+check "gc prints its result" grep -q '^removed [1-9][0-9]* unreferenced objects' "$T/gc.out"
+check "gc prints progress: references checked from 0 to all ($objs objects)" \
+    grep -qx "checking references: $objs of $objs (100%)" "$T/gc.err"
+check "gc progress starts at 0" grep -qx "checking references: 0 of $objs (0%)" "$T/gc.err"
+check "gc progress has no carriage returns off a terminal" bash -c "! grep -q \$'\r' '$T/gc.err'"
 objs2=$(cs node status "$T/b" --json | sed -n 's/.*"objects":\([0-9]*\).*/\1/p')
 check "gc dropped v1's objects ($objs -> $objs2)" [ "$objs2" -lt "$objs" ]
 check "identical files stored once ($objs2 objects for $files files)" [ "$objs2" -eq $((files - 5)) ]
 check "after gc files still read" same_as_tree "$T/b" "$T/v3"
 check "a verifies clean" cs node verify "$T/a"
+
+# publish and import print progress too (stderr, no terminal, not quiet).
+make_tree "$T/p" 3 600 9
+cs hub init "$T/prepo" >/dev/null
+env -u CISTERN_QUIET "$CISTERN" hub publish "$T/prepo" "$T/p" >"$T/pub.out" 2>"$T/pub.err" ||
+    bad "publish failed: $(cat "$T/pub.err")"
+check "publish prints its result on stdout" grep -q '^published version 1:' "$T/pub.out"
+check "publish prints progress on stderr: checking every resource" grep -qx 'checking: 3 of 3 (100%)' "$T/pub.err"
+check "publish prints progress on stderr: storing to the end" grep -qE '^storing: [0-9.]+ MB of [0-9.]+ MB \(100%\)$' "$T/pub.err"
+check "publish progress is not on stdout" bash -c "! grep -q '%)' '$T/pub.out'"
+cs hub bundle "$T/prepo" --since 0 -o "$T/p.bundle" >/dev/null
+cs node init "$T/pn" --trust "$T/prepo/root.json" >/dev/null
+env -u CISTERN_QUIET "$CISTERN" node import "$T/pn" "$T/p.bundle" >"$T/imp.out" 2>"$T/imp.err" ||
+    bad "import failed: $(cat "$T/imp.err")"
+check "import prints its result on stdout" grep -q '^imported version 1 (was 0)' "$T/imp.out"
+check "import prints progress on stderr: verifying to the end" grep -qE '^verifying: [0-9.]+ MB of [0-9.]+ MB \(100%\)$' "$T/imp.err"
+check "import prints progress on stderr: applying" grep -qx 'applying…' "$T/imp.err"
+check "progress off a terminal has no carriage returns" bash -c "! grep -q \$'\r' '$T/pub.err' '$T/imp.err'"
 
 # Nothing changed: no new version.
 out=$(cs hub publish "$T/repo" "$T/v3")

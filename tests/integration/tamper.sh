@@ -1,7 +1,8 @@
 #!/bin/bash
-# A byte flipped in each region of a bundle, a truncated bundle, a bundle
-# signed by other keys, and expired metadata are all refused with a clear
-# message, and the node is left unchanged.
+# A byte flipped in each region of a bundle (a full one, and a --since 1
+# update carrying a rotated root and a delta catalogue), a truncated bundle,
+# a bundle signed by other keys, and expired metadata are all refused with a
+# clear message, and the node is left unchanged.
 source "$(dirname "$0")/lib.sh"
 
 u32() { od -An -t u4 -j "$2" -N 4 "$1" | tr -d ' '; }
@@ -20,28 +21,48 @@ cs hub bundle "$T/repo" --since 0 -o "$T/b" >/dev/null
 cs node init "$T/empty" --trust "$T/repo/root.json" >/dev/null
 size=$(stat -c %s "$T/b")
 
-# Offsets of interest, read from the bundle's own table.
-offs=(0 4 8 16 24 28 32 40 71) # header fields and checksum
+# Offsets of interest in a bundle, read from its own table: every header
+# field and the checksum, every field of every table entry, the first,
+# middle and last byte of every section, and an object's header fields.
+# Prints the offsets, then "sections N" and the section names on stderr.
+regions() { # regions BUNDLE
+    local b=$1 n p i nl o l
+    local -a kinds=() secoff=() seclen=() offs=(0 4 8 16 24 28 32 40 71)
+    n=$(u32 "$b" 24)
+    p=72
+    for i in $(seq 0 $((n - 1))); do
+        kinds+=("$(od -An -t u1 -j $p -N 1 "$b" | tr -d ' ')")
+        nl=$(u32 "$b" $((p + 4)))
+        secoff+=("$(u64 "$b" $((p + 8)))")
+        seclen+=("$(u64 "$b" $((p + 16)))")
+        offs+=($p $((p + 9)) $((p + 17)) $((p + 30)) $((p + 56))) # kind, offset, length, hash, name
+        p=$((p + 56 + nl))
+    done
+    for i in $(seq 0 $((n - 1))); do
+        o=${secoff[$i]} l=${seclen[$i]}
+        offs+=("$o" $((o + l / 2)) $((o + l - 1))) # first, middle, last byte of every section
+        if [ "${kinds[$i]}" = 3 ]; then
+            offs+=($((o + 8)) $((o + 20)) $((o + 48)) $((o + 57))) # object raw_len, id, nblocks, table
+        fi
+    done
+    echo "${offs[@]}"
+}
+# Names of a bundle's sections, one a line.
+section_names() { # section_names BUNDLE
+    local b=$1 n p i nl
+    n=$(u32 "$b" 24)
+    p=72
+    for i in $(seq 0 $((n - 1))); do
+        nl=$(u32 "$b" $((p + 4)))
+        dd if="$b" bs=1 skip=$((p + 56)) count="$nl" status=none
+        echo
+        p=$((p + 56 + nl))
+    done
+}
+
 n=$(u32 "$T/b" 24)
-p=72
-declare -a kinds=() secoff=() seclen=()
-for i in $(seq 0 $((n - 1))); do
-    kinds+=("$(od -An -t u1 -j $p -N 1 "$T/b" | tr -d ' ')")
-    nl=$(u32 "$T/b" $((p + 4)))
-    secoff+=("$(u64 "$T/b" $((p + 8)))")
-    seclen+=("$(u64 "$T/b" $((p + 16)))")
-    offs+=($p $((p + 9)) $((p + 17)) $((p + 30)) $((p + 56))) # kind, offset, length, hash, name
-    p=$((p + 56 + nl))
-done
-for i in $(seq 0 $((n - 1))); do
-    o=${secoff[$i]} l=${seclen[$i]}
-    offs+=("$o" $((o + l / 2)) $((o + l - 1))) # first, middle, last byte of every section
-    if [ "${kinds[$i]}" = 3 ]; then
-        offs+=($((o + 8)) $((o + 20)) $((o + 48)) $((o + 57))) # object raw_len, id, nblocks, table
-    fi
-done
 trials=0
-for off in "${offs[@]}"; do
+for off in $(regions "$T/b"); do
     [ "$off" -lt "$size" ] || continue
     rm -rf "$T/n"
     cp -a "$T/empty" "$T/n"
@@ -51,6 +72,49 @@ for off in "${offs[@]}"; do
     trials=$((trials + 1))
 done
 check "tried every region ($trials flips over $n sections)" [ "$trials" -ge $((9 + 8 * n)) ]
+
+# The same for an update: a node at version 1, a --since 1 bundle of version
+# 2 made after the root key was rotated, so it holds a rotated root
+# (2.root.json), the timestamp, snapshot and targets, a delta catalogue and
+# the new objects.  Every flip is refused and the node stays on version 1
+# with the same bytes and the same pinned root.
+trust_root() { cs node status "$1" --json | sed -n 's/.*"trust_root_version":\([0-9]*\).*/\1/p'; }
+cp -a "$T/src" "$T/src2"
+echo "<p>Changed in version 2.</p>" >>"$T/src2/gen-1/index.html"
+head -c 50000 /dev/urandom >"$T/src2/gen-2/img/photo.jpg"
+make_tree "$T/more" 5 32 8
+mv "$T/more/gen-5" "$T/src2/"
+cs node init "$T/at1" --trust "$T/repo/root.json" >/dev/null
+cs node import "$T/at1" "$T/b" >/dev/null
+cs hub rotate-key "$T/repo" root >/dev/null
+cs hub publish "$T/repo" "$T/src2" >/dev/null
+cs hub bundle "$T/repo" --since 1 -o "$T/u" >/dev/null
+usize=$(stat -c %s "$T/u")
+section_names "$T/u" >"$T/u.names"
+delta=$(tr -d ' \n' <"$T/repo/2.targets.json" | grep -o '"deltas":{"1":{[^}]*}' | grep -o 'catalog/[0-9a-f]*\.cat' || true)
+check "node at1 is at version 1 with root 1" [ "$(node_version "$T/at1"):$(trust_root "$T/at1")" = 1:1 ]
+check "the update holds the rotated root" grep -qx 2.root.json "$T/u.names"
+check "the update holds timestamp, snapshot and targets" \
+    [ "$(grep -cxE 'timestamp.json|2.snapshot.json|2.targets.json' "$T/u.names")" = 3 ]
+check "targets lists a delta from version 1" [ -n "$delta" ]
+check "the update's catalogue is the delta from version 1 ($delta)" grep -qx "$delta" "$T/u.names"
+check "the update holds objects" grep -qxE '[0-9a-f]{64}' "$T/u.names"
+un=$(u32 "$T/u" 24)
+utrials=0
+for off in $(regions "$T/u"); do
+    [ "$off" -lt "$usize" ] || continue
+    rm -rf "$T/n"
+    cp -a "$T/at1" "$T/n"
+    flip "$T/u" "$off" "$T/bad"
+    check_fails "update: byte $off flipped" "" cs node import "$T/n" "$T/bad"
+    check "update: still version 1 with root 1 after byte $off" [ "$(node_version "$T/n"):$(trust_root "$T/n")" = 1:1 ]
+    check "update: version 1's bytes after byte $off" same_as_tree "$T/n" "$T/src"
+    utrials=$((utrials + 1))
+done
+check "update: tried every region ($utrials flips over $un sections)" [ "$utrials" -ge $((9 + 8 * un)) ]
+cs node import "$T/at1" "$T/u" >/dev/null
+check "the genuine update imports: version 2, root 2" [ "$(node_version "$T/at1"):$(trust_root "$T/at1")" = 2:2 ]
+check "and reads back version 2" same_as_tree "$T/at1" "$T/src2"
 
 for len in 0 10 71 $((72 + 30)) $((size / 2)) $((size - 1)); do
     head -c "$len" "$T/b" >"$T/short"

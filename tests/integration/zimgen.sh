@@ -86,7 +86,7 @@ check_fails "a corrupted archive is refused" "not a valid ZIM archive" cs hub ad
 printf 'not a zim' >"$T/text.zim"
 check_fails "a text file is refused" "not a valid ZIM archive" cs hub add-zim "$T/repo" "$T/text.zim" --source "$T/src"
 check_fails "a missing file is refused" "No such file" cs hub add-zim "$T/repo" "$T/none.zim" --source "$T/src"
-check_fails "--source is required" "--source" cs hub add-zim "$T/repo" "$T/e1.zim"
+check_usage "--source is required" "--source" cs hub add-zim "$T/repo" "$T/e1.zim"
 check_fails "an id of a hand-made resource is not overwritten" "not made from a ZIM" \
     cs hub add-zim "$T/repo" "$T/e1.zim" --source "$T/src" --id math-g3-fractions-intro
 check "no version was made" [ "$(ls "$T/repo"/*.snapshot.json | wc -l)" = "$v_before" ]

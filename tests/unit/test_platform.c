@@ -1,7 +1,8 @@
 /*
  * test_platform.c - the platform module: errors, capped buffers, sizes,
  * configuration files, atomic writes (with injected full-disk failures),
- * hex, SHA-256, ECDSA P-256 keys and signatures, and time stamps.
+ * hex, SHA-256, ECDSA P-256 keys and signatures, time stamps and leveled
+ * logging.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include "platform/crypto.h"
 #include "platform/error.h"
 #include "platform/file.h"
+#include "platform/log.h"
 #include "platform/time.h"
 #include "test.h"
 
@@ -968,6 +970,93 @@ static void test_kdf_mac_aead(void)
     CHECK(cs_aead_open(key, "name", 4, box, 10, back, NULL) == CS_ECRYPTO);
 }
 
+/* ---- logging ---- */
+
+/* Everything written to f so far, NUL-terminated, and f emptied. */
+static void log_take(FILE *f, char *buf, size_t cap)
+{
+    fflush(f);
+    long n = ftell(f);
+    rewind(f);
+    size_t got = n > 0 ? fread(buf, 1, cap - 1, f) : 0;
+    buf[got] = 0;
+    rewind(f);
+    if (ftruncate(fileno(f), 0) != 0)
+        buf[0] = 0;
+}
+
+static void test_log(void)
+{
+    static char buf[8192];
+    FILE *f = tmpfile();
+    REQUIRE(f != NULL);
+    cs_logger lg;
+    cs_logger_init(&lg, CS_LOG_WARN);
+    lg.out = f;
+
+    /* At warn: error and warn pass, info and debug are dropped. */
+    cs_log_error(&lg, "disk %s", "full");
+    cs_log_warn(&lg, "retry %d of %d", 2, 5);
+    cs_log_info(&lg, "not shown");
+    cs_log_debug(&lg, "not shown either");
+    log_take(f, buf, sizeof buf);
+    CHECK_STR(buf, "error: disk full\nwarn: retry 2 of 5\n");
+
+    /* Raised to debug at run time (a daemon's SIGHUP): everything passes. */
+    cs_logger_set_level(&lg, CS_LOG_DEBUG);
+    cs_log_info(&lg, "listening on %s port %u", "127.0.0.1", 8080u);
+    cs_log_debug(&lg, "x=%d", 7);
+    log_take(f, buf, sizeof buf);
+    CHECK_STR(buf, "info: listening on 127.0.0.1 port 8080\ndebug: x=7\n");
+
+    /* Lowered to error: only errors. */
+    cs_logger_set_level(&lg, CS_LOG_ERROR);
+    cs_log_warn(&lg, "dropped");
+    cs_log_error(&lg, "kept");
+    log_take(f, buf, sizeof buf);
+    CHECK_STR(buf, "error: kept\n");
+
+    /* A level outside the table is named "error", not read past it. */
+    cs_log(&lg, -3, "odd level");
+    log_take(f, buf, sizeof buf);
+    CHECK_STR(buf, "error: odd level\n");
+
+    /* Time stamps: ISO-8601 UTC, then a space, then the level. */
+    cs_logger_set_level(&lg, CS_LOG_INFO);
+    lg.stamp = 1;
+    setenv("CISTERN_FAKE_NOW", "1700000000", 1);
+    cs_log_info(&lg, "stamped");
+    unsetenv("CISTERN_FAKE_NOW");
+    log_take(f, buf, sizeof buf);
+    CHECK_STR(buf, "2023-11-14T22:13:20Z info: stamped\n");
+    lg.stamp = 0;
+
+    /* A long message is cut to one line of the logger's buffer, still
+     * ending in a newline: one write, nothing interleaved. */
+    char *big = malloc(5000);
+    REQUIRE(big != NULL);
+    memset(big, 'x', 4999);
+    big[4999] = 0;
+    cs_log_error(&lg, "%s", big);
+    free(big);
+    log_take(f, buf, sizeof buf);
+    size_t n = strlen(buf);
+    CHECK(n > 1000 && n <= 2048);
+    CHECK(strncmp(buf, "error: xxx", 10) == 0);
+    CHECK(n > 0 && buf[n - 1] == '\n' && strchr(buf, '\n') == buf + n - 1);
+
+    /* Level names. */
+    CHECK_EQ_INT(cs_log_level_parse("error"), CS_LOG_ERROR);
+    CHECK_EQ_INT(cs_log_level_parse("warn"), CS_LOG_WARN);
+    CHECK_EQ_INT(cs_log_level_parse("info"), CS_LOG_INFO);
+    CHECK_EQ_INT(cs_log_level_parse("debug"), CS_LOG_DEBUG);
+    CHECK_EQ_INT(cs_log_level_parse("warning"), -1);
+    CHECK_EQ_INT(cs_log_level_parse("INFO"), -1);
+    CHECK_EQ_INT(cs_log_level_parse(""), -1);
+    CHECK_EQ_INT(cs_log_level_parse(NULL), -1);
+    fclose(f);
+}
+
 int main(void)
 {
     tmp_init();
@@ -987,6 +1076,7 @@ int main(void)
     RUN(test_time_impossible_dates);
     RUN(test_fake_now);
     RUN(test_kdf_mac_aead);
+    RUN(test_log);
     tmp_cleanup();
     return TEST_SUMMARY();
 }

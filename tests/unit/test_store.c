@@ -1,11 +1,13 @@
 /*
  * test_store.c - the packed object store: round trips, dedupe, range reads,
- * refused imports, torn tails, verify, gc, full disk, many small files.
+ * refused imports, torn tails, a power cut after a flush, verify, gc, full
+ * disk, many small files.
  */
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <sqlite3.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,8 +160,10 @@ static void test_roundtrip(void)
         CHECK_EQ_INT(content_store_stat(r, ids[i], &info, &err), 0);
         CHECK_EQ_INT(info.raw_len, sizes[i]);
         if (i < 5) /* random: stored raw, header + table only */
-            CHECK_EQ_INT(info.enc_len, CONTENT_OBJ_HDR +
-                                           8 * ((sizes[i] + CONTENT_OBJ_BLOCK - 1) / CONTENT_OBJ_BLOCK) + sizes[i]);
+            CHECK_EQ_INT(info.enc_len,
+                         CONTENT_OBJ_HDR +
+                             8 * ((sizes[i] + CONTENT_OBJ_BLOCK - 1) / CONTENT_OBJ_BLOCK) +
+                             sizes[i]);
         else
             CHECK(info.enc_len < sizes[i] / 2);
     }
@@ -262,10 +266,10 @@ static void test_range(void)
         {0, 1, 1},
         {len - 1, 1, 1},
         {len - 1, 50, 1},
-        {B - 6, 20, 20},                /* across a block boundary */
+        {B - 6, 20, 20},                   /* across a block boundary */
         {B * 3 - 3, B * 2 + 6, B * 2 + 6}, /* three blocks */
-        {B, B, B},                      /* exactly one block */
-        {len / 2 - 10, 20, 20},                        /* from LZ4 into raw blocks */
+        {B, B, B},                         /* exactly one block */
+        {len / 2 - 10, 20, 20},            /* from LZ4 into raw blocks */
         {len - 3, 10, 3},
         {len, 10, 0}, /* past the end */
         {len + 5000, 10, 0},
@@ -440,6 +444,264 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
     d->last_total = total;
 }
 
+/* ---- power cut ----------------------------------------------------------
+ * What survives a power cut is each file as it was at its last fsync.  A
+ * SQLite VFS wrapped around the default one copies a file into pc_image
+ * whenever SQLite syncs it, so pc_image holds index.db and its WAL exactly as
+ * a power cut would leave them.  The packs are fsynced by the store itself
+ * (cs_fsync) before the commit, so their bytes at that point are durable. */
+typedef struct pc_file {
+    sqlite3_file base;  /* pMethods = &pc_io once open */
+    sqlite3_file *real; /* the default VFS's file, right after this struct */
+    char path[1100];
+} pc_file;
+
+static sqlite3_vfs *pc_orig;
+static sqlite3_vfs pc_vfs;
+static char pc_image[1100]; /* empty: no copies */
+static int pc_syncs;        /* syncs copied */
+
+static void copy_file(const char *from, const char *to)
+{
+    int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    char buf[65536];
+    ssize_t n;
+    while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+        if (write(out, buf, (size_t)n) != n)
+            break;
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+}
+
+#define PC_REAL(f) (((pc_file *)(f))->real)
+static int pc_close(sqlite3_file *f)
+{
+    return PC_REAL(f)->pMethods->xClose(PC_REAL(f));
+}
+static int pc_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o)
+{
+    return PC_REAL(f)->pMethods->xRead(PC_REAL(f), b, n, o);
+}
+static int pc_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o)
+{
+    return PC_REAL(f)->pMethods->xWrite(PC_REAL(f), b, n, o);
+}
+static int pc_truncate(sqlite3_file *f, sqlite3_int64 n)
+{
+    return PC_REAL(f)->pMethods->xTruncate(PC_REAL(f), n);
+}
+static int pc_sync(sqlite3_file *f, int flags)
+{
+    int rc = PC_REAL(f)->pMethods->xSync(PC_REAL(f), flags);
+    const char *path = ((pc_file *)f)->path, *base = strrchr(path, '/');
+    if (rc == SQLITE_OK && pc_image[0] && base) {
+        char to[1300];
+        snprintf(to, sizeof to, "%s%s", pc_image, base);
+        copy_file(path, to);
+        pc_syncs++;
+    }
+    return rc;
+}
+static int pc_size(sqlite3_file *f, sqlite3_int64 *n)
+{
+    return PC_REAL(f)->pMethods->xFileSize(PC_REAL(f), n);
+}
+static int pc_lock(sqlite3_file *f, int l)
+{
+    return PC_REAL(f)->pMethods->xLock(PC_REAL(f), l);
+}
+static int pc_unlock(sqlite3_file *f, int l)
+{
+    return PC_REAL(f)->pMethods->xUnlock(PC_REAL(f), l);
+}
+static int pc_reserved(sqlite3_file *f, int *out)
+{
+    return PC_REAL(f)->pMethods->xCheckReservedLock(PC_REAL(f), out);
+}
+static int pc_fcntl(sqlite3_file *f, int op, void *arg)
+{
+    return PC_REAL(f)->pMethods->xFileControl(PC_REAL(f), op, arg);
+}
+static int pc_sector(sqlite3_file *f)
+{
+    return PC_REAL(f)->pMethods->xSectorSize(PC_REAL(f));
+}
+static int pc_devchar(sqlite3_file *f)
+{
+    return PC_REAL(f)->pMethods->xDeviceCharacteristics(PC_REAL(f));
+}
+static int pc_shm_map(sqlite3_file *f, int pg, int sz, int ext, void volatile **out)
+{
+    return PC_REAL(f)->pMethods->xShmMap(PC_REAL(f), pg, sz, ext, out);
+}
+static int pc_shm_lock(sqlite3_file *f, int off, int n, int flags)
+{
+    return PC_REAL(f)->pMethods->xShmLock(PC_REAL(f), off, n, flags);
+}
+static void pc_shm_barrier(sqlite3_file *f)
+{
+    PC_REAL(f)->pMethods->xShmBarrier(PC_REAL(f));
+}
+static int pc_shm_unmap(sqlite3_file *f, int del)
+{
+    return PC_REAL(f)->pMethods->xShmUnmap(PC_REAL(f), del);
+}
+static const sqlite3_io_methods pc_io = {
+    .iVersion = 2,
+    .xClose = pc_close,
+    .xRead = pc_read,
+    .xWrite = pc_write,
+    .xTruncate = pc_truncate,
+    .xSync = pc_sync,
+    .xFileSize = pc_size,
+    .xLock = pc_lock,
+    .xUnlock = pc_unlock,
+    .xCheckReservedLock = pc_reserved,
+    .xFileControl = pc_fcntl,
+    .xSectorSize = pc_sector,
+    .xDeviceCharacteristics = pc_devchar,
+    .xShmMap = pc_shm_map,
+    .xShmLock = pc_shm_lock,
+    .xShmBarrier = pc_shm_barrier,
+    .xShmUnmap = pc_shm_unmap,
+};
+
+static int pc_open(sqlite3_vfs *v, const char *name, sqlite3_file *file, int flags, int *oflags)
+{
+    pc_file *f = (pc_file *)file;
+    f->real = (sqlite3_file *)(f + 1);
+    snprintf(f->path, sizeof f->path, "%s", name ? name : "");
+    int rc = pc_orig->xOpen(pc_orig, name, f->real, flags, oflags);
+    if (rc != SQLITE_OK) {
+        if (f->real->pMethods)
+            f->real->pMethods->xClose(f->real);
+        f->base.pMethods = NULL;
+        return rc;
+    }
+    f->base.pMethods = &pc_io;
+    return SQLITE_OK;
+}
+/* A delete is taken as durable at once (the one SQLite makes here is the
+ * rollback journal of the switch to WAL mode). */
+static int pc_delete(sqlite3_vfs *v, const char *name, int dirsync)
+{
+    const char *base = strrchr(name, '/');
+    if (pc_image[0] && base) {
+        char to[1300];
+        snprintf(to, sizeof to, "%s%s", pc_image, base);
+        unlink(to);
+    }
+    return pc_orig->xDelete(pc_orig, name, dirsync);
+}
+static int pc_access(sqlite3_vfs *v, const char *name, int flags, int *out)
+{
+    return pc_orig->xAccess(pc_orig, name, flags, out);
+}
+static int pc_fullpath(sqlite3_vfs *v, const char *name, int n, char *out)
+{
+    return pc_orig->xFullPathname(pc_orig, name, n, out);
+}
+static int pc_random(sqlite3_vfs *v, int n, char *out)
+{
+    return pc_orig->xRandomness(pc_orig, n, out);
+}
+static int pc_sleep(sqlite3_vfs *v, int us)
+{
+    return pc_orig->xSleep(pc_orig, us);
+}
+static int pc_time(sqlite3_vfs *v, double *out)
+{
+    return pc_orig->xCurrentTime(pc_orig, out);
+}
+static int pc_lasterr(sqlite3_vfs *v, int n, char *out)
+{
+    return pc_orig->xGetLastError(pc_orig, n, out);
+}
+static int pc_time64(sqlite3_vfs *v, sqlite3_int64 *out)
+{
+    return pc_orig->xCurrentTimeInt64(pc_orig, out);
+}
+
+/* Make the wrapper SQLite's default VFS (every connection opened from now
+ * on goes through it) and start copying synced files into image. */
+static int pc_install(const char *image)
+{
+    pc_orig = sqlite3_vfs_find(NULL);
+    if (!pc_orig || pc_orig->iVersion < 2)
+        return -1;
+    memset(&pc_vfs, 0, sizeof pc_vfs);
+    pc_vfs.iVersion = 2;
+    pc_vfs.szOsFile = (int)sizeof(pc_file) + pc_orig->szOsFile;
+    pc_vfs.mxPathname = pc_orig->mxPathname;
+    pc_vfs.zName = "cistern-powercut";
+    pc_vfs.xOpen = pc_open;
+    pc_vfs.xDelete = pc_delete;
+    pc_vfs.xAccess = pc_access;
+    pc_vfs.xFullPathname = pc_fullpath;
+    pc_vfs.xRandomness = pc_random;
+    pc_vfs.xSleep = pc_sleep;
+    pc_vfs.xCurrentTime = pc_time;
+    pc_vfs.xGetLastError = pc_lasterr;
+    pc_vfs.xCurrentTimeInt64 = pc_time64;
+    snprintf(pc_image, sizeof pc_image, "%s", image);
+    pc_syncs = 0;
+    return sqlite3_vfs_register(&pc_vfs, 1) == SQLITE_OK ? 0 : -1;
+}
+
+static void pc_uninstall(void)
+{
+    pc_image[0] = 0;
+    sqlite3_vfs_unregister(&pc_vfs);
+    sqlite3_vfs_register(pc_orig, 1);
+}
+
+/* A flush that returned must survive a power cut: the node commits a
+ * catalogue version naming the objects right after it (catalog.db runs
+ * synchronous=FULL), and a store that came back without them would cut them
+ * off the packs at its next open. */
+static void test_power_cut(void)
+{
+    char dir[1100], image[1200], from[1300], to[1300];
+    tmp_new(dir, sizeof dir);
+    snprintf(image, sizeof image, "%s/after-power-cut", tmp_root);
+    REQUIRE(cs_mkdirs(image, 0755, NULL) == 0);
+    REQUIRE(pc_install(image) == 0);
+    cs_err err = {0};
+    content_store *s = NULL;
+    uint8_t a[5000], b[200 * KIB], ida[32], idb[32];
+    fill_random(a, sizeof a, 21);
+    fill_text(b, sizeof b, 4);
+    if (content_store_open(&s, dir, 0, &err) != 0) {
+        pc_uninstall();
+        REQUIRE(!"store opens through the wrapping VFS");
+    }
+    CHECK_EQ_INT(content_store_put_buf(s, a, sizeof a, ida, &err), 0);
+    CHECK_EQ_INT(content_store_flush(s, &err), 0);
+    CHECK_EQ_INT(content_store_put_buf(s, b, sizeof b, idb, &err), 0);
+    CHECK_EQ_INT(content_store_flush(s, &err), 0);
+    /* The power goes now.  Stop copying first: closing checkpoints and syncs. */
+    int syncs = pc_syncs;
+    pc_image[0] = 0;
+    snprintf(from, sizeof from, "%s/pack-000001.pack", dir);
+    snprintf(to, sizeof to, "%s/pack-000001.pack", image);
+    copy_file(from, to);
+    content_store_free(s);
+    pc_uninstall();
+    CHECK(syncs > 0);
+
+    s = NULL;
+    REQUIRE(content_store_open(&s, image, 0, &err) == 0);
+    CHECK(content_store_has(s, ida));
+    CHECK(content_store_has(s, idb));
+    CHECK(reads_back(s, ida, a, sizeof a));
+    CHECK(reads_back(s, idb, b, sizeof b));
+    CHECK_EQ_INT(content_store_integrity(s, &err), 0);
+    content_store_free(s);
+    tmp_done();
+}
+
 static void test_verify(void)
 {
     char dir[1100], path[1200];
@@ -517,6 +779,26 @@ static int is_live(void *ctx, const uint8_t id[32])
     return 0; /* unknown objects are dead */
 }
 
+/* What content_store_gc reported through its progress callback. */
+typedef struct gc_seen {
+    int calls_refs, calls_compact;
+    uint64_t refs_done, refs_total, compact_done, compact_total;
+} gc_seen;
+
+static void gc_progress(void *ctx, const char *phase, uint64_t done, uint64_t total)
+{
+    gc_seen *g = ctx;
+    if (strcmp(phase, "checking references") == 0) {
+        g->calls_refs++;
+        g->refs_done = done;
+        g->refs_total = total;
+    } else if (strcmp(phase, "compacting") == 0) {
+        g->calls_compact++;
+        g->compact_done = done;
+        g->compact_total = total;
+    }
+}
+
 static void test_gc(void)
 {
     char dir[1100];
@@ -548,8 +830,17 @@ static void test_gc(void)
 
     /* 6 of 10 dead: under half live, compacted into a new pack */
     lv.dead = 0x3fu << 1;
+    gc_seen g = {0};
+    content_store_gc_progress_set(s, gc_progress, &g);
     CHECK_EQ_INT(content_store_gc(s, is_live, &lv, &fo, &fb, &err), 0);
+    content_store_gc_progress_set(s, NULL, NULL);
     CHECK_EQ_INT(fo, 4);
+    CHECK(g.calls_refs >= 2); /* a start and an end */
+    CHECK_EQ_INT(g.refs_total, 8);
+    CHECK_EQ_INT(g.refs_done, 8);
+    CHECK(g.calls_compact >= 2);
+    CHECK(g.compact_total >= 4 * len); /* the 4 live objects, copied */
+    CHECK_EQ_INT(g.compact_done, g.compact_total);
     CHECK_EQ_INT(count_packs(dir), 1);
     CHECK_EQ_INT(file_size(dir, "pack-000001.pack"), 0); /* gone */
     CHECK(file_size(dir, "pack-000002.pack") > 0);
@@ -718,6 +1009,7 @@ int main(void)
     RUN(test_range);
     RUN(test_put_encoded);
     RUN(test_torn_tail);
+    RUN(test_power_cut);
     RUN(test_verify);
     RUN(test_gc);
     RUN(test_enospc);

@@ -7,7 +7,9 @@
  * files share one pack, so 100,000 files do not become 100,000 inodes.
  *
  * Durability: puts go to the pack's tail; content_store_flush fsyncs the
- * pack(s) and then commits the index rows in one transaction.  An object is
+ * pack(s) and then commits the index rows in one transaction, durably
+ * (index.db runs synchronous=FULL): once the flush returns, a power cut cannot
+ * take the objects back, so a catalogue may then name them.  An object is
  * present (content_store_has) only once its index row is committed; bytes
  * past the last committed end of a pack are discarded at the next open.
  * One writer at a time (a lock file); any number of readers, including in
@@ -60,7 +62,8 @@ int content_store_put_encoded(content_store *s, const uint8_t expect_id[32], con
  * offset off (a bundle); verifies as it copies. */
 int content_store_put_encoded_fd(content_store *s, const uint8_t expect_id[32], int fd,
                                  uint64_t off, uint64_t enc_len, cs_err *err);
-/* Make all puts so far durable and visible: fsync packs, commit index. */
+/* Make all puts so far durable and visible: fsync packs, commit index (the
+ * commit fsyncs index.db's WAL before it returns). */
 int content_store_flush(content_store *s, cs_err *err);
 /* Bytes put since the last flush (callers flush every N MiB). */
 uint64_t content_store_pending(const content_store *s);
@@ -108,6 +111,11 @@ int content_store_forget(content_store *s, const uint8_t id[32], cs_err *err);
 typedef int (*content_store_live_cb)(void *ctx, const uint8_t id[32]);
 int content_store_gc(content_store *s, content_store_live_cb is_live, void *ctx,
                      uint64_t *freed_objects, uint64_t *freed_bytes, cs_err *err);
+/* Progress of content_store_gc on this handle (NULL: none): phase
+ * "checking references" counts objects, "compacting" counts live bytes
+ * copied.  Each phase reports done == total when it ends. */
+typedef void (*content_store_phase_cb)(void *ctx, const char *phase, uint64_t done, uint64_t total);
+void content_store_gc_progress_set(content_store *s, content_store_phase_cb cb, void *ctx);
 
 int content_store_stats_get(content_store *s, content_store_stats *out, cs_err *err);
 
