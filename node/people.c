@@ -327,7 +327,10 @@ int node_people_open(node_people **out, const char *data_dir, cs_err *err)
         goto fail;
     }
     sqlite3_busy_timeout(p->db, PEOPLE_BUSY_MS);
-    if ((rc = exec(p, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON", err)) != 0 ||
+    /* FULL: a commit is on disk when it returns.  With NORMAL a power cut
+     * could take back the last commits, outbox sequence numbers included,
+     * after a batch holding them had left for the hub. */
+    if ((rc = exec(p, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA secure_delete = ON", err)) != 0 ||
         (rc = exec(p, schema, err)) != 0)
         goto fail;
     *out = p;
