@@ -382,16 +382,17 @@ static int pick_delta(fetch *f, const sync_objent *e)
     return best;
 }
 
-/* Bytes an object takes on the wire: its delta when one fits in a batch
- * (at most sync.large_object), else the whole encoded object. */
+/* Bytes an object takes on the wire: its smallest usable delta, else the
+ * whole encoded object. */
 static uint64_t wire_len(fetch *f, const sync_objent *e)
 {
     int k = pick_delta(f, e);
-    return k >= 0 && e->delta_len[k] <= f->h->opt->large_object ? e->delta_len[k] : e->enc_len;
+    return k >= 0 ? e->delta_len[k] : e->enc_len;
 }
 
-/* Large objects travel alone, whole, resumable with Range; a large file
- * with a small delta travels as that delta. */
+/* What is over sync.large_object travels alone, resumable with Range (a
+ * whole object, or a delta that large); a large file with a small delta
+ * travels in a batch as that delta. */
 static int travels_alone(fetch *f, const sync_objent *e)
 {
     return wire_len(f, e) > f->h->opt->large_object;
@@ -548,24 +549,20 @@ static size_t file_write(char *p, size_t sz, size_t n, void *ud)
     return len;
 }
 
-/* A large object alone, into DATA/incoming/<id>.part, resumed by Range. */
-static int fetch_large(fetch *f, const sync_objent *e)
+/* Download path (len bytes, signed) into the part file, resuming with Range
+ * from what it holds; returns the open file, complete, in *out_fd. */
+static int fetch_part(fetch *f, sync_objent *me, const char *path, const char *part, uint64_t len,
+                      int *out_fd)
 {
-    char hex[CS_SHA256_HEX], path[128], part[PATH_MAX], url[4096];
-    cs_hex_encode(e->id, 32, hex);
-    snprintf(path, sizeof path, "objects/%.2s/%s", hex, hex);
-    snprintf(part, sizeof part, "%s/incoming", f->h->opt->work_dir);
-    int rc = cs_mkdirs(part, 0700, f->err);
-    if (rc)
-        return rc;
-    snprintf(part, sizeof part, "%s/incoming/%s.part", f->h->opt->work_dir, hex);
+    char url[4096];
     int fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return cs_err_errno(f->err, part);
     struct stat st;
     fstat(fd, &st);
     uint64_t have = (uint64_t)st.st_size;
-    if (have > e->enc_len) {
+    int rc = 0;
+    if (have > len) {
         if (ftruncate(fd, 0) != 0) {
             close(fd);
             return cs_err_errno(f->err, part);
@@ -577,16 +574,15 @@ static int fetch_large(fetch *f, const sync_objent *e)
      * that sends a little, then ignores the Range so it is dropped, keep a
      * sync retrying forever (found by fuzz_client).  A part file left by an
      * earlier run counts as done, not as progress of this attempt. */
-    sync_objent *me = sync_objset_find(f->need, e->id);
     if (me && have > me->part_max) {
         f->h->done += have - me->part_max;
         if (f->h->done > f->h->total)
             f->h->total = f->h->done;
         me->part_max = have;
     }
-    if (have < e->enc_len) {
+    if (have < len) {
         lseek(fd, (off_t)have, SEEK_SET);
-        file_sink s = {fd, have, e->enc_len, f->h, 0, cs_time_mono_ms(), me, have > 0, 0};
+        file_sink s = {fd, have, len, f->h, 0, cs_time_mono_ms(), me, have > 0, 0};
         url_of(f->h, path, url, sizeof url);
         http_setup(f->h, url);
         curl_easy_setopt(f->h->curl, CURLOPT_WRITEFUNCTION, file_write);
@@ -598,25 +594,104 @@ static int fetch_large(fetch *f, const sync_objent *e)
         curl_easy_getinfo(f->h->curl, CURLINFO_RESPONSE_CODE, &code);
         if (s.norange || (cc == CURLE_OK && have && code == 200)) {
             /* The server ignored the range: what it sent starts at 0. */
-            rc = cs_err_set(f->err, CS_ENET, "%s: the server does not resume (no Range support)", path);
+            f->h->st->requests++;
+            rc = cs_err_set(f->err, CS_ENET, "%s: the server does not resume (no Range support)",
+                            path);
             if (ftruncate(fd, 0) != 0)
                 rc = cs_err_errno(f->err, part);
         } else {
-            rc = http_result(f->h, cc, s.over, e->enc_len, path, f->err);
+            rc = http_result(f->h, cc, s.over, len, path, f->err);
             part_progress(f->h, me, s.have);
         }
-        fdatasync(fd);
+        fdatasync(fd); /* what a cut leaves is on disk for the resume */
         if (rc) {
             close(fd);
             return rc;
         }
         have = s.have;
     }
-    if (have != e->enc_len) {
+    if (have != len) {
         close(fd);
-        return cs_err_set(f->err, CS_ENET, "%s: %llu of %llu bytes received", path, (unsigned long long)have,
-                          (unsigned long long)e->enc_len);
+        return cs_err_set(f->err, CS_ENET, "%s: %llu of %llu bytes received", path,
+                          (unsigned long long)have, (unsigned long long)len);
     }
+    *out_fd = fd;
+    return 0;
+}
+
+/* A delta too large for a batch, alone and resumable like a large object
+ * (incoming/<base>-<id>.zst.part); applied when complete.  CS_ENOENT: the
+ * server has no such delta (the whole object is fetched instead). */
+static int fetch_large_delta(fetch *f, sync_objent *me, int k)
+{
+    char hex[CS_SHA256_HEX], base[CS_SHA256_HEX], path[256], part[PATH_MAX];
+    cs_hex_encode(me->id, 32, hex);
+    cs_hex_encode(me->delta_base[k], 32, base);
+    uint64_t len = me->delta_len[k];
+    snprintf(path, sizeof path, "deltas/%.2s/%s-%s.zst", hex, base, hex);
+    snprintf(part, sizeof part, "%s/incoming/%s-%s.zst.part", f->h->opt->work_dir, base, hex);
+    int fd = -1;
+    int rc = fetch_part(f, me, path, part, len, &fd);
+    if (rc) {
+        if (rc == CS_ENOENT)
+            unlink(part);
+        return rc;
+    }
+    uint8_t *d = malloc(len ? len : 1);
+    size_t got = 0;
+    if (!d)
+        rc = cs_err_set(f->err, CS_ENOMEM, "out of memory");
+    else if (pread(fd, d, len, 0) != (ssize_t)len)
+        rc = cs_err_errno(f->err, part);
+    else
+        got = len;
+    close(fd);
+    if (rc == 0 && apply_delta(f, me, me->delta_base[k], d, got) != 0)
+        rc = cs_err_set(f->err, CS_EHASH, "delta for object %.16s… did not rebuild it", hex);
+    free(d);
+    if (rc == 0 && (rc = flush_now(f)) == 0) {
+        unlink(part);
+        sync_client_stats *st = f->h->st;
+        st->objects_fetched++;
+        st->deltas_applied++;
+        st->delta_bytes += len;
+        if (me->enc_len > len)
+            st->bytes_saved += me->enc_len - len;
+        report(f->h);
+    } else if (rc == CS_EHASH) {
+        unlink(part); /* a bad delta: the whole object next round */
+        me->ndeltas = 0;
+        me->part_max = 0;
+        f->h->bad_data = 1;
+    }
+    return rc;
+}
+
+/* A large object alone, into DATA/incoming/<id>.part, resumed by Range
+ * (or its delta, when one is listed and the store holds the base). */
+static int fetch_large(fetch *f, const sync_objent *e)
+{
+    char hex[CS_SHA256_HEX], path[128], part[PATH_MAX];
+    cs_hex_encode(e->id, 32, hex);
+    snprintf(path, sizeof path, "objects/%.2s/%s", hex, hex);
+    snprintf(part, sizeof part, "%s/incoming", f->h->opt->work_dir);
+    int rc = cs_mkdirs(part, 0700, f->err);
+    if (rc)
+        return rc;
+    sync_objent *me = sync_objset_find(f->need, e->id);
+    int k = me ? pick_delta(f, me) : -1;
+    if (k >= 0) {
+        rc = fetch_large_delta(f, me, k);
+        if (rc != CS_ENOENT)
+            return rc;
+        me->ndeltas = 0; /* not on this server: the whole object */
+        me->part_max = 0;
+        cs_err_clear(f->err);
+    }
+    snprintf(part, sizeof part, "%s/incoming/%s.part", f->h->opt->work_dir, hex);
+    int fd = -1;
+    if ((rc = fetch_part(f, me, path, part, e->enc_len, &fd)) != 0)
+        return rc;
     rc = content_store_put_encoded_fd(f->store, e->id, fd, 0, e->enc_len, f->err);
     if (rc)
         cs_err_wrap(f->err, "object %.16s… from the hub failed verification", hex);

@@ -18,8 +18,8 @@ int cmd_hub_publish(int argc, char **argv)
             char *end = NULL;
             depth = strtol(argv[++i], &end, 10);
             if (!*argv[i] || *end || depth < 0 || depth > SYNC_HUB_DELTA_DEPTH_MAX)
-                return cli_usage(cli_cmd("hub", "publish"),
-                                 "--delta-depth takes a number from 0 to 64");
+                return cli_failf("--delta-depth takes a number from 0 to %d, not \"%s\"",
+                                 SYNC_HUB_DELTA_DEPTH_MAX, argv[i]);
         } else if (argv[i][0] != '-' && !repo) {
             repo = argv[i];
         } else if (argv[i][0] != '-' && !src) {
