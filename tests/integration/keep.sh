@@ -59,11 +59,11 @@ for n in m r c; do
     cs node sync "$T/$n" >/dev/null
 done
 check "listed only" [ "$(cached "$T/m")" = 0 ]
-cs node request "$T/m" "$last"
+cs node request "$T/m" "$last" >/dev/null
 cs node sync "$T/m" >/dev/null
 one=$(stored_bytes "$T/m")
 check "the requested resource alone takes $one bytes" [ "$(cached "$T/m")" = 1 ] && [ "$one" -gt 0 ]
-cs node request "$T/r" "$last"
+cs node request "$T/r" "$last" >/dev/null
 for n in r c; do
     sed -i '/^keep.subjects/d' "$T/$n/node.conf"
     echo "storage.quota = $one" >>"$T/$n/node.conf"

@@ -259,8 +259,10 @@ for trial in $(seq 1 "$TRIALS"); do
     if [ "$STORED" -gt "$c0" ]; then resumed=$((resumed + 1)); fi
 done
 echo "sync kills: $TRIALS (old version: $old, new: $new; kills after verified objects were stored: $resumed)"
-check "some kills landed mid-sync" [ "$old" -gt 0 ]
-check "some kills left verified objects for the rerun" [ "$resumed" -gt 0 ]
+if [ "$TRIALS" -ge 10 ]; then # random: with fewer trials these may miss (the hooks below do not)
+    check "some kills landed mid-sync" [ "$old" -gt 0 ]
+    check "some kills left verified objects for the rerun" [ "$resumed" -gt 0 ]
+fi
 check "last node verifies" cs node verify "$T/k"
 
 # Deterministic kill points (CISTERN_TEST_KILL_AT, a test hook in
