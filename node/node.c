@@ -382,9 +382,15 @@ static void node_sync_progress(void *ctx, const char *phase, uint64_t done, uint
         c->user(c->uctx, phase, done, total);
     int64_t now = cs_time_mono_ms();
     if (strcmp(phase, c->phase) != 0) {
+        /* Cuts and retries are part of one transfer: its rate (and ETA) is
+         * measured from the first byte, not from the last retry. */
+        int same = (strcmp(phase, "retrying") == 0 || strcmp(phase, "downloading") == 0) &&
+                   (strcmp(c->phase, "retrying") == 0 || strcmp(c->phase, "downloading") == 0);
         snprintf(c->phase, sizeof c->phase, "%s", phase);
-        c->start_ms = now;
-        c->start_done = done;
+        if (!same) {
+            c->start_ms = now;
+            c->start_done = done;
+        }
     } else if (now - c->last_write_ms < 1000) {
         return;
     }

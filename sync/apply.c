@@ -5,6 +5,7 @@
  */
 #include "sync/apply.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,21 @@ int sync_trust_pin(content_catalog *cat, const char *root_text, size_t len, cs_e
     }
     free(copy);
     return rc;
+}
+
+/* Test hook, compiled in always: CISTERN_TEST_KILL_AT=POINT makes the
+ * process kill itself with SIGKILL (what kill -9 does) on reaching POINT,
+ * so tests can hit instants a random kill almost never lands on.  Points:
+ * commit-begin (the apply transaction just opened), commit-mid (catalogue
+ * and version written, not committed), after-commit (committed, before
+ * anything else), after-request (network sync: the objects of a request
+ * just made durable).  Read from the environment only; unset, it costs a
+ * getenv per point. */
+void sync_test_kill_point(const char *point)
+{
+    const char *want = getenv("CISTERN_TEST_KILL_AT");
+    if (want && strcmp(want, point) == 0)
+        raise(SIGKILL);
 }
 
 /* ---- reading metadata from a source (a bundle here) ---- */
@@ -84,7 +100,8 @@ static int check_expiry(const char *what, int64_t expires, const sync_apply_opti
         cs_time_format(expires, a, sizeof a);
         cs_time_format(opt->now, b, sizeof b);
         return cs_err_set(err, CS_EEXPIRED,
-                          "%s metadata expired at %s (now %s, grace %lld s): refusing a possibly frozen repository",
+                          "%s metadata expired at %s (now %s, grace %lld s): refusing a possibly "
+                          "frozen repository",
                           what, a, b, (long long)opt->expiry_slack);
     }
     return 0;
@@ -168,14 +185,18 @@ int sync_verify_metadata(content_catalog *cat, sync_meta_get_fn get, void *ctx,
         goto out;
     free(data);
     data = NULL;
-    if (!opt->ignore_timestamp_expiry) {
-        if ((rc = check_expiry("timestamp", expires, opt, err)) != 0)
-            goto out;
-        if (version < seen_ts) {
-            rc = cs_err_set(err, CS_EROLLBACK, "timestamp version %lld is older than the %lld this node has seen",
-                            (long long)version, (long long)seen_ts);
-            goto out;
-        }
+    /* A bundle's timestamp may be weeks old (no expiry check), but never
+     * older than one this node has seen: a bundle made later than what a
+     * node fetched has a higher timestamp version (every signing counts). */
+    if (!opt->ignore_timestamp_expiry && (rc = check_expiry("timestamp", expires, opt, err)) != 0)
+        goto out;
+    if (version < seen_ts) {
+        rc = cs_err_set(
+            err, CS_EROLLBACK,
+            "timestamp version %lld is older than the %lld this node has seen (rollback or a "
+            "fast-forwarded timestamp; rotating the timestamp key in a new root resets it)",
+            (long long)version, (long long)seen_ts);
+        goto out;
     }
     out->ts_version = version;
     note_issued(ts, out);
@@ -338,10 +359,12 @@ int sync_commit_version(content_catalog *cat, content_store *store, const uint8_
     int rc = content_catalog_begin(cat, err);
     if (rc)
         return rc;
+    sync_test_kill_point("commit-begin");
     if ((rc = sync_catfile_apply(cat, catdata, catlen, file_present, store, err)) != 0)
         goto fail;
     if ((rc = content_catalog_set_version(cat, v->targets_version, err)) != 0)
         goto fail;
+    sync_test_kill_point("commit-mid");
     if (v->root_text && (rc = content_catalog_state_set(cat, "trust.root", v->root_text, err)) != 0)
         goto fail;
     snprintf(num, sizeof num, "%lld", (long long)v->snap_version);

@@ -66,6 +66,9 @@ int sync_collect_objects(const uint8_t *catdata, size_t catlen, sync_objset *set
 /* Add the objects (and their deltas) of one "put" record to set (a sync_objset *). */
 int sync_collect_record(void *set, json_t *rec, cs_err *err);
 
+/* Test hook (apply.c): SIGKILL self if CISTERN_TEST_KILL_AT names point. */
+void sync_test_kill_point(const char *point);
+
 /* One transaction: catalogue changes, version, trust state. */
 int sync_commit_version(content_catalog *cat, content_store *store, const uint8_t *catdata, size_t catlen,
                         const sync_verified *v, cs_err *err);

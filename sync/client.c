@@ -24,7 +24,11 @@
 #include "sync/delta.h"
 
 #define CATALOG_MAX (1ULL << 30)
-#define FLUSH_BYTES (16ULL << 20)
+/* Verified objects are flushed (made durable) at the end of every request,
+ * before the next is sent; within one batch answer also at least every
+ * FLUSH_BYTES and every FLUSH_MS, so a kill -9 mid-answer costs at most
+ * that much verified transfer (docs/sync.md). */
+#define FLUSH_BYTES (1ULL << 20)
 #define FLUSH_MS 1000
 #define MAX_KEPT 64 /* fetched metadata files kept for the mirror copy */
 
@@ -57,7 +61,7 @@ typedef struct http {
     /* verified progress: retries and backoff count only attempts without it */
     uint64_t part_bytes; /* bytes added to part files of large objects */
     int bad_data;        /* bytes failed verification in this attempt */
-    /* progress */
+    /* progress: both only grow within one run, across retries and passes */
     sync_progress_cb progress;
     void *pctx;
     uint64_t done, total;
@@ -209,16 +213,37 @@ typedef struct fetch {
     int rc;
 } fetch;
 
-static int stored_one(fetch *f, uint64_t len)
+/* Make every verified object durable: called at the end of each request
+ * (before the next is sent) and, within a batch answer, by stored_one. */
+static int flush_now(fetch *f)
 {
-    f->h->st->objects_fetched++;
-    f->h->done += len;
-    report(f->h);
-    int64_t now = cs_time_mono_ms();
-    if (content_store_pending(f->store) >= FLUSH_BYTES || now - f->last_flush_ms >= FLUSH_MS) {
-        f->last_flush_ms = now;
-        return content_store_flush(f->store, f->err);
+    f->last_flush_ms = cs_time_mono_ms();
+    if (content_store_pending(f->store) == 0)
+        return 0;
+    return content_store_flush(f->store, f->err);
+}
+
+/* An object verified and put: e its entry, wire the bytes it took on the
+ * wire (its delta's length when rebuilt from one). */
+static int stored_one(fetch *f, const sync_objent *e, uint64_t wire, int from_delta)
+{
+    sync_client_stats *st = f->h->st;
+    st->objects_fetched++;
+    if (from_delta) {
+        st->deltas_applied++;
+        st->delta_bytes += wire;
+        if (e && e->enc_len > wire)
+            st->bytes_saved += e->enc_len - wire;
+    } else {
+        st->whole_bytes += wire;
     }
+    f->h->done += wire;
+    if (f->h->done > f->h->total)
+        f->h->total = f->h->done;
+    report(f->h);
+    if (content_store_pending(f->store) >= FLUSH_BYTES ||
+        cs_time_mono_ms() - f->last_flush_ms >= FLUSH_MS)
+        return flush_now(f);
     return 0;
 }
 
@@ -316,7 +341,8 @@ static size_t batch_write(char *p, size_t sz, size_t n, void *ud)
             int rc = 0;
             char hex[CS_SHA256_HEX];
             cs_hex_encode(b->hdr, 32, hex);
-            if (content_store_has(f->store, b->hdr)) {
+            int present = content_store_has(f->store, b->hdr);
+            if (present) {
                 rc = 0;
             } else if (b->is_delta) {
                 if (apply_delta(f, b->ent, b->hdr + 32, b->obj, b->obj_len) != 0) {
@@ -331,8 +357,8 @@ static size_t batch_write(char *p, size_t sz, size_t n, void *ud)
             }
             free(b->obj);
             b->obj = NULL;
-            if (rc == 0)
-                rc = stored_one(f, b->obj_len);
+            if (rc == 0 && !present)
+                rc = stored_one(f, b->ent, b->obj_len, b->is_delta);
             if (rc) {
                 f->rc = rc;
                 b->failed = 1;
@@ -356,10 +382,29 @@ static int pick_delta(fetch *f, const sync_objent *e)
     return best;
 }
 
+/* Bytes an object takes on the wire: its smallest usable delta, else the
+ * whole encoded object. */
 static uint64_t wire_len(fetch *f, const sync_objent *e)
 {
     int k = pick_delta(f, e);
     return k >= 0 ? e->delta_len[k] : e->enc_len;
+}
+
+/* What is over sync.large_object travels alone, resumable with Range (a
+ * whole object, or a delta that large); a large file with a small delta
+ * travels in a batch as that delta. */
+static int travels_alone(fetch *f, const sync_objent *e)
+{
+    return wire_len(f, e) > f->h->opt->large_object;
+}
+
+/* Wire bytes still to come for e: a part file's bytes are already done. */
+static uint64_t wire_left(fetch *f, const sync_objent *e)
+{
+    uint64_t w = wire_len(f, e);
+    if (travels_alone(f, e))
+        w -= e->part_max < w ? e->part_max : w;
+    return w;
 }
 
 /* One batch request for ids[0..n).  CS_EUNSUPPORTED if the hub has no
@@ -425,7 +470,7 @@ static int fetch_single(fetch *f, const sync_objent *e)
         int rc = http_get(f->h, path, e->delta_len[k], &d, &dl, f->err);
         if (rc == 0 && dl == e->delta_len[k] && apply_delta(f, e, e->delta_base[k], d, dl) == 0) {
             free(d);
-            return stored_one(f, dl);
+            return stored_one(f, e, dl, 1);
         }
         free(d);
         if (rc == CS_ENET)
@@ -444,7 +489,7 @@ static int fetch_single(fetch *f, const sync_objent *e)
         cs_err_wrap(f->err, "object %.16s… from the hub failed verification", hex);
     free(data);
     if (rc == 0)
-        rc = stored_one(f, len);
+        rc = stored_one(f, e, len, 0);
     return rc;
 }
 
@@ -454,7 +499,23 @@ typedef struct file_sink {
     http *h;
     int over;
     int64_t last_sync_ms;
+    sync_objent *ent; /* its part_max: bytes of this object already counted as done */
+    int resume;       /* a Range request: a 200 answer is the whole object, not the rest */
+    int norange;      /* ... and that happened: nothing written */
 } file_sink;
+
+/* Progress of a part file that reached pos: only bytes past the furthest
+ * it reached before count, so done never goes back after a cut. */
+static void part_progress(http *h, sync_objent *e, uint64_t pos)
+{
+    if (!e || pos <= e->part_max)
+        return;
+    h->part_bytes += pos - e->part_max;
+    h->done += pos - e->part_max;
+    if (h->done > h->total)
+        h->total = h->done;
+    e->part_max = pos;
+}
 
 static size_t file_write(char *p, size_t sz, size_t n, void *ud)
 {
@@ -462,6 +523,12 @@ static size_t file_write(char *p, size_t sz, size_t n, void *ud)
     size_t len = sz * n;
     if (!status_ok(s->h->curl))
         return len;
+    long code = 0;
+    curl_easy_getinfo(s->h->curl, CURLINFO_RESPONSE_CODE, &code);
+    if (s->resume && code == 200) {
+        s->norange = 1; /* the server ignored the Range: these bytes start at 0 */
+        return 0;
+    }
     if (s->have + len > s->max) {
         s->over = 1;
         return 0;
@@ -470,51 +537,52 @@ static size_t file_write(char *p, size_t sz, size_t n, void *ud)
         return 0;
     s->have += len;
     s->h->st->bytes_received += len;
-    s->h->done += len;
+    part_progress(s->h, s->ent, s->have);
     int64_t now = cs_time_mono_ms();
     if (now - s->last_sync_ms >= FLUSH_MS) {
-        fdatasync(s->fd); /* a kill keeps what arrived, to resume from */
+        /* A kill -9 loses nothing written; this bounds what a power cut
+         * loses to the last second of the part file. */
+        fdatasync(s->fd);
         s->last_sync_ms = now;
         report(s->h);
     }
     return len;
 }
 
-/* A large object alone, into DATA/incoming/<id>.part, resumed by Range. */
-static int fetch_large(fetch *f, const sync_objent *e)
+/* Download path (len bytes, signed) into the part file, resuming with Range
+ * from what it holds; returns the open file, complete, in *out_fd. */
+static int fetch_part(fetch *f, sync_objent *me, const char *path, const char *part, uint64_t len,
+                      int *out_fd)
 {
-    char hex[CS_SHA256_HEX], path[128], part[PATH_MAX], url[4096];
-    cs_hex_encode(e->id, 32, hex);
-    snprintf(path, sizeof path, "objects/%.2s/%s", hex, hex);
-    snprintf(part, sizeof part, "%s/incoming", f->h->opt->work_dir);
-    int rc = cs_mkdirs(part, 0700, f->err);
-    if (rc)
-        return rc;
-    snprintf(part, sizeof part, "%s/incoming/%s.part", f->h->opt->work_dir, hex);
+    char url[4096];
     int fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return cs_err_errno(f->err, part);
     struct stat st;
     fstat(fd, &st);
     uint64_t have = (uint64_t)st.st_size;
-    if (have > e->enc_len) {
+    int rc = 0;
+    if (have > len) {
         if (ftruncate(fd, 0) != 0) {
             close(fd);
             return cs_err_errno(f->err, part);
         }
         have = 0;
     }
-    f->h->done += have;
     /* Progress (what keeps the retries going) is bytes past the furthest
      * this part file has reached.  Counting every byte written let a server
      * that sends a little, then ignores the Range so it is dropped, keep a
-     * sync retrying forever (found by fuzz_client). */
-    sync_objent *me = sync_objset_find(f->need, e->id);
-    if (me && have > me->part_max)
+     * sync retrying forever (found by fuzz_client).  A part file left by an
+     * earlier run counts as done, not as progress of this attempt. */
+    if (me && have > me->part_max) {
+        f->h->done += have - me->part_max;
+        if (f->h->done > f->h->total)
+            f->h->total = f->h->done;
         me->part_max = have;
-    if (have < e->enc_len) {
+    }
+    if (have < len) {
         lseek(fd, (off_t)have, SEEK_SET);
-        file_sink s = {fd, have, e->enc_len, f->h, 0, cs_time_mono_ms()};
+        file_sink s = {fd, have, len, f->h, 0, cs_time_mono_ms(), me, have > 0, 0};
         url_of(f->h, path, url, sizeof url);
         http_setup(f->h, url);
         curl_easy_setopt(f->h->curl, CURLOPT_WRITEFUNCTION, file_write);
@@ -524,37 +592,114 @@ static int fetch_large(fetch *f, const sync_objent *e)
         CURLcode cc = curl_easy_perform(f->h->curl);
         long code = 0;
         curl_easy_getinfo(f->h->curl, CURLINFO_RESPONSE_CODE, &code);
-        if (cc == CURLE_OK && have && code == 200) {
+        if (s.norange || (cc == CURLE_OK && have && code == 200)) {
             /* The server ignored the range: what it sent starts at 0. */
-            rc = cs_err_set(f->err, CS_ENET, "%s: the server does not resume (no Range support)", path);
+            f->h->st->requests++;
+            rc = cs_err_set(f->err, CS_ENET, "%s: the server does not resume (no Range support)",
+                            path);
             if (ftruncate(fd, 0) != 0)
                 rc = cs_err_errno(f->err, part);
         } else {
-            rc = http_result(f->h, cc, s.over, e->enc_len, path, f->err);
-            if (me && s.have > me->part_max) {
-                f->h->part_bytes += s.have - me->part_max;
-                me->part_max = s.have;
-            }
+            rc = http_result(f->h, cc, s.over, len, path, f->err);
+            part_progress(f->h, me, s.have);
         }
-        fdatasync(fd);
+        fdatasync(fd); /* what a cut leaves is on disk for the resume */
         if (rc) {
             close(fd);
             return rc;
         }
         have = s.have;
     }
-    if (have != e->enc_len) {
+    if (have != len) {
         close(fd);
-        return cs_err_set(f->err, CS_ENET, "%s: %llu of %llu bytes received", path, (unsigned long long)have,
-                          (unsigned long long)e->enc_len);
+        return cs_err_set(f->err, CS_ENET, "%s: %llu of %llu bytes received", path,
+                          (unsigned long long)have, (unsigned long long)len);
     }
+    *out_fd = fd;
+    return 0;
+}
+
+/* A delta too large for a batch, alone and resumable like a large object
+ * (incoming/<base>-<id>.zst.part); applied when complete.  CS_ENOENT: the
+ * server has no such delta (the whole object is fetched instead). */
+static int fetch_large_delta(fetch *f, sync_objent *me, int k)
+{
+    char hex[CS_SHA256_HEX], base[CS_SHA256_HEX], path[256], part[PATH_MAX];
+    cs_hex_encode(me->id, 32, hex);
+    cs_hex_encode(me->delta_base[k], 32, base);
+    uint64_t len = me->delta_len[k];
+    snprintf(path, sizeof path, "deltas/%.2s/%s-%s.zst", hex, base, hex);
+    snprintf(part, sizeof part, "%s/incoming/%s-%s.zst.part", f->h->opt->work_dir, base, hex);
+    int fd = -1;
+    int rc = fetch_part(f, me, path, part, len, &fd);
+    if (rc) {
+        if (rc == CS_ENOENT)
+            unlink(part);
+        return rc;
+    }
+    uint8_t *d = malloc(len ? len : 1);
+    size_t got = 0;
+    if (!d)
+        rc = cs_err_set(f->err, CS_ENOMEM, "out of memory");
+    else if (pread(fd, d, len, 0) != (ssize_t)len)
+        rc = cs_err_errno(f->err, part);
+    else
+        got = len;
+    close(fd);
+    if (rc == 0 && apply_delta(f, me, me->delta_base[k], d, got) != 0)
+        rc = cs_err_set(f->err, CS_EHASH, "delta for object %.16s… did not rebuild it", hex);
+    free(d);
+    if (rc == 0 && (rc = flush_now(f)) == 0) {
+        unlink(part);
+        sync_client_stats *st = f->h->st;
+        st->objects_fetched++;
+        st->deltas_applied++;
+        st->delta_bytes += len;
+        if (me->enc_len > len)
+            st->bytes_saved += me->enc_len - len;
+        report(f->h);
+    } else if (rc == CS_EHASH) {
+        unlink(part); /* a bad delta: the whole object next round */
+        me->ndeltas = 0;
+        me->part_max = 0;
+        f->h->bad_data = 1;
+    }
+    return rc;
+}
+
+/* A large object alone, into DATA/incoming/<id>.part, resumed by Range
+ * (or its delta, when one is listed and the store holds the base). */
+static int fetch_large(fetch *f, const sync_objent *e)
+{
+    char hex[CS_SHA256_HEX], path[128], part[PATH_MAX];
+    cs_hex_encode(e->id, 32, hex);
+    snprintf(path, sizeof path, "objects/%.2s/%s", hex, hex);
+    snprintf(part, sizeof part, "%s/incoming", f->h->opt->work_dir);
+    int rc = cs_mkdirs(part, 0700, f->err);
+    if (rc)
+        return rc;
+    sync_objent *me = sync_objset_find(f->need, e->id);
+    int k = me ? pick_delta(f, me) : -1;
+    if (k >= 0) {
+        rc = fetch_large_delta(f, me, k);
+        if (rc != CS_ENOENT)
+            return rc;
+        me->ndeltas = 0; /* not on this server: the whole object */
+        me->part_max = 0;
+        cs_err_clear(f->err);
+    }
+    snprintf(part, sizeof part, "%s/incoming/%s.part", f->h->opt->work_dir, hex);
+    int fd = -1;
+    if ((rc = fetch_part(f, me, path, part, e->enc_len, &fd)) != 0)
+        return rc;
     rc = content_store_put_encoded_fd(f->store, e->id, fd, 0, e->enc_len, f->err);
     if (rc)
         cs_err_wrap(f->err, "object %.16s… from the hub failed verification", hex);
     close(fd);
-    if (rc == 0 && (rc = content_store_flush(f->store, f->err)) == 0) {
+    if (rc == 0 && (rc = flush_now(f)) == 0) {
         unlink(part);
         f->h->st->objects_fetched++;
+        f->h->st->whole_bytes += e->enc_len;
         report(f->h);
     } else if (rc == CS_EHASH || rc == CS_EFORMAT || rc == CS_ECORRUPT) {
         unlink(part); /* bad bytes: fetch it again from scratch */
@@ -599,7 +744,7 @@ static int fetch_objects(http *h, content_store *store, sync_objset *need, cs_er
         uint64_t before = h->st->objects_fetched + h->part_bytes;
         h->bad_data = 0;
         size_t n = 0;
-        h->total = h->done = 0;
+        uint64_t left = 0;
         for (size_t i = 0; i < need->cap; i++) {
             const sync_objent *e = &need->slots[i];
             if (!e->used)
@@ -610,8 +755,14 @@ static int fetch_objects(http *h, content_store *store, sync_objset *need, cs_er
                 continue;
             }
             todo[n++] = e;
-            h->total += wire_len(&f, e);
+            left += wire_left(&f, e);
         }
+        /* Progress never goes back: a retry (or a second pass) adds to
+         * what is done; the total only grows (a dropped delta). */
+        if (attempt == 0)
+            h->total += left;
+        if (h->done + left > h->total)
+            h->total = h->done + left;
         if (attempt == 0)
             h->st->objects_needed = need->n;
         if (n == 0) {
@@ -622,36 +773,42 @@ static int fetch_objects(http *h, content_store *store, sync_objset *need, cs_er
         rc = 0;
         size_t i = 0;
         while (i < n && rc == 0) {
-            if (todo[i]->enc_len > h->opt->large_object) {
+            uint64_t fetched = h->st->objects_fetched;
+            size_t j = i + 1;
+            if (travels_alone(&f, todo[i])) {
                 rc = fetch_large(&f, todo[i]);
-                i++;
-                continue;
-            }
-            if (!use_batch) {
+            } else if (!use_batch) {
                 rc = fetch_single(&f, todo[i]);
-                i++;
-                continue;
-            }
-            size_t j = i;
-            uint64_t bytes = 0;
-            while (j < n && todo[j]->enc_len <= h->opt->large_object &&
-                   (j == i || bytes + wire_len(&f, todo[j]) <= h->opt->batch_bytes) && j - i < 4096)
-                bytes += wire_len(&f, todo[j++]);
-            rc = fetch_batch(&f, todo + i, j - i);
-            if (rc == CS_EUNSUPPORTED) {
-                use_batch = 0; /* a static server: one GET per object */
-                rc = 0;
-                continue;
-            }
-            /* Deltas the server did not have (mirrors keep none): whole
-             * objects next round. */
-            for (size_t k = i; rc == 0 && k < j; k++)
-                if (!content_store_has(store, todo[k]->id) && pick_delta(&f, todo[k]) >= 0) {
-                    sync_objent *me = sync_objset_find(need, todo[k]->id);
-                    if (me)
-                        me->ndeltas = 0;
+            } else {
+                uint64_t bytes = wire_len(&f, todo[i]);
+                while (j < n && !travels_alone(&f, todo[j]) &&
+                       bytes + wire_len(&f, todo[j]) <= h->opt->batch_bytes && j - i < 4096)
+                    bytes += wire_len(&f, todo[j++]);
+                rc = fetch_batch(&f, todo + i, j - i);
+                if (rc == CS_EUNSUPPORTED) {
+                    use_batch = 0; /* a static server: one GET per object */
+                    rc = 0;
+                    continue;
                 }
-            h->st->used_batch = 1;
+                /* Deltas the server did not have (mirrors keep none): whole
+                 * objects next round. */
+                for (size_t k = i; rc == 0 && k < j; k++)
+                    if (!content_store_has(store, todo[k]->id) && pick_delta(&f, todo[k]) >= 0) {
+                        sync_objent *me = sync_objset_find(need, todo[k]->id);
+                        if (me)
+                            me->ndeltas = 0;
+                    }
+                h->st->used_batch = 1;
+            }
+            /* Durable before the next request: a kill from here on never
+             * costs what this request verified. */
+            cs_err ferr;
+            int frc =
+                content_store_pending(store) ? content_store_flush(store, rc ? &ferr : err) : 0;
+            if (frc && rc == 0)
+                rc = frc;
+            if (frc == 0 && h->st->objects_fetched > fetched)
+                sync_test_kill_point("after-request");
             i = j;
         }
         cs_err ferr;
@@ -677,7 +834,7 @@ static int fetch_objects(http *h, content_store *store, sync_objset *need, cs_er
             break;
         h->st->retries++;
         if (h->progress)
-            h->progress(h->pctx, "retrying", (uint64_t)stale, (uint64_t)h->opt->retries);
+            h->progress(h->pctx, "retrying", h->done, h->total); /* bytes, never backwards */
         backoff_sleep(h->opt, stale > 0 ? stale - 1 : 0);
     }
     free(todo);
@@ -854,7 +1011,7 @@ static int fill(http *h, content_catalog *cat, content_store *store, cs_err *err
         chosen += cl.v[i].chosen;
     if (rc == 0 && chosen) {
         if (h->progress)
-            h->progress(h->pctx, "fetching listed resources", 0, 0);
+            h->progress(h->pctx, "fetching listed resources", h->done, h->total);
         rc = fetch_objects(h, store, &need, err);
     }
     if (rc == 0 && chosen && (rc = content_catalog_begin(cat, err)) == 0) {
@@ -987,6 +1144,8 @@ int sync_client_run(content_catalog *cat, content_store *store, const sync_clien
     }
     if (rc)
         goto out;
+    st.catalog_bytes = catlen;
+    st.catalog_delta = have_ref;
     if (opt->select) {
         candlist cl = {NULL, 0, 0, opt->select, store, 0, 0};
         rc = sync_catfile_read(catdata, catlen, NULL, cand_record, &cl, err);
@@ -1004,9 +1163,10 @@ int sync_client_run(content_catalog *cat, content_store *store, const sync_clien
     if ((rc = fetch_objects(&h, store, &need, err)) != 0)
         goto out;
     if (progress)
-        progress(pctx, "applying", 0, 0);
+        progress(pctx, "applying", h.done, h.total);
     if ((rc = sync_commit_version(cat, store, catdata, catlen, &v, err)) != 0)
         goto out;
+    sync_test_kill_point("after-commit");
     /* Kept or requested resources still listed only (a changed filter, a
      * teacher's request, a quota freed): fetched now. */
     if (opt->select && (rc = fill(&h, cat, store, err)) != 0)

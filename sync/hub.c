@@ -47,6 +47,15 @@ void sync_hub_options_default(sync_hub_options *o)
     o->expire_timestamp = 86400;
 }
 
+int sync_hub_set_delta_depth(sync_hub *h, int k, cs_err *err)
+{
+    if (k < 0 || k > SYNC_HUB_DELTA_DEPTH_MAX)
+        return cs_err_set(err, CS_EINVAL, "delta depth %d is out of range (0-%d)", k,
+                          SYNC_HUB_DELTA_DEPTH_MAX);
+    h->opt.delta_depth = k;
+    return 0;
+}
+
 int hub_sql(sqlite3 *db, const char *sql, cs_err *err)
 {
     char *msg = NULL;

@@ -43,11 +43,13 @@ const cli_command cli_commands[] = {
      "timestamp roles in REPO/keys/ (keep root.key offline), and REPO/root.json, the\n"
      "trust root that nodes pin with `cistern node init --trust`.",
      cmd_hub_init},
-    {"hub", "publish", "REPO SOURCE_DIR",
+    {"hub", "publish", "REPO SOURCE_DIR [--delta-depth K]",
      "Publish the next signed version from SOURCE_DIR: one folder per resource,\n"
      "SOURCE_DIR/<id>/resource.json plus its files.  Every resource.json is checked\n"
      "first; if any is invalid nothing is published.  A folder that disappeared since\n"
-     "the last publish is a deletion.  If nothing changed, no version is made.",
+     "the last publish is a deletion.  If nothing changed, no version is made.  Changed\n"
+     "files and the catalogue get deltas from each of the last K versions (default 4,\n"
+     "0-64).",
      cmd_hub_publish},
     {"hub", "add-zim", "REPO FILE.zim --source SOURCE_DIR [--id ID] [--subject S] [--grades 3,4] [--language L] [--no-publish]",
      "Add a Kiwix ZIM archive as an HTML resource, then publish SOURCE_DIR.  The archive is\n"
@@ -106,11 +108,12 @@ const cli_command cli_commands[] = {
      "before anything becomes visible; the new version is committed in one step.  An\n"
      "interrupted import resumes where it stopped when run again.",
      cmd_node_import},
-    {"node", "sync", "DATA [--hub URL]",
+    {"node", "sync", "DATA [--hub URL] [--json]",
      "Sync now, in the foreground, with progress: fetch and verify the hub's signed\n"
      "metadata, the catalogue changes since this node's version and the objects it\n"
      "lacks, then commit the new version in one step.  Cuts and stalls are retried\n"
-     "with backoff; a rerun never fetches a verified object again.  Settings in\n"
+     "with backoff; objects verified by a finished request are never fetched again.\n"
+     "--json prints the run's counters (objects, bytes, deltas) as one JSON line.  Settings in\n"
      "node.conf: hub.url, sync.max_rate (e.g. 256k bytes/s), sync.stall_timeout,\n"
      "sync.retries, trust.clock_slack_hours.",
      cmd_node_sync},

@@ -1,7 +1,9 @@
 /*
- * cmd_hub_publish.c - `cistern hub publish REPO SOURCE_DIR`
+ * cmd_hub_publish.c - `cistern hub publish REPO SOURCE_DIR [--delta-depth K]`
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "sync/hub.h"
@@ -9,16 +11,37 @@
 int cmd_hub_publish(int argc, char **argv);
 int cmd_hub_publish(int argc, char **argv)
 {
-    if (argc != 3 || argv[1][0] == '-' || argv[2][0] == '-')
+    const char *repo = NULL, *src = NULL;
+    long depth = -1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--delta-depth") == 0 && i + 1 < argc) {
+            char *end = NULL;
+            depth = strtol(argv[++i], &end, 10);
+            if (!*argv[i] || *end || depth < 0 || depth > SYNC_HUB_DELTA_DEPTH_MAX)
+                return cli_failf("--delta-depth takes a number from 0 to %d, not \"%s\"",
+                                 SYNC_HUB_DELTA_DEPTH_MAX, argv[i]);
+        } else if (argv[i][0] != '-' && !repo) {
+            repo = argv[i];
+        } else if (argv[i][0] != '-' && !src) {
+            src = argv[i];
+        } else {
+            return cli_usage(cli_cmd("hub", "publish"), "unexpected argument");
+        }
+    }
+    if (!repo || !src)
         return cli_usage(cli_cmd("hub", "publish"), "expected REPO and SOURCE_DIR");
     cs_err err = {0};
     sync_hub *h = NULL;
     sync_publish_stats st;
     cli_progress p;
-    if (sync_hub_open(&h, argv[1], &err) != 0)
+    if (sync_hub_open(&h, repo, &err) != 0)
         return cli_fail(&err);
+    if (depth >= 0 && sync_hub_set_delta_depth(h, (int)depth, &err) != 0) {
+        sync_hub_free(h);
+        return cli_fail(&err);
+    }
     cli_progress_init(&p);
-    int rc = sync_hub_publish(h, argv[2], cli_progress_cb, &p, &st, &err);
+    int rc = sync_hub_publish(h, src, cli_progress_cb, &p, &st, &err);
     cli_progress_done(&p);
     int64_t before = sync_hub_version(h);
     sync_hub_free(h);

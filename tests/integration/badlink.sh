@@ -20,12 +20,42 @@ node() { # node DIR: a fresh node with patient sync settings
     printf 'sync.retries = 60\nsync.backoff_ms = 20\nsync.stall_timeout = 2\nsync.large_object = 64k\n' >>"$1/node.conf"
 }
 
-# Cut every 0.7 s at 500 KB/s: many cuts during a ~4 s transfer.
+jf() { sed -n "s/.*\"$1\":\([0-9a-z]*\).*/\1/p" <<<"$2"; } # jf FIELD JSON
+
+# Keep-alive: a fault-free sync of many requests (a batch, a dozen large
+# objects by themselves, the metadata) uses one connection, plus one for
+# the outbox upload that follows it.
+proxy_start "$HPORT"
+node "$T/f"
+out=$(cs node sync "$T/f" --hub "$PX" --json 2>&1) || bad "fault-free sync through the proxy failed: $out"
+proxy_stop
+acc=$(proxy_stat accepted)
+check "fault-free: version 1 in $(jf requests "$out") requests" [ "$(jf requests "$out")" -ge 12 ]
+check "keep-alive: $acc connections for them" [ "${acc:-99}" -le 2 ]
+
+# Cut every 0.7 s at 500 KB/s: many cuts during a ~4 s transfer.  While it
+# runs, `node status` is sampled: the bytes done never go back across the
+# cuts and retries, and rate and ETA are reported.
 proxy_start "$HPORT" --rate 500000 --cut-every 0.7
 node "$T/a"
-out=$(cs node sync "$T/a" --hub "$PX" 2>&1) || bad "sync through cuts failed: $out"
+cs node sync "$T/a" --hub "$PX" >"$T/a.out" 2>&1 &
+spid=$!
+: >"$T/progress"
+while kill -0 "$spid" 2>/dev/null; do
+    cs node status "$T/a" --json 2>/dev/null | grep -o '"sync":{.*' >>"$T/progress" || true
+    sleep 0.1
+done
+wait "$spid" || bad "sync through cuts failed: $(cat "$T/a.out")"
+out=$(cat "$T/a.out")
 proxy_stop
 check "sync through cuts completes ($out)" [ "$(node_version "$T/a")" = 1 ]
+dones=$(sed -n 's/.*"done_bytes":\([0-9]*\).*/\1/p' "$T/progress")
+echo "progress samples: $(wc -l <<<"$dones"), done_bytes from $(head -1 <<<"$dones") to $(tail -1 <<<"$dones")"
+check "progress was sampled while downloading" [ "$(grep -c '"state":"\(downloading\|retrying\)"' "$T/progress")" -ge 3 ]
+check "done_bytes never decreases across cuts" awk 'NR > 1 && $1 < prev { exit 1 } { prev = $1 }' <<<"$dones"
+downloading=$(grep '"state":"downloading"' "$T/progress" || true)
+check "ETA reported while downloading" grep -q '"eta_s":' <<<"$downloading"
+check "a rate reported while downloading" grep -q '"rate_bytes_per_s":[1-9]' <<<"$downloading"
 check "files intact" same_as_tree "$T/a" "$T/src"
 down=$(proxy_stat bytes_down)
 cuts=$(proxy_stat cut)

@@ -45,4 +45,24 @@ hub_start "$T/repo-v1"
 check_fails "a replay of older metadata on a 1970 box: refused" "older" \
     env CISTERN_FAKE_NOW=0 "$CISTERN" node sync "$T/n" --hub "$HUB"
 check "still version 3" [ "$(node_version "$T/n")" = 3 ]
+hub_stop
+
+# USB bundles travel for weeks: 40 days after the metadata was signed (past
+# the timestamp's day and the snapshot's 30 days plus trust.clock_slack_hours,
+# within bundle.grace_days = 365), `node import` takes a bundle while
+# `node sync` of the same version is refused as expired.
+hub_start "$T/repo"
+cs hub bundle "$T/repo" --since 0 -o "$T/b3" >/dev/null
+cs node init "$T/w" --trust "$T/repo/root.json" --hub "$HUB" >/dev/null
+weeks=$((now + 40 * 86400))
+check_fails "40 days on: the network sync is refused as expired" "expired" \
+    env CISTERN_FAKE_NOW=$weeks "$CISTERN" node sync "$T/w"
+check "nothing applied by the refused sync" [ "$(node_version "$T/w")" = 0 ]
+out=$(CISTERN_FAKE_NOW=$weeks cs node import "$T/w" "$T/b3" 2>&1) || bad "import 40 days on failed: $out"
+check "40 days on: the bundle imports (version 3)" [ "$(node_version "$T/w")" = 3 ]
+check "... with the right files" same_as_tree "$T/w" "$T/v3"
+cs node init "$T/w2" --trust "$T/repo/root.json" >/dev/null
+echo "bundle.grace_days = 5" >>"$T/w2/node.conf"
+check_fails "... but not past bundle.grace_days" "expired" env CISTERN_FAKE_NOW=$weeks "$CISTERN" node import "$T/w2" "$T/b3"
+hub_stop
 finish

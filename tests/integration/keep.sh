@@ -46,5 +46,33 @@ n=$(cached "$T/q")
 stored=$(cs node status "$T/q" --json | sed -n 's/.*"stored_bytes":\([0-9]*\).*/\1/p')
 check "a quota keeps some resources ($n cached)" [ "$n" -gt 0 ] && [ "$n" -lt 12 ]
 check "the store stays within the quota ($stored bytes)" [ "$stored" -le 40960 ]
+
+# Teacher requests first: with a quota that fits one resource only, the
+# requested one is cached, although by id every other resource ranks before
+# it.  Nodes list everything first (keep.subjects = none), then drop the
+# filter and set the quota to what the requested resource takes.
+last=science-g5-water-cycle-video # the last id of samples/v2
+stored_bytes() { cs node status "$1" --json | sed -n 's/.*"stored_bytes":\([0-9]*\).*/\1/p'; }
+for n in m r c; do
+    cs node init "$T/$n" --trust "$T/repo/root.json" --hub "$HUB" >/dev/null
+    echo "keep.subjects = none" >>"$T/$n/node.conf"
+    cs node sync "$T/$n" >/dev/null
+done
+check "listed only" [ "$(cached "$T/m")" = 0 ]
+cs node request "$T/m" "$last" >/dev/null
+cs node sync "$T/m" >/dev/null
+one=$(stored_bytes "$T/m")
+check "the requested resource alone takes $one bytes" [ "$(cached "$T/m")" = 1 ] && [ "$one" -gt 0 ]
+cs node request "$T/r" "$last" >/dev/null
+for n in r c; do
+    sed -i '/^keep.subjects/d' "$T/$n/node.conf"
+    echo "storage.quota = $one" >>"$T/$n/node.conf"
+    cs node sync "$T/$n" >/dev/null
+done
+check "the quota fits one resource: the requested one ($(cached "$T/r") cached)" is_cached "$T/r" "" "$last"
+check "... and only that one" [ "$(cached "$T/r")" = 1 ]
+not() { ! "$@"; }
+check "without the request the same quota goes to resources earlier by id" not is_cached "$T/c" "" "$last"
+check "... which it did fill ($(cached "$T/c") cached)" [ "$(cached "$T/c")" -ge 1 ]
 hub_stop
 finish

@@ -40,7 +40,45 @@ cp "$T/ts-old-key.json" "$T/evil/timestamp.json"
 hub_start "$T/evil"
 check_fails "timestamp signed by the retired key" "signature" cs node sync "$T/a" --hub "$HUB"
 check_fails "unknown role" "unknown role" cs hub rotate-key "$T/repo" admin
+hub_stop
+
+# Fast-forward: whoever holds the timestamp key signs a timestamp with a
+# huge version.  Correctly signed, the node takes it, and then refuses every
+# honest timestamp (a rollback, as far as it can tell) with a clear message,
+# until the hub rotates the timestamp key: the new root makes the node
+# forget the versions it saw under the old key (TUF's recovery).
+rm -rf "$T/ff"
+cp -r "$T/repo" "$T/ff"
+sqlite3 "$T/ff/hub.db" "UPDATE meta SET value = 999999999 WHERE key = 'timestamp_version'"
+rm "$T/ff/timestamp.json"
+cs hub bundle "$T/ff" --since 0 -o "$T/ff.b" >/dev/null # opening the hub re-signs the timestamp: version 10^9
+check "a fast-forwarded timestamp (version 1000000000)" grep -q '"version": 1000000000' "$T/ff/timestamp.json"
+hub_start "$T/ff"
+check "the node takes the fast-forwarded timestamp (it is correctly signed)" cs node sync "$T/a" --hub "$HUB"
+hub_stop
+make_tree "$T/v3" 2 1 7
+cs hub publish "$T/repo" "$T/v3" >/dev/null
+hub_start "$T/repo"
+check_fails "honest timestamps are refused after the fast-forward" "older than the 1000000000" \
+    "$CISTERN" node sync "$T/a" --hub "$HUB"
+check "still at version 2" [ "$(node_version "$T/a")" = 2 ]
+# A USB bundle's timestamp is not checked for expiry, but its version may
+# not go below the highest seen either: an honest bundle is refused too.
+cs hub bundle "$T/repo" --since 2 -o "$T/b3" >/dev/null
+check_fails "a bundle after the fast-forward" "older than the 1000000000" "$CISTERN" node import "$T/a" "$T/b3"
+check "the bundle applied nothing" [ "$(node_version "$T/a")" = 2 ]
+check "recovery: the hub rotates the timestamp key" cs hub rotate-key "$T/repo" timestamp
+out=$(cs node sync "$T/a" --hub "$HUB" 2>&1) || bad "sync after the recovery failed: $out"
+check "after the rotation the node syncs again: version 3 ($out)" [ "$(node_version "$T/a")" = 3 ]
+check "on root version 5" [ "$(rootv "$T/a")" = 5 ]
+check "the new version's files" same_as_tree "$T/a" "$T/v3"
+check "and the next sync is ordinary" grep -q "already at version 3" <(cs node sync "$T/a" --hub "$HUB")
+hub_stop
+hub_start "$T/ff"
+check_fails "the fast-forwarded timestamp, signed by the retired key, is refused now" "signature" \
+    "$CISTERN" node sync "$T/a" --hub "$HUB"
+hub_stop
+check "still version 3" [ "$(node_version "$T/a")" = 3 ]
 mv "$T/repo/keys/root.key" "$T/root.key.offline"
 check_fails "rotation needs the root key" "root.key" cs hub rotate-key "$T/repo" snapshot
-hub_stop
 finish

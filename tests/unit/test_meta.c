@@ -333,6 +333,76 @@ static void test_role_keys(void)
     sync_root_free(root);
 }
 
+/* A root (v1, signed by R1) whose targets role is 2-of-{TGT, OUT, R3},
+ * snapshot 2-of-{SNAP, OUT} and timestamp 2-of-{TS, R2}. */
+static sync_root *root_thresholds(void)
+{
+    static const int rk[] = {R1}, tk[] = {TGT, OUT, R3}, sk[] = {SNAP, OUT}, tsk[] = {TS, R2};
+    json_t *jkeys = json_object();
+    for (int k = 0; k < NKEYS; k++)
+        json_object_set_new(jkeys, kid[k], key_json(k));
+    json_t *roles = json_pack("{s:o,s:o,s:o,s:o}", "root", role_json(rk, 1, 1), "targets",
+                              role_json(tk, 3, 2), "snapshot", role_json(sk, 2, 2), "timestamp",
+                              role_json(tsk, 2, 2));
+    json_t *sg = json_pack("{s:s,s:s,s:I,s:s,s:o,s:o}", "_type", "root", "spec", SYNC_SPEC,
+                           "version", (json_int_t)1, "expires", EXPIRES, "keys", jkeys, "roles",
+                           roles);
+    char *text = sign_with(sg, rk, 1, NULL);
+    sync_root *r = NULL;
+    cs_err err = {0};
+    if (root_load_text(text, &r, &err) != 0)
+        fprintf(stderr, "threshold root: %s\n", err.msg);
+    free(text);
+    return r;
+}
+
+/* Thresholds above 1 for the online roles: one valid signature is too few,
+ * two distinct listed keys suffice, the same key twice counts once, and a
+ * key of another role (or none) adds nothing. */
+static void test_role_thresholds(void)
+{
+    sync_root *root = root_thresholds();
+    REQUIRE(root != NULL);
+    static const int t1[] = {TGT}, t2[] = {TGT, OUT}, t3[] = {R3, TGT}, tall[] = {TGT, OUT, R3};
+    static const int tt[] = {TGT, TGT}, tsnap[] = {TGT, SNAP}, tr1[] = {TGT, R1};
+    CHECK_EQ_INT(verify_try(root, SYNC_TARGETS, targets_signed(1), t1, 1), CS_ESIG);
+    CHECK_EQ_INT(verify_try(root, SYNC_TARGETS, targets_signed(1), t2, 2), 0);
+    CHECK_EQ_INT(verify_try(root, SYNC_TARGETS, targets_signed(1), t3, 2), 0);
+    CHECK_EQ_INT(verify_try(root, SYNC_TARGETS, targets_signed(1), tall, 3), 0);
+    CHECK_EQ_INT(verify_try(root, SYNC_TARGETS, targets_signed(1), tt, 2), CS_ESIG);
+    CHECK_EQ_INT(verify_try(root, SYNC_TARGETS, targets_signed(1), tsnap, 2), CS_ESIG);
+    CHECK_EQ_INT(verify_try(root, SYNC_TARGETS, targets_signed(1), tr1, 2), CS_ESIG);
+
+    static const int s1[] = {SNAP}, s2[] = {OUT, SNAP}, ss[] = {SNAP, SNAP}, so[] = {OUT, OUT};
+    static const int sts[] = {SNAP, TS};
+    CHECK_EQ_INT(verify_try(root, SYNC_SNAPSHOT, snapshot_signed(1), s1, 1), CS_ESIG);
+    CHECK_EQ_INT(verify_try(root, SYNC_SNAPSHOT, snapshot_signed(1), s2, 2), 0);
+    CHECK_EQ_INT(verify_try(root, SYNC_SNAPSHOT, snapshot_signed(1), ss, 2), CS_ESIG);
+    CHECK_EQ_INT(verify_try(root, SYNC_SNAPSHOT, snapshot_signed(1), so, 2), CS_ESIG);
+    CHECK_EQ_INT(verify_try(root, SYNC_SNAPSHOT, snapshot_signed(1), sts, 2), CS_ESIG);
+
+    static const int ts1[] = {TS}, ts2[] = {TS, R2}, ts21[] = {R2, TS}, tsts[] = {TS, TS, TS};
+    static const int r2[] = {R2}, tsr2r2[] = {R2, R2, OUT};
+    CHECK_EQ_INT(verify_try(root, SYNC_TIMESTAMP, timestamp_signed(1), ts1, 1), CS_ESIG);
+    CHECK_EQ_INT(verify_try(root, SYNC_TIMESTAMP, timestamp_signed(1), r2, 1), CS_ESIG);
+    CHECK_EQ_INT(verify_try(root, SYNC_TIMESTAMP, timestamp_signed(1), ts2, 2), 0);
+    CHECK_EQ_INT(verify_try(root, SYNC_TIMESTAMP, timestamp_signed(1), ts21, 2), 0);
+    CHECK_EQ_INT(verify_try(root, SYNC_TIMESTAMP, timestamp_signed(1), tsts, 3), CS_ESIG);
+    CHECK_EQ_INT(verify_try(root, SYNC_TIMESTAMP, timestamp_signed(1), tsr2r2, 3), CS_ESIG);
+
+    /* One valid signature copied into a second entry is still one key. */
+    size_t len = 0;
+    char *text = sign_with(timestamp_signed(1), ts1, 1, &len);
+    REQUIRE(text != NULL);
+    int times = 1;
+    char *dup = envelope_edit(text, dup_first_sig, &times);
+    REQUIRE(dup != NULL);
+    CHECK_EQ_INT(verify_text(root, SYNC_TIMESTAMP, dup, strlen(dup)), CS_ESIG);
+    free(dup);
+    free(text);
+    sync_root_free(root);
+}
+
 static void test_type_mismatch(void)
 {
     sync_root *root = root_v1();
@@ -1002,6 +1072,7 @@ int main(void)
     RUN(test_root_self_signed);
     RUN(test_root_wrong_signer);
     RUN(test_threshold);
+    RUN(test_role_thresholds);
     RUN(test_role_keys);
     RUN(test_type_mismatch);
     RUN(test_canonical_no_reals);

@@ -7,9 +7,11 @@
  * catalogue names that the store lacks: small ones many to a request
  * (POST {hub}/batch), falling back to one GET per object against a plain
  * static web server; large ones alone, resumed with Range requests from a
- * part file after a cut.  Verified objects are made durable at least every
- * second, so a kill loses at most a second of verified transfer.  Nothing
- * becomes visible until the version commits in one transaction.
+ * part file after a cut.  Verified objects are made durable at the end of
+ * every request, before the next one is sent (and within a batch answer at
+ * least every second and every MiB), so a kill never costs the objects of
+ * a finished request.  Nothing becomes visible until the version commits in
+ * one transaction.
  */
 #ifndef SYNC_CLIENT_H
 #define SYNC_CLIENT_H
@@ -57,6 +59,12 @@ typedef struct sync_client_stats {
     uint64_t bytes_received, requests, retries;
     uint64_t resources_skipped; /* listed but not fetched: not kept, or over the quota */
     uint64_t resources_filled;  /* listed-only resources fetched by the fill pass */
+    uint64_t deltas_applied;    /* objects rebuilt from a file delta */
+    uint64_t delta_bytes;       /* bytes of those deltas (their signed lengths) */
+    uint64_t whole_bytes;       /* bytes of objects fetched whole (encoded) */
+    uint64_t bytes_saved;       /* encoded lengths of the delta-rebuilt objects minus their deltas */
+    uint64_t catalog_bytes;     /* the catalogue file fetched (0 when already current) */
+    int catalog_delta;          /* 1: the catalogue came as the changes since this node's version */
     int used_batch;
 } sync_client_stats;
 

@@ -22,7 +22,7 @@
 typedef struct sync_hub sync_hub;
 
 typedef struct sync_hub_options {
-    int delta_depth;          /* catalogue deltas kept for the last K versions (4) */
+    int delta_depth;          /* catalogue and file deltas from the last K versions (4) */
     int64_t expire_root;      /* seconds (365 days) */
     int64_t expire_targets;   /* (180 days) */
     int64_t expire_snapshot;  /* (30 days) */
@@ -48,6 +48,11 @@ typedef struct sync_publish_stats {
     uint64_t files, bytes_raw, objects_new, bytes_new_encoded;
     uint64_t deltas; /* resources whose changed files got deltas */
 } sync_publish_stats;
+
+/* Deltas (catalogue and files) made by later publishes: from each of the
+ * last k versions, 0 = none, at most SYNC_HUB_DELTA_DEPTH_MAX (default 4). */
+#define SYNC_HUB_DELTA_DEPTH_MAX 64
+int sync_hub_set_delta_depth(sync_hub *h, int k, cs_err *err);
 
 /* Validate every resource in src (nothing is published if any is invalid),
  * store new objects, write catalogue files and signed metadata for the next
