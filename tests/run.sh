@@ -34,7 +34,7 @@ echo "== normal build"
 run_suite build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    TRIALS=${ASAN_TRIALS:-20} OUTBOX_TRIALS=${ASAN_OUTBOX_TRIALS:-40} run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DCISTERN_SANITIZE=ON
+    TRIALS=${ASAN_TRIALS:-25} IMPORT_TRIALS=${ASAN_IMPORT_TRIALS:-10} OUTBOX_TRIALS=${ASAN_OUTBOX_TRIALS:-40} run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DCISTERN_SANITIZE=ON
 step "ThreadSanitizer: the server, hub and sync tests" bash tests/tsan.sh
 if [ -x tests/fuzz/short.sh ]; then
     step "libFuzzer: every target for a short run" bash tests/fuzz/short.sh "${FUZZ_SECONDS:-8}"

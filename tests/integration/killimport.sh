@@ -1,6 +1,6 @@
 #!/bin/bash
-# kill -9 during import at random points: TRIALS (default 12) from an empty
-# node importing version 1's full bundle and TRIALS from a node at version 1
+# kill -9 during import at random points: IMPORT_TRIALS (default 12) from an empty
+# node importing version 1's full bundle and as many from a node at version 1
 # importing a --since 1 bundle of version 2.  After every kill the node is on
 # the old or the new version, both databases pass PRAGMA integrity_check,
 # and every file of the version it is on reads back byte for byte; the rerun
@@ -10,7 +10,7 @@
 # after.  Then a full disk during import: clear error, node unchanged, retry
 # resumes.
 source "$(dirname "$0")/lib.sh"
-TRIALS=${TRIALS:-12}
+TRIALS=${IMPORT_TRIALS:-12}
 command -v sqlite3 >/dev/null || { echo "sqlite3 command missing (apt-get install sqlite3)"; exit 1; }
 command -v curl >/dev/null || { echo "curl command missing (apt-get install curl)"; exit 1; }
 
