@@ -51,6 +51,8 @@ typedef struct sync_objent {
     uint8_t delta_base[SYNC_OBJ_DELTAS][32];
     uint64_t delta_len[SYNC_OBJ_DELTAS];
     uint64_t part_max; /* client: the furthest its part file has reached (progress counts past it) */
+    int has_part;      /* client: a part file waits in incoming/ (a cut batch answer's, or an
+                        * earlier run's): it travels alone, resumed with Range */
 } sync_objent;
 
 typedef struct sync_objset {

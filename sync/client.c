@@ -4,6 +4,7 @@
 #include "sync/client.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -30,6 +31,10 @@
  * that much verified transfer (docs/sync.md). */
 #define FLUSH_BYTES (1ULL << 20)
 #define FLUSH_MS 1000
+/* An object cut off in a batch answer with at least this much of it in is
+ * kept as a part file and resumed alone with Range; less is fetched again
+ * (an extra request costs a round trip, ~600 ms on a satellite link). */
+#define BATCH_PART_MIN (64u << 10)
 #define MAX_KEPT 64 /* fetched metadata files kept for the mirror copy */
 
 void sync_client_options_default(sync_client_options *o)
@@ -395,7 +400,74 @@ static uint64_t wire_len(fetch *f, const sync_objent *e)
  * travels in a batch as that delta. */
 static int travels_alone(fetch *f, const sync_objent *e)
 {
-    return wire_len(f, e) > f->h->opt->large_object;
+    return e->has_part || wire_len(f, e) > f->h->opt->large_object;
+}
+
+static void part_progress(http *h, sync_objent *e, uint64_t pos);
+
+/* A batch answer cut in the middle of an object: keep what came as the
+ * part file fetch_large resumes from (incoming/<id>.part, or for a delta
+ * incoming/<base>-<id>.zst.part), so a cut on a slow link costs at most
+ * BATCH_PART_MIN of it, whatever the object's size. */
+static void batch_keep_part(fetch *f, const batch_rx *b)
+{
+    if (b->failed || !b->obj || !b->ent || b->obj_have < BATCH_PART_MIN ||
+        b->obj_have >= b->obj_len)
+        return;
+    sync_objent *me = sync_objset_find(f->need, b->ent->id);
+    char hex[CS_SHA256_HEX], base[CS_SHA256_HEX], part[PATH_MAX];
+    cs_hex_encode(b->ent->id, 32, hex);
+    snprintf(part, sizeof part, "%s/incoming", f->h->opt->work_dir);
+    if (!me || cs_mkdirs(part, 0700, NULL) != 0)
+        return;
+    if (b->is_delta) {
+        cs_hex_encode(b->hdr + 32, 32, base);
+        snprintf(part, sizeof part, "%s/incoming/%s-%s.zst.part", f->h->opt->work_dir, base, hex);
+    } else {
+        snprintf(part, sizeof part, "%s/incoming/%s.part", f->h->opt->work_dir, hex);
+    }
+    int fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    int ok = cs_write_full(fd, b->obj, (size_t)b->obj_have, NULL) == 0 && fdatasync(fd) == 0;
+    close(fd);
+    if (!ok) {
+        unlink(part);
+        return;
+    }
+    me->has_part = 1;
+    part_progress(f->h, me, b->obj_have);
+}
+
+/* Part files an earlier run left in incoming/ for objects still needed:
+ * those travel alone, so the resume uses them. */
+static void mark_parts(fetch *f)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/incoming", f->h->opt->work_dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name);
+        const char *hex = NULL;
+        if (n == 64 + 5 && strcmp(de->d_name + 64, ".part") == 0)
+            hex = de->d_name;
+        else if (n == 129 + 9 && de->d_name[64] == '-' &&
+                 strcmp(de->d_name + 129, ".zst.part") == 0)
+            hex = de->d_name + 65;
+        char h64[65];
+        uint8_t id[32];
+        sync_objent *e;
+        if (!hex)
+            continue;
+        memcpy(h64, hex, 64);
+        h64[64] = 0;
+        if (cs_hex_decode(h64, id, 32) == 0 && (e = sync_objset_find(f->need, id)) != NULL)
+            e->has_part = 1;
+    }
+    closedir(d);
 }
 
 /* Wire bytes still to come for e: a part file's bytes are already done. */
@@ -442,6 +514,8 @@ static int fetch_batch(fetch *f, const sync_objent *const *ids, size_t n)
     CURLcode cc = curl_easy_perform(h->curl);
     curl_slist_free_all(hd);
     cs_buf_free(&body);
+    if (cc != CURLE_OK)
+        batch_keep_part(f, &b);
     free(b.obj);
     long code = 0;
     curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
@@ -739,6 +813,7 @@ static int fetch_objects(http *h, content_store *store, sync_objset *need, cs_er
     const sync_objent **todo = malloc((need->n ? need->n : 1) * sizeof *todo);
     if (!todo)
         return cs_err_set(err, CS_ENOMEM, "out of memory");
+    mark_parts(&f);
     int use_batch = 1, rc = 0, stale = 0;
     for (int attempt = 0;; attempt++) {
         uint64_t before = h->st->objects_fetched + h->part_bytes;
