@@ -9,7 +9,12 @@ started=
 if ! timeout 5 avahi-browse -at >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v avahi-daemon >/dev/null && command -v dbus-daemon >/dev/null; then
         mkdir -p /run/dbus
-        [ -S /run/dbus/system_bus_socket ] || dbus-daemon --system --fork
+        # A socket left by a system bus that died refuses connections and
+        # keeps a new bus from starting: clear it first.
+        if ! { [ -f /run/dbus/pid ] && kill -0 "$(cat /run/dbus/pid)" 2>/dev/null; }; then
+            rm -f /run/dbus/pid /run/dbus/system_bus_socket
+            dbus-daemon --system --fork
+        fi
         avahi-daemon -D --no-chroot 2>/dev/null || true
         started=1
         for i in $(seq 1 50); do timeout 2 avahi-browse -at >/dev/null 2>&1 && break; sleep 0.1; done
