@@ -449,6 +449,7 @@ static void mark_parts(fetch *f)
     if (!d)
         return;
     struct dirent *de;
+    // cppcheck-suppress readdirCalled ; a DIR of our own: readdir is safe, readdir_r deprecated
     while ((de = readdir(d)) != NULL) {
         size_t n = strlen(de->d_name);
         const char *hex = NULL;
