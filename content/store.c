@@ -121,6 +121,19 @@ static int db_exec(content_store *s, const char *sql, cs_err *err)
     return 0;
 }
 
+/* One number from a query of one row and one column (a count, a sum). */
+static int db_u64(content_store *s, const char *sql, const char *what, uint64_t *out, cs_err *err)
+{
+    sqlite3_stmt *q = NULL;
+    *out = 0;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return db_fail(s, err, what);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        *out = (uint64_t)sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return 0;
+}
+
 static void db_rollback(content_store *s)
 {
     if (!sqlite3_get_autocommit(s->db))
@@ -1455,15 +1468,9 @@ int content_store_verify(content_store *s, content_store_damage_cb cb, void *ctx
     sqlite3_stmt *q = NULL;
     store_row *rows = NULL;
     uint64_t total = 0, done = 0, bad = 0;
-    if (sqlite3_prepare_v2(s->db, "SELECT coalesce(sum(enc_len), 0) FROM objects", -1, &q, NULL) !=
-        SQLITE_OK) {
-        rc = db_fail(s, err, "counting objects");
+    if ((rc = db_u64(s, "SELECT coalesce(sum(enc_len), 0) FROM objects", "counting objects", &total,
+                     err)) != 0)
         goto out;
-    }
-    if (sqlite3_step(q) == SQLITE_ROW)
-        total = (uint64_t)sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    q = NULL;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT id, pack, off, raw_len, enc_len, block_size FROM objects"
                            " WHERE (pack, off) > (?1, ?2) ORDER BY pack, off LIMIT 256",
@@ -1549,14 +1556,8 @@ static int gc_drop(content_store *s, content_store_live_cb is_live, void *ctx, u
     if ((rc = db_exec(s, "BEGIN IMMEDIATE", err)) != 0)
         goto out;
     if (s->gc_progress) {
-        if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM objects", -1, &q, NULL) != SQLITE_OK) {
-            rc = db_fail(s, err, "counting objects");
+        if ((rc = db_u64(s, "SELECT count(*) FROM objects", "counting objects", &total, err)) != 0)
             goto out;
-        }
-        if (sqlite3_step(q) == SQLITE_ROW)
-            total = (uint64_t)sqlite3_column_int64(q, 0);
-        sqlite3_finalize(q);
-        q = NULL;
         s->gc_progress(s->gc_pctx, "checking references", 0, total);
     }
     if (sqlite3_prepare_v2(s->db,
