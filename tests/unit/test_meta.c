@@ -144,16 +144,22 @@ static int root_try(json_t *s, const int *signers, int n)
     return rc;
 }
 
-static sync_root *root_v1(void)
+/* Root metadata sg signed with signers[0..n), loaded; NULL (said) if refused. */
+static sync_root *root_signed_load(json_t *sg, const int *signers, int n, const char *what)
 {
-    static const int rk[] = {R1};
-    char *text = sign_with(root_signed(1, rk, 1, 1), rk, 1, NULL);
+    char *text = sign_with(sg, signers, n, NULL);
     sync_root *r = NULL;
     cs_err err = {0};
     if (root_load_text(text, &r, &err) != 0)
-        fprintf(stderr, "root v1: %s\n", err.msg);
+        fprintf(stderr, "%s: %s\n", what, err.msg);
     free(text);
     return r;
+}
+
+static sync_root *root_v1(void)
+{
+    static const int rk[] = {R1};
+    return root_signed_load(root_signed(1, rk, 1, 1), rk, 1, "root v1");
 }
 
 static int verify_text(const sync_root *root, sync_role role, const char *text, size_t len)
@@ -347,13 +353,7 @@ static sync_root *root_thresholds(void)
     json_t *sg = json_pack("{s:s,s:s,s:I,s:s,s:o,s:o}", "_type", "root", "spec", SYNC_SPEC,
                            "version", (json_int_t)1, "expires", EXPIRES, "keys", jkeys, "roles",
                            roles);
-    char *text = sign_with(sg, rk, 1, NULL);
-    sync_root *r = NULL;
-    cs_err err = {0};
-    if (root_load_text(text, &r, &err) != 0)
-        fprintf(stderr, "threshold root: %s\n", err.msg);
-    free(text);
-    return r;
+    return root_signed_load(sg, rk, 1, "threshold root");
 }
 
 /* Thresholds above 1 for the online roles: one valid signature is too few,
