@@ -580,7 +580,6 @@ static MHD_RESULT put_settings(srv *s, struct MHD_Connection *c, srv_req *rq, co
     const char *k;
     json_t *v;
     int rc;
-    node_server_options o;
     if (!json_is_object(b) || json_object_size(b) == 0)
         return srv_error(c, rq, 400, "bad_request", "send an object of settings");
     snprintf(p, sizeof p, "%s/node.conf", s->data_dir);
@@ -602,15 +601,9 @@ static MHD_RESULT put_settings(srv *s, struct MHD_Connection *c, srv_req *rq, co
             return fail(c, rq, CS_EINVAL, &err);
         }
     }
-    /* The whole file must still load as the daemon reads it. */
-    uint64_t sz = 0;
-    int64_t iv = 0;
-    if ((rc = node_server_options_load(&o, conf, &err)) != 0 ||
-        (rc = cs_conf_get_size(conf, "storage.quota", 0, &sz, &err)) != 0 ||
-        (rc = cs_conf_get_size(conf, "sync.max_rate", 0, &sz, &err)) != 0 ||
-        (rc = cs_conf_get_int(conf, "sync.interval", 3600, &iv, &err)) != 0 ||
-        (rc = cs_conf_get_int(conf, "privacy.retention_days", 365, &iv, &err)) != 0 ||
-        (rc = cs_conf_save(conf, p, &err)) != 0) {
+    /* The whole file must still load as the daemon reads it: what
+     * `node serve --check` accepts. */
+    if ((rc = node_server_conf_check(conf, &err)) != 0 || (rc = cs_conf_save(conf, p, &err)) != 0) {
         cs_conf_free(conf);
         return fail(c, rq, rc == CS_ECONFIG ? CS_EINVAL : rc, &err);
     }
