@@ -14,13 +14,20 @@
 #            worker_processes 2, sendfile on, access_log off, keep-alive;
 #   kiwix    kiwix-serve from a ZIM built from that directory by zimwriterfs
 #            (with its default Xapian full-text index), -n (no injected
-#            toolbar, the cheaper setting for kiwix);
+#            toolbar, the cheaper setting for kiwix; the targets use it);
+#            a second kiwix-serve in its default mode for one info line;
 #   cistern  `cistern node serve` on a node that imported a bundle of the
 #            published tree, with its default configuration.
 #
 # Metrics (each a median of RUNS runs; wrk -t2; the cores are shared with
 # wrk, which is reported along with the numbers):
-#   small page req/s   one lesson's index.html, C_PAGE connections
+#   small page req/s   one lesson's index.html, C_PAGE connections; twice
+#                      for cistern: as configured by default (a plain GET of
+#                      a small file is answered from the response kept the
+#                      first time, serve.file_cache) and with
+#                      serve.file_cache = 0 (every request decodes it from
+#                      the store); kiwix-serve also in its default mode
+#                      (top bar injected), for information
 #   big file MB/s      the BIG_MB file, C_BIG connections
 #   search req/s, p99  the ~200 queries from cistern-gencat --queries, in
 #                      turn, C_SEARCH connections (cistern /api/v1/catalog?q=,
@@ -328,6 +335,12 @@ if ((use_kiwix)); then
     kiwix-serve -n -i 127.0.0.1 -p "$KPORT" "$W/$zim_name.zim" >"$W/kiwix.log" 2>&1 &
     PIDS+=($!)
     KURL="http://127.0.0.1:$KPORT"
+    # kiwix-serve as a school would run it: its default mode injects the
+    # top bar into every page (shown for information, no target).
+    KTPORT=$(free_port)
+    kiwix-serve -i 127.0.0.1 -p "$KTPORT" "$W/$zim_name.zim" >"$W/kiwix-bar.log" 2>&1 &
+    PIDS+=($!)
+    KTURL="http://127.0.0.1:$KTPORT"
     if ! wait_http "$KURL/$zim_name/$page" 30; then
         echo "peer kiwix: kiwix-serve did not serve $KURL/$zim_name/$page: skipped" >&2
         use_kiwix=0
@@ -440,6 +453,7 @@ log "small page: /$page"
 measure page.cistern "$CURL/r/$page" "$C_PAGE" rps
 ((use_nginx)) && measure page.nginx "$NURL/$page" "$C_PAGE" rps
 ((use_kiwix)) && measure page.kiwix "$KURL/$zim_name/$page" "$C_PAGE" rps
+((use_kiwix)) && wait_http "$KTURL/$zim_name/$page" 30 && measure page.kiwixbar "$KTURL/$zim_name/$page" "$C_PAGE" rps
 
 log "big file: ${BIG_MB} MiB"
 measure big.cistern "$CURL/r/bench-big/big.bin" "$C_BIG" mbps
@@ -460,12 +474,18 @@ fi
 # so this is the line that measures search itself.
 cistern_stop
 cp "$W/node/node.conf" "$W/node.conf.saved" 2>/dev/null || : >"$W/node.conf.saved"
-echo "serve.search_cache = 0" >>"$W/node/node.conf"
+printf 'serve.search_cache = 0\nserve.file_cache = 0\n' >>"$W/node/node.conf"
 cistern_start "$CPORT"
-wait_http "$CURL/healthz" 20 || die "cistern did not restart without its search cache: $(tail -3 "$W/serve.err")"
+wait_http "$CURL/healthz" 20 || die "cistern did not restart without its caches: $(tail -3 "$W/serve.err")"
 export PATHS="$W/paths.cistern"
 measure search_nc.cistern "$CURL/" "$C_SEARCH" search "$W/search.lua"
 [[ -n ${R[search.kiwix]:-} ]] && R[search_nc.kiwix]=${R[search.kiwix]}
+# The small page without the file cache (serve.file_cache = 0): every
+# request looks the file up and decodes it from the store.
+measure page_nc.cistern "$CURL/r/$page" "$C_PAGE" rps
+for peer in nginx kiwix; do
+    [[ -n ${R[page.$peer]:-} ]] && R[page_nc.$peer]=${R[page.$peer]}
+done
 
 # Each query alone on an idle server, cache off (second of two passes): which are slow.
 : >"$W/query-times.txt"
@@ -534,7 +554,10 @@ line_vs() { # line_vs LABEL UNIT KEY: cistern vs nginx (target) and kiwix (targe
 }
 echo
 echo "== cistern LAN serving, $N resources, medians of $RUNS runs =="
-line_vs "small page req/s" "" page 0.5 5
+line_vs "small page req/s, file cache on" "" page 0.5 5
+line_vs "small page req/s, file cache off" "" page_nc 0.5 5
+[[ -n ${R[page.kiwixbar]:-} ]] &&
+    echo "  (kiwix-serve in its default mode, top bar injected: ${R[page.kiwixbar]} req/s; cistern with its file cache $(ratio "${R[page.cistern]}" "${R[page.kiwixbar]}")× that, no target)"
 if [[ -n ${R[big.kiwix]:-} ]]; then
     line_vs "${BIG_MB} MB file MB/s" "" big 0.8 ""
     echo "  (kiwix ${R[big.kiwix]} MB/s, no target)"

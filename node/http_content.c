@@ -153,10 +153,22 @@ static int want_range(struct MHD_Connection *c, const char *etag, uint64_t size,
     return parse_range(range, size, a, b);
 }
 
-/* A small file: decoded with the pooled handle while we hold it. */
+/* The request a small file answers: its URL parts and how it is cached. */
+typedef struct small_req {
+    const char *id, *path; /* as in the URL ("" = the entry file) */
+    const char *hex;       /* object id */
+    const char *etag, *cache;
+    int versioned, head;
+} small_req;
+
+/* A small file: decoded with the pooled handle while we hold it.  A plain
+ * GET's answer is also kept in the file cache for the next one. */
 static MHD_RESULT small_body(srv *s, struct MHD_Connection *c, srv_req *rq, srv_handles *h, content_file *f,
-                             const char *etag, const char *cache, int head)
+                             const small_req *sr)
 {
+    const char *etag = sr->etag, *cache = sr->cache;
+    int head = sr->head;
+    int64_t version = h->snap_version, gen = h->snap_gen;
     uint64_t a, b;
     int pr = want_range(c, etag, f->size, &a, &b);
     if (pr < 0) {
@@ -194,6 +206,11 @@ static MHD_RESULT small_body(srv *s, struct MHD_Connection *c, srv_req *rq, srv_
         MHD_add_response_header(r, "Content-Range", cr);
     }
     content_file_clear(f);
+    if (pr == 0 && len <= SRV_FCACHE_MAX_FILE && srv_fcache_eligible(c, rq)) {
+        MHD_RESULT ret = srv_queue_len(c, rq, 200, r, len);
+        srv_fcache_put(s, sr->id, sr->path, version, gen, sr->hex, sr->versioned, len, r);
+        return ret;
+    }
     return srv_respond_len(c, rq, pr == 1 ? 206 : 200, r, len);
 }
 
@@ -219,6 +236,9 @@ MHD_RESULT srv_content(srv *s, struct MHD_Connection *c, srv_req *rq, const char
         return srv_respond(c, rq, 301, r);
     }
     const char *path = slash + 1;
+    MHD_RESULT ret;
+    if ((*path == '\0' || content_path_valid(path)) && srv_fcache_serve(s, c, rq, id, path, &ret))
+        return ret;
     srv_handles *h = srv_handles_get(s);
     content_file f;
     memset(&f, 0, sizeof f);
@@ -256,7 +276,7 @@ MHD_RESULT srv_content(srv *s, struct MHD_Connection *c, srv_req *rq, const char
     snprintf(etag, sizeof etag, "\"%.32s\"", hex);
     const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
     const char *v = srv_arg(c, "v");
-    int versioned = v && strlen(v) >= 16 && strncmp(v, hex, strlen(v) > 64 ? 64 : strlen(v)) == 0;
+    int versioned = srv_content_versioned(v, hex);
     const char *cache = versioned ? "public, max-age=31536000, immutable" : "no-cache";
     if (inm && (strstr(inm, etag) || strcmp(inm, "*") == 0)) {
         srv_handles_put(s, h);
@@ -273,8 +293,10 @@ MHD_RESULT srv_content(srv *s, struct MHD_Connection *c, srv_req *rq, const char
         return srv_text(c, rq, 404, "text/plain; charset=utf-8",
                         "not cached: this resource is listed in the catalogue but not stored on this device yet\n");
     }
-    if (f.size <= SMALL_BODY)
-        return small_body(s, c, rq, h, &f, etag, cache, head);
+    if (f.size <= SMALL_BODY) {
+        small_req sr = {id, path, hex, etag, cache, versioned, head};
+        return small_body(s, c, rq, h, &f, &sr);
+    }
     content_reader *rd = NULL;
     if (content_store_reader_open(h->store, f.object, &rd, &err) != 0) {
         srv_handles_put(s, h);

@@ -105,6 +105,7 @@ int node_server_options_load(node_server_options *o, const cs_conf *conf, cs_err
     o->timeout_s = 30;
     o->header_timeout_s = 10;
     o->search_cache = 1;
+    o->file_cache = 8u << 20;
     o->header_limit = 16384;
     o->drain_s = 10;
     o->log_level = CS_LOG_INFO;
@@ -131,6 +132,11 @@ int node_server_options_load(node_server_options *o, const cs_conf *conf, cs_err
         return rc;
     o->zeroconf = (int)zc;
     o->search_cache = (int)sc;
+    if ((rc = cs_conf_get_size(conf, "serve.file_cache", o->file_cache, &o->file_cache, err)) != 0)
+        return rc;
+    if (o->file_cache > (1u << 30))
+        return cs_err_set(err, CS_ECONFIG, "serve.file_cache = %llu: at most 1G (0 turns it off)",
+                          (unsigned long long)o->file_cache);
     const char *school = cs_conf_get(conf, "school.name");
     if (school && (!*school || strlen(school) >= sizeof o->school - 16))
         return cs_err_set(err, CS_ECONFIG, "school.name: 1 to %zu bytes", sizeof o->school - 16);
@@ -355,7 +361,7 @@ static int status_class(unsigned status)
     return status >= 100 && status < 600 ? (int)(status / 100) : 0;
 }
 
-MHD_RESULT srv_respond(struct MHD_Connection *c, srv_req *rq, unsigned status, struct MHD_Response *r)
+static MHD_RESULT queue(struct MHD_Connection *c, srv_req *rq, unsigned status, struct MHD_Response *r)
 {
     if (!r)
         return MHD_NO;
@@ -366,17 +372,32 @@ MHD_RESULT srv_respond(struct MHD_Connection *c, srv_req *rq, unsigned status, s
         MHD_add_response_header(r, "Set-Cookie",
                                 "cs_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     }
-    MHD_RESULT ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
+    return MHD_queue_response(c, status, r);
+}
+
+MHD_RESULT srv_respond(struct MHD_Connection *c, srv_req *rq, unsigned status, struct MHD_Response *r)
+{
+    MHD_RESULT ret = queue(c, rq, status, r);
+    if (r)
+        MHD_destroy_response(r);
     return ret;
+}
+
+MHD_RESULT srv_queue_len(struct MHD_Connection *c, srv_req *rq, unsigned status,
+                         struct MHD_Response *r, uint64_t body_len)
+{
+    if (r && !rq->head && status >= 200 && status != 204 && status != 304)
+        atomic_fetch_add_explicit(&rq->s->bytes_sent[rq->route], body_len, memory_order_relaxed);
+    return queue(c, rq, status, r);
 }
 
 MHD_RESULT srv_respond_len(struct MHD_Connection *c, srv_req *rq, unsigned status,
                            struct MHD_Response *r, uint64_t body_len)
 {
-    if (r && !rq->head && status >= 200 && status != 204 && status != 304)
-        atomic_fetch_add_explicit(&rq->s->bytes_sent[rq->route], body_len, memory_order_relaxed);
-    return srv_respond(c, rq, status, r);
+    MHD_RESULT ret = srv_queue_len(c, rq, status, r, body_len);
+    if (r)
+        MHD_destroy_response(r);
+    return ret;
 }
 
 MHD_RESULT srv_text(struct MHD_Connection *c, srv_req *rq, unsigned status, const char *type, const char *body)
@@ -509,6 +530,18 @@ MHD_RESULT srv_metrics(srv *s, struct MHD_Connection *c, srv_req *rq)
         "cistern_http_header_timeouts_total %llu\n",
         (unsigned long long)atomic_load(&s->active),
         (unsigned long long)atomic_load(&s->header_timeouts));
+    uint64_t fc_hits, fc_misses;
+    size_t fc_bytes;
+    srv_fcache_stats(s->fcache, &fc_hits, &fc_misses, &fc_bytes);
+    cs_buf_printf(&b,
+                  "# HELP cistern_file_cache_requests_total Content GETs the file cache was asked, by outcome.\n"
+                  "# TYPE cistern_file_cache_requests_total counter\n"
+                  "cistern_file_cache_requests_total{result=\"hit\"} %llu\n"
+                  "cistern_file_cache_requests_total{result=\"miss\"} %llu\n"
+                  "# HELP cistern_file_cache_bytes Bytes the file cache holds (serve.file_cache at most).\n"
+                  "# TYPE cistern_file_cache_bytes gauge\n"
+                  "cistern_file_cache_bytes %llu\n",
+                  (unsigned long long)fc_hits, (unsigned long long)fc_misses, (unsigned long long)fc_bytes);
     srv_handles *h = srv_handles_get(s);
     int64_t version = 0;
     uint64_t res = 0, files = 0, bytes = 0;
@@ -951,7 +984,8 @@ static void reload_config(srv *s)
     cs_logger_set_level(&s->log, o.log_level); /* request threads log meanwhile */
     if (strcmp(o.host, s->opt.host) || o.port != s->opt.port || o.threads != s->opt.threads ||
         o.max_conns != s->opt.max_conns || o.max_conns_per_ip != s->opt.max_conns_per_ip ||
-        o.timeout_s != s->opt.timeout_s || o.header_limit != s->opt.header_limit)
+        o.timeout_s != s->opt.timeout_s || o.header_limit != s->opt.header_limit ||
+        o.file_cache != s->opt.file_cache)
         cs_log_warn(&s->log, "SIGHUP: serve.* listening and connection settings take effect at the next restart");
     s->opt.drain_s = o.drain_s;
     s->opt.session_idle_s = o.session_idle_s;
@@ -1047,6 +1081,10 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
             cs_log_info(&s->log, "listening; now running as user %s", user);
         }
     }
+    if (srv_fcache_new(&s->fcache, (size_t)s->opt.file_cache) != 0) {
+        rc = cs_err_set(err, CS_ENOMEM, "out of memory");
+        goto out;
+    }
     if ((rc = pool_open(s, err)) != 0 || (rc = srv_ui_init(s, err)) != 0 ||
         (rc = node_people_open(&s->people, data_dir, err)) != 0 || (rc = srv_rec_start(s, err)) != 0)
         goto out;
@@ -1135,6 +1173,7 @@ out:
         free(s->cache[i].body);
     }
     pthread_mutex_destroy(&s->cache_lock);
+    srv_fcache_free(s->fcache);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     free(s);

@@ -59,6 +59,11 @@ typedef struct srv_cache_entry {
     char *body;
 } srv_cache_entry;
 
+/* Small files served whole, kept as finished responses (http_filecache.c). */
+#define SRV_FCACHE_SLOTS 4096
+#define SRV_FCACHE_MAX_FILE (256 * 1024)
+typedef struct srv_fcache srv_fcache;
+
 /* Sign-in failures by address and by name: 5 in 5 minutes, then 429. */
 #define SRV_RL_SLOTS 1024
 #define SRV_RL_MAX_FAILS 5
@@ -113,6 +118,7 @@ struct srv {
     pthread_mutex_t cache_lock;
     srv_cache_entry cache[SRV_CACHE_SLOTS];
     size_t cache_bytes;
+    srv_fcache *fcache; /* serve.file_cache; NULL = off */
     /* background sync */
     pthread_t sync_thread;
     int sync_started;
@@ -150,6 +156,10 @@ srv_handles *srv_handles_get(srv *s);
 srv_handles *srv_handles_get_fresh(srv *s);
 void srv_handles_put(srv *s, srv_handles *h);
 
+/* Queue a response and record its status and body bytes (none for HEAD);
+ * the caller keeps its reference to r. */
+MHD_RESULT srv_queue_len(struct MHD_Connection *c, srv_req *rq, unsigned status,
+                         struct MHD_Response *r, uint64_t body_len);
 /* Queue a response and record its status; takes ownership of r. */
 MHD_RESULT srv_respond(struct MHD_Connection *c, srv_req *rq, unsigned status,
                        struct MHD_Response *r);
@@ -178,6 +188,22 @@ int srv_ui_init(srv *s, cs_err *err);
 MHD_RESULT srv_metrics(srv *s, struct MHD_Connection *c, srv_req *rq);
 MHD_RESULT srv_mirror(srv *s, struct MHD_Connection *c, srv_req *rq, const char *url);
 MHD_RESULT srv_mirror_batch(srv *s, struct MHD_Connection *c, srv_req *rq, const cs_buf *body);
+
+/* The file cache (http_filecache.c).  budget 0: *out = NULL (off). */
+int srv_fcache_new(srv_fcache **out, size_t budget);
+void srv_fcache_free(srv_fcache *fc);
+void srv_fcache_stats(const srv_fcache *fc, uint64_t *hits, uint64_t *misses, size_t *bytes);
+/* A plain GET of a whole file: no HEAD, Range, If-None-Match, If-Range or cookie. */
+int srv_fcache_eligible(struct MHD_Connection *c, const srv_req *rq);
+/* ?v= (at least 16 hex digits) is a prefix of the object id hex. */
+int srv_content_versioned(const char *v, const char *hex);
+/* 1 with *ret set: answered from a fresh entry.  0: take the long way. */
+int srv_fcache_serve(srv *s, struct MHD_Connection *c, srv_req *rq, const char *id, const char *path,
+                     MHD_RESULT *ret);
+/* Keep r, the 200 answer to a plain GET of id/path (len body bytes, made
+ * from catalogue version/gen), already queued; takes the caller's reference. */
+void srv_fcache_put(srv *s, const char *id, const char *path, int64_t version, int64_t gen, const char *hex,
+                    int versioned, size_t len, struct MHD_Response *r);
 
 /* Recommendations (http_recommend.c). */
 struct node_rec_request;

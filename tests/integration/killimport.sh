@@ -176,10 +176,21 @@ if [ "$caught" = 1 ]; then
     check "during the import: a resource of version 2 is not there yet" \
         [ "$(st "$URL/r/gen-44/index.html")" = 404 ]
     check "during the import: status says version 1" served_version 1
+    # Keep asking for a page version 2 changes meanwhile, so the file cache
+    # keeps version 1's answer fresh up to the moment the server moves on:
+    # once a request has seen version 2, none may get version 1's page.
+    pg="$URL/r/gen-30/index.html"
+    (while :; do curl -sf "$pg" -o /dev/null; done) &
+    hammer=$!
     kill -CONT "$pid"
     check "the import completes" wait "$pid"
     check "after the import: the server moves to version 2" served_version 2
+    check "after the import: at once, version 2's page" cmp -s <(curl -sf "$pg") "$T/src2/gen-30/index.html"
+    kill "$hammer"
+    wait "$hammer" 2>/dev/null || true
     check "after the import: version 2's photo is served" cmp -s <(curl -sf "$u") "$T/src2/gen-1/img/photo.jpg"
+    check "the file cache answered some of those" \
+        [ "$(curl -s "$URL/metrics" | sed -n 's/^cistern_file_cache_requests_total{result="hit"} //p')" -gt 0 ]
     check "after the import: version 2's page is served" \
         cmp -s <(curl -sf "$URL/r/gen-30/index.html") "$T/src2/gen-30/index.html"
     check "after the import: version 2's new resource is served" \

@@ -164,6 +164,40 @@ check "If-Range match gives 206" [ "$(st -r 0-0 -H "If-Range: $etag" "$u")" = 20
 v=$(curl -s "$URL/api/v1/resources/science-g5-water-cycle-video" | grep -o 'water-cycle.mp4?v=[0-9a-f]*' | head -1)
 check "versioned content URL is immutable" grep -q immutable <<<"$(hdr Cache-Control "$URL/r/science-g5-water-cycle-video/$v")"
 check "plain content URL revalidates" [ "$(hdr Cache-Control "$u")" = no-cache ]
+
+# The file cache: a plain GET of a small file is answered again from the
+# response kept the first time; everything else still takes the long way.
+fc() { curl -s "$URL/metrics" | sed -n "s/^cistern_file_cache_requests_total{result=\"$1\"} //p"; }
+fp="$URL/r/math-g3-fractions-intro/index.html"
+fsrc="$T/src/math-g3-fractions-intro/index.html"
+fheads() { curl -s -D - -o "$T/fc.body" "$@" | tr -d '\r' | grep -v '^Date:'; }
+fheads "$fp" >/dev/null
+hits0=$(fc hit)
+fh1=$(fheads "$fp")
+cp "$T/fc.body" "$T/fc.1"
+fh2=$(fheads "$fp")
+check "file cache: answered from the cache ($hits0 hits before, $(fc hit) after)" [ "$(fc hit)" -ge $((hits0 + 2)) ]
+check "file cache: the same bytes each time" cmp -s "$T/fc.1" "$fsrc"
+check "file cache: the same bytes from the kept answer" cmp -s "$T/fc.body" "$fsrc"
+check "file cache: the same headers each time" [ "$fh1" = "$fh2" ]
+check "file cache: the kept answer is still sandboxed" grep -qi '^content-security-policy: sandbox' <<<"$fh2"
+check "file cache: and says nosniff" grep -qi '^x-content-type-options: nosniff' <<<"$fh2"
+check "file cache: metrics count its bytes" [ "$(curl -s "$URL/metrics" | sed -n 's/^cistern_file_cache_bytes //p')" -gt 0 ]
+fsize=$(stat -c %s "$fsrc")
+check "file cache: HEAD after it: the length" [ "$(hdr Content-Length -I "$fp")" = "$fsize" ]
+check "file cache: HEAD after it: no body" [ "$(curl -s -I "$fp" -o /dev/null -w '%{size_download}')" = 0 ]
+check "file cache: a range after it is 206 with its bytes" cmp -s <(curl -s -r 5-14 "$fp") <(tail -c +6 "$fsrc" | head -c 10)
+fetag=$(hdr ETag "$fp")
+check "file cache: If-None-Match after it: 304" [ "$(st -H "If-None-Match: $fetag" "$fp")" = 304 ]
+check "file cache: the entry file by /r/id/, twice" bash -c "cmp -s <(curl -s '$URL/r/math-g3-fractions-intro/') '$fsrc' &&
+    cmp -s <(curl -s '$URL/r/math-g3-fractions-intro/') '$fsrc'"
+fv="$fp?v=${fetag:1:16}"
+for round in 1 2; do
+    check "file cache: versioned URL immutable (round $round)" grep -q immutable <<<"$(hdr Cache-Control "$fv")"
+    check "file cache: plain URL no-cache (round $round)" [ "$(hdr Cache-Control "$fp")" = no-cache ]
+    check "file cache: a ?v= of another object is not immutable (round $round)" \
+        [ "$(hdr Cache-Control "$fp?v=0123456789abcdef")" = no-cache ]
+done
 check "/r/id redirects to /r/id/" [ "$(hdr Location "$URL/r/math-g3-fractions-intro")" = /r/math-g3-fractions-intro/ ]
 check "/r/id/ opens the entry" cmp -s <(curl -s "$URL/r/math-g3-fractions-intro/") "$T/src/math-g3-fractions-intro/index.html"
 check "HTML under a CSP sandbox" grep -q "^sandbox" <<<"$(hdr Content-Security-Policy "$URL/r/math-g3-fractions-intro/")"
@@ -410,6 +444,13 @@ bad_conf "keep.grades = first" "keep.grades"
 bad_conf "storage.quota = lots" "storage.quota"
 bad_conf "serve.header_timeout = 0" "serve.header_timeout"
 bad_conf "serve.search_cache = maybe" "serve.search_cache"
+bad_conf "serve.file_cache = lots" "serve.file_cache"
+for good in "serve.file_cache = 0" "serve.file_cache = 64M"; do
+    cp "$T/conf.good" "$T/n/node.conf"
+    echo "$good" >>"$T/n/node.conf"
+    check "--check accepts $good" cs node serve "$T/n" --check
+done
+bad_conf "serve.file_cache = 2G" "serve.file_cache"
 bad_conf "recommend.rebuild_interval = 0" "recommend.rebuild_interval"
 cp "$T/conf.good" "$T/n/node.conf"
 

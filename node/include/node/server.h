@@ -27,6 +27,7 @@ typedef struct node_server_options {
     unsigned timeout_s;       /* serve.timeout (30 s without traffic and a connection is dropped) */
     unsigned header_timeout_s; /* serve.header_timeout (10 s) for a request's headers to arrive */
     int search_cache;          /* serve.search_cache (1): 0 = search answers are never cached */
+    uint64_t file_cache;       /* serve.file_cache (8 MiB): bytes of small files kept as responses; 0 = off */
     unsigned header_limit;    /* serve.max_header_bytes (16384): larger requests get 431/413 */
     unsigned drain_s;         /* serve.drain_timeout (10 s to finish requests on SIGTERM) */
     int log_level;
