@@ -62,6 +62,24 @@ static int privacy_of(const cs_conf *conf, node_privacy *pv, cs_err *err)
     return 0;
 }
 
+static int batch_records_of(const cs_conf *conf, int64_t *out, cs_err *err)
+{
+    int rc = cs_conf_get_int(conf, "outbox.batch_records", SEND_RECORDS, out, err);
+    if (rc != 0)
+        return rc;
+    if (*out < 1 || *out > SYNC_OUTBOX_MAX_RECORDS)
+        return cs_err_set(err, CS_ECONFIG, "outbox.batch_records: 1 to %d", SYNC_OUTBOX_MAX_RECORDS);
+    return 0;
+}
+
+int node_outbox_conf_check(const cs_conf *conf, cs_err *err)
+{
+    node_privacy pv;
+    int64_t b;
+    int rc = privacy_of(conf, &pv, err);
+    return rc ? rc : batch_records_of(conf, &b, err);
+}
+
 int node_outbox_prepare(node_data *n, cs_err *err)
 {
     node_people *p;
@@ -125,10 +143,9 @@ int node_outbox_send(node_data *n, const char *url, int *sent, int64_t *acked, c
         (rc = node_key_load(n, &key, id, err)) != 0)
         return rc;
     int64_t before = 0, batch_records = SEND_RECORDS;
-    if ((rc = cs_conf_get_int(n->conf, "outbox.batch_records", SEND_RECORDS, &batch_records, err)) != 0 ||
-        batch_records < 1 || batch_records > SYNC_OUTBOX_MAX_RECORDS) {
+    if ((rc = batch_records_of(n->conf, &batch_records, err)) != 0) {
         cs_key_free(key);
-        return rc ? rc : cs_err_set(err, CS_ECONFIG, "outbox.batch_records: 1 to %d", SYNC_OUTBOX_MAX_RECORDS);
+        return rc;
     }
     node_people_outbox_state(p, &(int64_t){0}, &before, NULL);
     *acked = before;

@@ -204,7 +204,7 @@ int node_server_conf_check(const cs_conf *conf, cs_err *err)
     int64_t iv;
     int ws, we, rc;
     if ((rc = node_server_options_load(&o, conf, err)) != 0 ||
-        (rc = node_sync_conf_check(conf, err)) != 0)
+        (rc = node_sync_conf_check(conf, err)) != 0 || (rc = node_outbox_conf_check(conf, err)) != 0)
         return rc;
     const char *url = cs_conf_get(conf, "hub.url");
     if (url && *url && !hub_url_ok(url))

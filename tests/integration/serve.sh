@@ -452,6 +452,10 @@ for good in "serve.file_cache = 0" "serve.file_cache = 64M"; do
 done
 bad_conf "serve.file_cache = 2G" "serve.file_cache"
 bad_conf "recommend.rebuild_interval = 0" "recommend.rebuild_interval"
+bad_conf "outbox.epsilon = 0" "outbox.epsilon"
+bad_conf "outbox.max_resources = 0" "outbox.max_resources"
+bad_conf "outbox.min_count = many" "outbox.min_count"
+bad_conf "outbox.batch_records = 0" "outbox.batch_records"
 cp "$T/conf.good" "$T/n/node.conf"
 
 # SIGTERM drains: a download in progress completes, then the server exits 0.

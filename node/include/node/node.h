@@ -93,6 +93,10 @@ int node_key_load(node_data *n, cs_key **out, char id[CS_KEYID_HEX], cs_err *err
 /* Make the weekly usage aggregates that are due (outbox.* privacy settings)
  * and purge learner data past privacy.retention_days. */
 int node_outbox_prepare(node_data *n, cs_err *err);
+/* The outbox.* settings (epsilon, max_resources, min_count, batch_records)
+ * as node_outbox_prepare and node_outbox_send read them; CS_ECONFIG naming
+ * the key. */
+int node_outbox_conf_check(const cs_conf *conf, cs_err *err);
 /* Send every pending record to the hub in signed batches; *sent counts
  * records the hub newly acknowledged, *acked is its acknowledgement. */
 int node_outbox_send(node_data *n, const char *url, int *sent, int64_t *acked, cs_err *err);

@@ -51,7 +51,7 @@ typedef struct node_server_options {
 int node_server_options_load(node_server_options *o, const cs_conf *conf, cs_err *err);
 /* Every setting the running daemon reads, checked as the daemon reads it:
  * serve.*, session.*, log.level, hub.url, sync.*, keep.grades, storage.quota,
- * privacy.retention_days, recommend.rebuild_interval (`node serve --check`).
+ * privacy.retention_days, outbox.*, recommend.rebuild_interval (`node serve --check`).
  * CS_ECONFIG naming the key on the first bad one. */
 int node_server_conf_check(const cs_conf *conf, cs_err *err);
 /* Parse "HOST:PORT", ":PORT", "PORT" or "[v6]:PORT" into o. */
