@@ -440,7 +440,9 @@ static void batch_keep_part(fetch *f, const batch_rx *b)
 }
 
 /* Part files an earlier run left in incoming/ for objects still needed:
- * those travel alone, so the resume uses them. */
+ * those travel alone, so the resume uses them.  A part file of an object
+ * this version no longer needs is removed: nothing would ever resume it.
+ * (Files in incoming/ not named as part files are left alone.) */
 static void mark_parts(fetch *f)
 {
     char dir[PATH_MAX];
@@ -465,8 +467,15 @@ static void mark_parts(fetch *f)
             continue;
         memcpy(h64, hex, 64);
         h64[64] = 0;
-        if (cs_hex_decode(h64, id, 32) == 0 && (e = sync_objset_find(f->need, id)) != NULL)
+        if (cs_hex_decode(h64, id, 32) != 0)
+            continue;
+        if ((e = sync_objset_find(f->need, id)) != NULL) {
             e->has_part = 1;
+        } else {
+            char p[PATH_MAX];
+            snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+            unlink(p);
+        }
     }
     closedir(d);
 }

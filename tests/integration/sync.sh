@@ -32,8 +32,18 @@ cp -a "$T/a" "$T/a1" # a node at version 1, for the static server below
 check "v1 files" same_as_tree "$T/a" "$SRCROOT/samples/v1"
 check "second sync: already current" grep -q "already at version 1" <<<"$(cs node sync "$T/a")"
 cs hub publish "$T/repo" "$SRCROOT/samples/v2" >/dev/null
+# Part files a cut sync left for objects version 2 does not need: removed
+# by the update; a file in incoming/ that is not a part file stays.
+z64=$(printf '0%.0s' $(seq 64))
+mkdir -p "$T/a/incoming"
+head -c 70000 /dev/urandom >"$T/a/incoming/$z64.part"
+head -c 70000 /dev/urandom >"$T/a/incoming/$z64-${z64%0}1.zst.part"
+echo "not ours" >"$T/a/incoming/notes.txt"
 out=$(cs node sync "$T/a" --json)
 check "update to version 2 ($out)" [ "$(node_version "$T/a")" = 2 ]
+check "update removed part files of objects no version needs" \
+    [ ! -e "$T/a/incoming/$z64.part" -a ! -e "$T/a/incoming/$z64-${z64%0}1.zst.part" ]
+check "update left other files in incoming/ alone" [ -f "$T/a/incoming/notes.txt" ]
 check "update fetched only the 3 new objects" [ "$(jf objects_fetched "$out")" = 3 ]
 check "update: the 2 changed files travelled as deltas" [ "$(jf deltas_applied "$out")" = 2 ]
 check "update: deltas saved bytes" [ "$(jf bytes_saved "$out")" -gt 0 ]
