@@ -34,12 +34,13 @@ typedef struct hubsrv {
     char repo[PATH_MAX];
     cs_logger log;
     sync_reports *reports; /* node uploads (thread-safe: its own lock) */
-    _Atomic uint64_t active;
+    cs_conns conns;        /* open connections, the header deadline (conns.h) */
 } hubsrv;
 
 typedef struct hubreq {
     cs_buf body;
     int too_big;
+    cs_conn *conn; /* its connection's record, or NULL */
 } hubreq;
 
 static int all_hex(const char *s, size_t n)
@@ -366,6 +367,7 @@ static MHD_RESULT hub_handler(void *cls, struct MHD_Connection *c, const char *u
         if (!rq)
             return MHD_NO;
         cs_buf_init(&rq->body, strcmp(url, "/outbox") == 0 ? SYNC_OUTBOX_MAX_BYTES : HUB_BATCH_MAX_BODY);
+        rq->conn = cs_conns_begin(c); /* the headers are in: the deadline stops */
         *con_cls = rq;
         return MHD_YES;
     }
@@ -403,6 +405,7 @@ static void hub_completed(void *cls, struct MHD_Connection *c, void **con_cls, e
 {
     hubreq *rq = *con_cls;
     if (rq) {
+        cs_conns_end(rq->conn); /* the next request's headers are due from now */
         cs_buf_free(&rq->body);
         free(rq);
         *con_cls = NULL;
@@ -412,10 +415,7 @@ static void hub_completed(void *cls, struct MHD_Connection *c, void **con_cls, e
 static void hub_conn(void *cls, struct MHD_Connection *c, void **sc, enum MHD_ConnectionNotificationCode toe)
 {
     hubsrv *h = cls;
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
-        atomic_fetch_add(&h->active, 1);
-    else
-        atomic_fetch_sub(&h->active, 1);
+    cs_conns_notify(&h->conns, c, sc, toe);
 }
 
 int node_hub_serve(const char *repo, const node_server_options *opt, cs_err *err)
@@ -432,6 +432,7 @@ int node_hub_serve(const char *repo, const node_server_options *opt, cs_err *err
     int rc;
     if ((rc = sync_reports_open_sqlite(&h.reports, repo, err)) != 0)
         return rc;
+    cs_conns_init(&h.conns);
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
@@ -464,6 +465,7 @@ int node_hub_serve(const char *repo, const node_server_options *opt, cs_err *err
         MHD_OPTION_NOTIFY_CONNECTION, hub_conn, &h, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
     if (!d) {
         sync_reports_close(h.reports);
+        cs_conns_destroy(&h.conns);
         return cs_err_set(err, CS_ENET, "cannot listen on %s:%u", opt->host, opt->port);
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
@@ -473,15 +475,21 @@ int node_hub_serve(const char *repo, const node_server_options *opt, cs_err *err
     cs_log_info(&h.log, "hub listening on %s port %u", opt->host, port);
     if (opt->ready)
         opt->ready(opt->ready_ctx, port);
-    while (!hub_term && !(opt->stop && *opt->stop))
+    while (!hub_term && !(opt->stop && *opt->stop)) {
         usleep(100000);
+        uint64_t cut = cs_conns_sweep(&h.conns, opt->header_timeout_s);
+        if (cut)
+            cs_log_debug(&h.log, "http: closed %llu connection(s) whose request headers took over %u s",
+                         (unsigned long long)cut, opt->header_timeout_s);
+    }
     MHD_socket ls = MHD_quiesce_daemon(d);
     if (ls != MHD_INVALID_SOCKET)
         close(ls);
-    for (unsigned i = 0; i < opt->drain_s * 10 && atomic_load(&h.active) > 0; i++)
+    for (unsigned i = 0; i < opt->drain_s * 10 && atomic_load(&h.conns.active) > 0; i++)
         usleep(100000);
     MHD_stop_daemon(d);
     sync_reports_close(h.reports);
+    cs_conns_destroy(&h.conns);
     cs_log_info(&h.log, "hub stopped");
     return 0;
 }

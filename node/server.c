@@ -528,8 +528,8 @@ MHD_RESULT srv_metrics(srv *s, struct MHD_Connection *c, srv_req *rq)
         "headers did not arrive within serve.header_timeout.\n"
         "# TYPE cistern_http_header_timeouts_total counter\n"
         "cistern_http_header_timeouts_total %llu\n",
-        (unsigned long long)atomic_load(&s->active),
-        (unsigned long long)atomic_load(&s->header_timeouts));
+        (unsigned long long)atomic_load(&s->conns.active),
+        (unsigned long long)atomic_load(&s->conns.timeouts));
     uint64_t fc_hits, fc_misses;
     size_t fc_bytes;
     srv_fcache_stats(s->fcache, &fc_hits, &fc_misses, &fc_bytes);
@@ -642,11 +642,7 @@ static MHD_RESULT method_not_allowed(struct MHD_Connection *c, srv_req *rq)
  * answer comes on a later call. */
 static MHD_RESULT request_begin(struct MHD_Connection *c, srv_req *rq, int get, int takes_body)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    rq->conn = ci ? ci->socket_context : NULL;
-    if (rq->conn)
-        atomic_store_explicit(&rq->conn->waiting_ms, 0, memory_order_relaxed);
+    rq->conn = cs_conns_begin(c);
     if (!get && !rq->head && !takes_body)
         return method_not_allowed(c, rq);
     const char *cl =
@@ -749,76 +745,28 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
     atomic_fetch_add(&s->lat_bucket[r][b], 1);
     /* The next request's headers are due from now (the record lives until
      * MHD's CLOSED notice, which comes after this one). */
-    if (rq->conn)
-        atomic_store_explicit(&rq->conn->waiting_ms, end / 1000, memory_order_relaxed);
+    cs_conns_end(rq->conn);
     cs_buf_free(&rq->body);
     free(rq);
     *con_cls = NULL;
 }
 
 /* Connections open and close here, on MHD's threads: the record for the
- * header deadline joins and leaves srv.conns.  MHD sends CLOSED before it
- * closes the socket, so a record in the list always names a live fd. */
+ * header deadline joins and leaves srv.conns. */
 static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                         enum MHD_ConnectionNotificationCode toe)
 {
     srv *s = cls;
-    srv_conn *sc = *socket_context;
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-        atomic_fetch_add(&s->active, 1);
-        const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-        sc = ci ? calloc(1, sizeof *sc) : NULL; /* without one, only serve.timeout guards it */
-        if (!sc)
-            return;
-        sc->fd = ci->connect_fd;
-        atomic_init(&sc->waiting_ms, now_us() / 1000);
-        pthread_mutex_lock(&s->conns_lock);
-        sc->next = s->conns;
-        if (s->conns)
-            s->conns->prev = sc;
-        s->conns = sc;
-        pthread_mutex_unlock(&s->conns_lock);
-        *socket_context = sc;
-        return;
-    }
-    atomic_fetch_sub(&s->active, 1);
-    if (!sc)
-        return;
-    pthread_mutex_lock(&s->conns_lock);
-    if (sc->prev)
-        sc->prev->next = sc->next;
-    else
-        s->conns = sc->next;
-    if (sc->next)
-        sc->next->prev = sc->prev;
-    pthread_mutex_unlock(&s->conns_lock);
-    free(sc);
-    *socket_context = NULL;
+    cs_conns_notify(&s->conns, c, socket_context, toe);
 }
 
-/* Main loop: cut connections whose request headers are overdue.  A
- * shutdown() makes MHD's next read see the end and close it as usual. */
+/* Main loop: cut connections whose request headers are overdue. */
 static void conns_sweep(srv *s)
 {
-    int64_t now = now_us() / 1000, limit = (int64_t)s->opt.header_timeout_s * 1000;
-    uint64_t cut = 0;
-    pthread_mutex_lock(&s->conns_lock);
-    for (srv_conn *sc = s->conns; sc; sc = sc->next) {
-        int64_t w = atomic_load_explicit(&sc->waiting_ms, memory_order_relaxed);
-        if (w && now - w > limit) {
-            shutdown(sc->fd, SHUT_RDWR);
-            atomic_store_explicit(&sc->waiting_ms, 0, memory_order_relaxed);
-            cut++;
-        }
-    }
-    pthread_mutex_unlock(&s->conns_lock);
-    if (cut) {
-        atomic_fetch_add(&s->header_timeouts, cut);
-        cs_log_debug(&s->log,
-                     "http: closed %llu connection(s) whose request headers took over %u s",
+    uint64_t cut = cs_conns_sweep(&s->conns, s->opt.header_timeout_s);
+    if (cut)
+        cs_log_debug(&s->log, "http: closed %llu connection(s) whose request headers took over %u s",
                      (unsigned long long)cut, s->opt.header_timeout_s);
-    }
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -1023,7 +971,7 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
     pthread_cond_init(&s->cond, NULL);
     pthread_mutex_init(&s->cache_lock, NULL);
     pthread_mutex_init(&s->rl_lock, NULL);
-    pthread_mutex_init(&s->conns_lock, NULL);
+    cs_conns_init(&s->conns);
     atomic_init(&s->search_cache, opt->search_cache);
 
     /* Listen first (port 80 needs root), then give root up before anything
@@ -1142,7 +1090,7 @@ int node_server_run(const char *data_dir, const node_server_options *opt, cs_err
     MHD_socket ls = MHD_quiesce_daemon(s->mhd);
     if (ls != MHD_INVALID_SOCKET)
         close(ls);
-    for (unsigned i = 0; i < s->opt.drain_s * 10 && atomic_load(&s->active) > 0; i++)
+    for (unsigned i = 0; i < s->opt.drain_s * 10 && atomic_load(&s->conns.active) > 0; i++)
         usleep(100000);
     MHD_stop_daemon(s->mhd);
     s->mhd = NULL;
@@ -1166,7 +1114,7 @@ out:
     pool_close(s);
     node_people_close(s->people);
     pthread_mutex_destroy(&s->rl_lock);
-    pthread_mutex_destroy(&s->conns_lock);
+    cs_conns_destroy(&s->conns);
     free(s->index_html);
     for (size_t i = 0; i < SRV_CACHE_SLOTS; i++) {
         free(s->cache[i].key);

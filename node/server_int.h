@@ -17,6 +17,8 @@
 #include "platform/buf.h"
 #include "platform/log.h"
 
+#include "conns.h"
+
 #if MHD_VERSION < 0x00097002
 typedef int MHD_RESULT;
 #else
@@ -80,16 +82,6 @@ typedef struct srv_rl_slot {
 struct node_people;
 struct srv_rec; /* http_recommend.c */
 
-/* One open connection (MHD's socket_context), for the header deadline: a
- * request's headers must arrive within serve.header_timeout of the
- * connection opening or of the previous response ending, however slowly
- * the client drips them (MHD's own timeout only measures inactivity). */
-typedef struct srv_conn {
-    struct srv_conn *prev, *next; /* srv.conns, under srv.conns_lock */
-    int fd;
-    /* Monotonic ms since when headers are due; 0 while a request is in hand. */
-    _Atomic int64_t waiting_ms;
-} srv_conn;
 
 typedef struct srv srv;
 struct srv {
@@ -110,10 +102,7 @@ struct srv {
     _Atomic uint64_t bytes_sent[ROUTE_COUNT];
     _Atomic uint64_t lat_bucket[ROUTE_COUNT][LAT_BUCKETS + 1];
     _Atomic uint64_t lat_sum_us[ROUTE_COUNT];
-    _Atomic uint64_t active;
-    _Atomic uint64_t header_timeouts; /* connections cut by the header deadline */
-    pthread_mutex_t conns_lock;       /* taken per connection, never per request */
-    srv_conn *conns;
+    cs_conns conns; /* open connections, the header deadline (conns.h) */
     atomic_int search_cache; /* serve.search_cache: reloadable on SIGHUP */
     pthread_mutex_t cache_lock;
     srv_cache_entry cache[SRV_CACHE_SLOTS];
@@ -144,7 +133,7 @@ typedef struct srv_req {
     int head;    /* a HEAD request: no body bytes go out */
     int started; /* the first call (headers in) is over */
     unsigned status;
-    srv_conn *conn; /* its connection's record, or NULL */
+    cs_conn *conn; /* its connection's record, or NULL */
     struct srv *s;
     cs_buf body;          /* POST /repo/batch and API writes only, capped */
     char set_cookie[200]; /* added to the response when set */

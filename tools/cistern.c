@@ -69,11 +69,13 @@ const cli_command cli_commands[] = {
      "Write a USB bundle for nodes at version N (0 = everything): the signed metadata,\n"
      "the catalogue changes since N and only the objects such a node lacks.",
      cmd_hub_bundle},
-    {"hub", "serve", "REPO [--listen HOST:PORT]",
+    {"hub", "serve", "REPO [--listen HOST:PORT] [--header-timeout S]",
      "Serve the repository to nodes over HTTP (default 0.0.0.0:8080): its public files\n"
      "with Range and keep-alive, exactly as any static web server could, plus POST /batch,\n"
      "which returns many small objects in one response (one request per object is\n"
-     "unusable at 600 ms round trips).  keys/ and hub.db are never served.",
+     "unusable at 600 ms round trips).  keys/ and hub.db are never served.  A request's\n"
+     "headers must arrive within --header-timeout seconds (default 10) of the connection\n"
+     "opening or the previous response, however slowly they drip.",
      cmd_hub_serve},
     {"hub", "rotate-key", "REPO ROLE",
      "Replace the key of ROLE (root, targets, snapshot or timestamp) after a compromise or\n"

@@ -485,6 +485,24 @@ check "a dripping client is cut by serve.header_timeout = 3 ($drip)" [ -n "$secs
 check "within 3 x the deadline ($secs s)" [ "${secs:-99}" -lt 9 ]
 check "metrics count it" grep -q '^cistern_http_header_timeouts_total [1-9]' <<<"$(curl -s "$URL/metrics")"
 serve_stop
+# The hub server has the same deadline (hub serve --header-timeout).
+"$CISTERN" hub serve "$T/repo" --listen 127.0.0.1:0 --header-timeout 3 >"$T/hub.out" 2>"$T/hub.err" &
+HPID=$!
+HUB="http://127.0.0.1:$(wait_port "$T/hub.out" "$T/hub.err" hub)"
+python3 "$T/raw.py" "${HUB##*:}" drip >"$T/hubdrip.out" &
+dpid=$!
+sleep 1
+check "hub: others served while a client drips" [ "$(curl -s "$HUB/healthz")" = ok ]
+wait "$dpid" || true
+drip=$(cat "$T/hubdrip.out")
+secs=$(sed -n 's/^closed after \([0-9]*\) s$/\1/p' <<<"$drip")
+check "hub: a dripping client is cut by --header-timeout 3 ($drip)" [ -n "$secs" ]
+check "hub: within 3 x the deadline ($secs s)" [ "${secs:-99}" -lt 9 ]
+check "hub: keep-alive still serves a second request" \
+    [ "$(curl -s "$HUB/healthz" "$HUB/healthz")" = "ok
+ok" ]
+hub_stop
+check_usage "hub serve --header-timeout 0 is refused" "header-timeout" "$CISTERN" hub serve "$T/repo" --header-timeout 0
 
 # Connections per client: the cap's extra connection is refused, another
 # address is still served.
