@@ -27,8 +27,10 @@ void cs_conns_notify(cs_conns *cs, struct MHD_Connection *c, void **socket_conte
     cs_conn *sc = *socket_context;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         atomic_fetch_add(&cs->active, 1);
-        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-        sc = ci ? calloc(1, sizeof *sc) : NULL; /* without one, only MHD's inactivity timeout guards it */
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        sc = ci ? calloc(1, sizeof *sc)
+                : NULL; /* without one, only MHD's inactivity timeout guards it */
         if (!sc)
             return;
         sc->fd = ci->connect_fd;
@@ -59,7 +61,8 @@ void cs_conns_notify(cs_conns *cs, struct MHD_Connection *c, void **socket_conte
 
 cs_conn *cs_conns_begin(struct MHD_Connection *c)
 {
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     cs_conn *conn = ci ? ci->socket_context : NULL;
     if (conn)
         atomic_store_explicit(&conn->waiting_ms, 0, memory_order_relaxed);

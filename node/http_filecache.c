@@ -39,10 +39,10 @@
 typedef struct fc_entry {
     char *key; /* "id/path"; NULL = empty slot */
     uint64_t hash;
-    int64_t version, gen; /* catalogue the answer came from */
-    int64_t checked_ms;   /* when the long way last made or confirmed it */
-    char hex[65];         /* object id: ETag and the ?v= check */
-    size_t len;           /* body bytes */
+    int64_t version, gen;         /* catalogue the answer came from */
+    int64_t checked_ms;           /* when the long way last made or confirmed it */
+    char hex[65];                 /* object id: ETag and the ?v= check */
+    size_t len;                   /* body bytes */
     struct MHD_Response *resp[2]; /* [versioned]: the 200 answers, or NULL */
 } fc_entry;
 
@@ -129,7 +129,8 @@ void srv_fcache_stats(const srv_fcache *fc, uint64_t *hits, uint64_t *misses, si
 /* Only a plain GET of the whole file can be answered with a kept response. */
 int srv_fcache_eligible(struct MHD_Connection *c, const srv_req *rq)
 {
-    return !rq->head && !rq->set_cookie[0] && !MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range") &&
+    return !rq->head && !rq->set_cookie[0] &&
+           !MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range") &&
            !MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match") &&
            !MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Range");
 }
@@ -141,8 +142,8 @@ int srv_content_versioned(const char *v, const char *hex)
     return n >= 16 && strncmp(v, hex, n > 64 ? 64 : n) == 0;
 }
 
-int srv_fcache_serve(srv *s, struct MHD_Connection *c, srv_req *rq, const char *id, const char *path,
-                     MHD_RESULT *ret)
+int srv_fcache_serve(srv *s, struct MHD_Connection *c, srv_req *rq, const char *id,
+                     const char *path, MHD_RESULT *ret)
 {
     srv_fcache *fc = s->fcache;
     char key[FC_KEY_MAX];
@@ -178,8 +179,8 @@ int srv_fcache_serve(srv *s, struct MHD_Connection *c, srv_req *rq, const char *
     return 1;
 }
 
-void srv_fcache_put(srv *s, const char *id, const char *path, int64_t version, int64_t gen, const char *hex,
-                    int versioned, size_t len, struct MHD_Response *r)
+void srv_fcache_put(srv *s, const char *id, const char *path, int64_t version, int64_t gen,
+                    const char *hex, int versioned, size_t len, struct MHD_Response *r)
 {
     srv_fcache *fc = s->fcache;
     char key[FC_KEY_MAX];
@@ -189,8 +190,8 @@ void srv_fcache_put(srv *s, const char *id, const char *path, int64_t version, i
     int64_t now = cs_time_mono_ms();
     pthread_mutex_lock(&fc->lock);
     fc_entry *e = &fc->slot[h % SRV_FCACHE_SLOTS];
-    int same = e->key && e->hash == h && strcmp(e->key, key) == 0 && e->version == version && e->gen == gen &&
-               strcmp(e->hex, hex) == 0;
+    int same = e->key && e->hash == h && strcmp(e->key, key) == 0 && e->version == version &&
+               e->gen == gen && strcmp(e->hex, hex) == 0;
     if (same) {
         /* The long way gave the same answer: confirmed, and the other
          * variant (plain or versioned) joins it. */
