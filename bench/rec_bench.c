@@ -257,6 +257,43 @@ int main(int argc, char **argv)
     if (nh && node_rec_index_recommend(ix, h, nh, NULL, res, 5, &n, &err) == 0)
         for (size_t i = 0; i < n; i++)
             printf("example %zu %s \"%s\"\n", i + 1, res[i].id, res[i].reason);
+    /* REC_BENCH_DIGEST=N: a hash of every result (id, score, reason) of N
+     * learners' lists by each method, with and without a filter, and of a
+     * new learner's: two builds that rank alike print the same digest. */
+    const char *dg = getenv("REC_BENCH_DIGEST");
+    if (dg) {
+        unsigned long nd = strtoul(dg, NULL, 10);
+        uint64_t hash = 1469598103934665603ULL;
+        node_rec_result dres[20];
+        for (unsigned long q = 0; q <= nd && q <= nlearners; q++) {
+            nh = 0;
+            if (q < nd)
+                node_rec_model_history(m, names[q], h, NODE_REC_HISTORY_MAX, &nh);
+            for (int meth = 0; meth < NODE_REC_NMETHODS; meth++) {
+                for (int filt = 0; filt < 3; filt++) {
+                    node_rec_request req;
+                    node_rec_request_init(&req);
+                    req.method = meth;
+                    req.include_seen = filt == 2;
+                    if (filt == 1 && q < nlearners) {
+                        req.grade = lgrade[q];
+                        req.subject = SUBJECTS[lseq[q * 3] % 13];
+                        req.language = "zh";
+                    }
+                    char line[512];
+                    if (node_rec_index_recommend(ix, h, nh, &req, dres, 20, &n, &err) != 0)
+                        return 2;
+                    for (size_t i = 0; i < n; i++) {
+                        snprintf(line, sizeof line, "%s|%.9g|%d|%s\n", dres[i].id, dres[i].score,
+                                 dres[i].source, dres[i].reason);
+                        for (const char *p = line; *p; p++)
+                            hash = (hash ^ (uint8_t)*p) * 1099511628211ULL;
+                    }
+                }
+            }
+        }
+        printf("digest=%016llx\n", (unsigned long long)hash);
+    }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("peak_rss_mb=%.1f\n", ru.ru_maxrss / 1024.0);

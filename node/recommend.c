@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,9 @@
 #define REC_ANY 0xFFFFFu
 #define REC_NONE 0xFFFFFFFFu
 #define REC_SCORE_NONE 0xFFFFu
+#define REC_SKILL_SELF 0x80000000u /* an item without a skill: REC_SKILL_SELF | item */
+#define REC_NB_SHIFT 10            /* neighbours are kept in blocks of 1024 items */
+#define REC_NB_BLOCK (1u << REC_NB_SHIFT)
 
 /* ------------------------------------------------------------------ */
 /* small helpers                                                       */
@@ -177,6 +181,40 @@ static void rec_names_free(rec_names *nm)
     free(nm->name);
     free(nm->t.slot);
     memset(nm, 0, sizeof *nm);
+}
+
+/* Stable merge sort of a uint32 index array by a comparator with a context
+ * (qsort has none in C11, and sorting 4-byte indices instead of records
+ * keeps the temporary small: n * 4 bytes). */
+typedef int (*rec_cmp_fn)(const void *ctx, uint32_t a, uint32_t b);
+
+static int rec_sort(uint32_t *a, size_t n, rec_cmp_fn cmp, const void *ctx)
+{
+    if (n < 2)
+        return 0;
+    uint32_t *tmp = malloc(n * sizeof *tmp);
+    if (!tmp)
+        return CS_ENOMEM;
+    uint32_t *src = a, *dst = tmp;
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, o = lo;
+            while (i < mid && j < hi)
+                dst[o++] = cmp(ctx, src[j], src[i]) < 0 ? src[j++] : src[i++];
+            while (i < mid)
+                dst[o++] = src[i++];
+            while (j < hi)
+                dst[o++] = src[j++];
+        }
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a)
+        memcpy(a, src, n * sizeof *a);
+    free(tmp);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -712,8 +750,13 @@ struct node_rec_index {
     uint32_t *pre_off, *pre; /* prerequisites (resolved) */
     uint32_t *succ_off, *succ_to;
     float *succ_p;
-    rec_nb *nb; /* item i's neighbours: nb[i * nb_k ...], nb_cnt[i] of them */
-    uint32_t *nb_cnt, nb_k;
+    /* Item-kNN neighbours, only those found, in blocks of REC_NB_BLOCK items
+     * (one allocation a block, none for a block without any): item i's are
+     * nb_blk[i >> REC_NB_SHIFT][nb_off[i] ...], nb_cnt[i] of them. */
+    rec_nb **nb_blk;
+    uint32_t *nb_off, nb_nblk;
+    uint16_t *nb_cnt;
+    size_t nb_total;
     uint32_t *curr_order, ncurr;
     rec_bucket *bk;
     uint32_t nbk;
@@ -745,7 +788,10 @@ void node_rec_index_free(node_rec_index *ix)
     free(ix->succ_off);
     free(ix->succ_to);
     free(ix->succ_p);
-    free(ix->nb);
+    for (uint32_t b = 0; ix->nb_blk && b < ix->nb_nblk; b++)
+        free(ix->nb_blk[b]);
+    free(ix->nb_blk);
+    free(ix->nb_off);
     free(ix->nb_cnt);
     free(ix->curr_order);
     free(ix->bk);
@@ -781,59 +827,10 @@ size_t node_rec_index_bytes(const node_rec_index *ix)
     return ix ? ix->bytes : 0;
 }
 
-/* qsort contexts are not reentrant in C11: sort keys carry what they need. */
-typedef struct rec_sortid {
-    const char *id;
-    uint32_t idx;
-} rec_sortid;
-
-static int rec_cmp_sortid(const void *a, const void *b)
+static int rec_cmp_id(const void *ctx, uint32_t a, uint32_t b)
 {
-    return strcmp(((const rec_sortid *)a)->id, ((const rec_sortid *)b)->id);
-}
-
-typedef struct rec_currkey {
-    const char *group; /* edition \x1f volume, in a temporary buffer */
-    int32_t unit;
-    uint32_t idrank, idx;
-} rec_currkey;
-
-static int rec_cmp_curr(const void *a, const void *b)
-{
-    const rec_currkey *x = a, *y = b;
-    int c = strcmp(x->group, y->group);
-    if (c)
-        return c;
-    if (x->unit != y->unit)
-        return x->unit < y->unit ? -1 : 1;
-    return x->idrank < y->idrank ? -1 : x->idrank > y->idrank;
-}
-
-typedef struct rec_bpair {
-    uint64_t key;
-    float pop;
-    uint32_t rank; /* sort rank inside the bucket (see callers) */
-    uint32_t idrank, idx;
-} rec_bpair;
-
-static int rec_cmp_bpair_pop(const void *a, const void *b)
-{
-    const rec_bpair *x = a, *y = b;
-    if (x->key != y->key)
-        return x->key < y->key ? -1 : 1;
-    if (x->pop != y->pop)
-        return x->pop > y->pop ? -1 : 1;
-    return x->idrank < y->idrank ? -1 : x->idrank > y->idrank;
-}
-
-static int rec_cmp_bpair_rank(const void *a, const void *b)
-{
-    const rec_bpair *x = a, *y = b;
-    if (x->key != y->key)
-        return x->key < y->key ? -1 : 1;
-    if (x->rank != y->rank)
-        return x->rank < y->rank ? -1 : 1;
-    return x->idrank < y->idrank ? -1 : x->idrank > y->idrank;
+    const node_rec_index *ix = ctx;
+    return strcmp(ix->it[a].id, ix->it[b].id);
 }
 
 static uint64_t rec_bkey(uint32_t grade, uint32_t subject, uint32_t language)
@@ -846,13 +843,13 @@ static uint64_t rec_bkey(uint32_t grade, uint32_t subject, uint32_t language)
 static int rec_build_items(const node_rec_model *m, node_rec_index *ix)
 {
     int rc = CS_ENOMEM;
-    rec_sortid *s = NULL;
+    uint32_t *ord = NULL;
     uint32_t n = m->nit;
     size_t idbytes = 0;
     ix->n = n;
     ix->it = calloc(n ? n : 1, sizeof *ix->it);
-    s = malloc((n ? n : 1) * sizeof *s);
-    if (!ix->it || !s)
+    ord = malloc((n ? n : 1) * sizeof *ord);
+    if (!ix->it || !ord)
         goto out;
     for (uint32_t i = 0; i < n; i++)
         idbytes += strlen(m->it[i].blob) + 1;
@@ -877,26 +874,37 @@ static int rec_build_items(const node_rec_model *m, node_rec_index *ix)
                    *lg = rec_item_str(src, src->o_language);
         const char *sk = rec_item_str(src, src->o_skill);
         x->subject = x->language = REC_ANY;
+        x->skill = REC_NONE;
         if (sj && (rc = rec_names_intern(&ix->subjects, sj, &x->subject)) != 0)
             goto out;
         if (lg && (rc = rec_names_intern(&ix->languages, lg, &x->language)) != 0)
             goto out;
-        if ((rc = rec_names_intern(&ix->skills, sk ? sk : src->blob, &x->skill)) != 0)
+        if (sk && (rc = rec_names_intern(&ix->skills, sk, &x->skill)) != 0)
             goto out;
-        rc = CS_ENOMEM;
         if ((rc = rec_table_put(&ix->table, x->id, i, rec_xitem_key, ix)) != 0)
             goto out;
         rc = CS_ENOMEM;
-        s[i].id = x->id;
-        s[i].idx = i;
+        ord[i] = i;
     }
     if (ix->subjects.n >= REC_ANY || ix->languages.n >= REC_ANY) {
         rc = CS_ETOOBIG;
         goto out;
     }
-    qsort(s, n, sizeof *s, rec_cmp_sortid);
+    /* An item without a skill is its own skill, named by its id: the same
+     * skill as items whose skill is that id.  Only named skills are kept as
+     * strings; the others are REC_SKILL_SELF | item. */
+    for (uint32_t i = 0; i < n; i++) {
+        rec_xitem *x = &ix->it[i];
+        if (x->skill == REC_NONE) {
+            int64_t f = rec_table_find(&ix->skills.t, x->id, rec_names_key, &ix->skills);
+            x->skill = f >= 0 ? (uint32_t)f : REC_SKILL_SELF | i;
+        }
+    }
+    if ((rc = rec_sort(ord, n, rec_cmp_id, ix)) != 0)
+        goto out;
+    rc = CS_ENOMEM;
     for (uint32_t i = 0; i < n; i++)
-        ix->it[s[i].idx].idrank = i;
+        ix->it[ord[i]].idrank = i;
 
     /* Prerequisites, resolved to items (unknown ids dropped). */
     ix->pre_off = calloc((size_t)n + 1, sizeof *ix->pre_off);
@@ -951,160 +959,287 @@ static int rec_build_items(const node_rec_model *m, node_rec_index *ix)
     ix->succ_off[n] = (uint32_t)ns;
     rc = 0;
 out:
-    free(s);
+    free(ord);
     return rc;
+}
+
+typedef struct rec_currctx {
+    const node_rec_model *m;
+    const node_rec_index *ix;
+} rec_currctx;
+
+static const char *rec_item_str0(const rec_item *it, uint16_t off)
+{
+    return off ? it->blob + off : "";
+}
+
+/* (edition, volume) compared field by field orders as the joined string
+ * "edition \x1f volume" would: metadata has no byte below 0x20. */
+static int rec_cmp_group(const rec_item *x, const rec_item *y)
+{
+    int c = strcmp(rec_item_str0(x, x->o_edition), rec_item_str0(y, y->o_edition));
+    return c ? c : strcmp(rec_item_str0(x, x->o_volume), rec_item_str0(y, y->o_volume));
+}
+
+static int rec_cmp_curr(const void *ctx, uint32_t a, uint32_t b)
+{
+    const rec_currctx *c = ctx;
+    const rec_item *x = &c->m->it[a], *y = &c->m->it[b];
+    int d = rec_cmp_group(x, y);
+    if (d)
+        return d;
+    if (x->unit != y->unit)
+        return x->unit < y->unit ? -1 : 1;
+    uint32_t rx = c->ix->it[a].idrank, ry = c->ix->it[b].idrank;
+    return rx < ry ? -1 : rx > ry;
 }
 
 /* Curriculum sequences: items with an edition or volume and a unit, ordered
  * by (edition+volume, unit, id). */
 static int rec_build_curriculum(const node_rec_model *m, node_rec_index *ix)
 {
-    int rc = CS_ENOMEM;
-    rec_currkey *k = NULL;
-    char **keys = NULL;
     uint32_t nk = 0;
-    k = malloc((m->nit ? m->nit : 1) * sizeof *k);
-    keys = calloc(m->nit ? m->nit : 1, sizeof *keys);
-    if (!k || !keys)
-        goto out;
     for (uint32_t i = 0; i < m->nit; i++) {
         const rec_item *src = &m->it[i];
-        const char *ed = rec_item_str(src, src->o_edition), *vo = rec_item_str(src, src->o_volume);
-        if ((!ed && !vo) || src->unit < 0)
-            continue;
-        size_t l = (ed ? strlen(ed) : 0) + (vo ? strlen(vo) : 0) + 2;
-        keys[nk] = malloc(l);
-        if (!keys[nk])
-            goto out;
-        snprintf(keys[nk], l, "%s\x1f%s", ed ? ed : "", vo ? vo : "");
-        k[nk].group = keys[nk];
-        k[nk].unit = src->unit;
-        k[nk].idrank = ix->it[i].idrank;
-        k[nk].idx = i;
-        nk++;
+        if ((src->o_edition || src->o_volume) && src->unit >= 0)
+            nk++;
     }
-    qsort(k, nk, sizeof *k, rec_cmp_curr);
     ix->curr_order = malloc((nk ? nk : 1) * sizeof *ix->curr_order);
     if (!ix->curr_order)
-        goto out;
+        return CS_ENOMEM;
     ix->ncurr = nk;
+    nk = 0;
+    for (uint32_t i = 0; i < m->nit; i++) {
+        const rec_item *src = &m->it[i];
+        if ((src->o_edition || src->o_volume) && src->unit >= 0)
+            ix->curr_order[nk++] = i;
+    }
+    rec_currctx ctx = {m, ix};
+    int rc = rec_sort(ix->curr_order, nk, rec_cmp_curr, &ctx);
+    if (rc)
+        return rc;
     uint32_t group = 0, urank = 0;
     for (uint32_t i = 0; i < nk; i++) {
-        if (i > 0 && strcmp(k[i].group, k[i - 1].group) != 0) {
+        const rec_item *a = &m->it[ix->curr_order[i]];
+        if (i > 0 && rec_cmp_group(a, &m->it[ix->curr_order[i - 1]]) != 0) {
             group++;
             urank = 0;
-        } else if (i > 0 && k[i].unit != k[i - 1].unit) {
+        } else if (i > 0 && a->unit != m->it[ix->curr_order[i - 1]].unit) {
             urank++;
         }
-        rec_xitem *x = &ix->it[k[i].idx];
+        rec_xitem *x = &ix->it[ix->curr_order[i]];
         x->group = group;
         x->unit_rank = urank;
         x->curr_pos = i;
-        ix->curr_order[i] = k[i].idx;
     }
-    rc = 0;
-out:
-    if (keys)
-        for (uint32_t i = 0; i < nk; i++)
-            free(keys[i]);
-    free(keys);
-    free(k);
-    return rc;
+    return 0;
 }
 
-/* Popularity, curriculum-start and fresh lists per (grade, subject,
- * language) bucket, each of the three possibly "any". */
-static int rec_build_buckets(node_rec_index *ix)
+/* The (grade, subject, language) buckets an item is listed in, each of the
+ * three possibly "any": at most 33 * 4 keys. */
+#define REC_BKEYS_MAX ((NODE_REC_GRADE_MAX + 2) * 4)
+
+static uint32_t rec_item_bkeys(const rec_xitem *x, uint64_t *keys)
 {
-    int rc = CS_ENOMEM;
-    rec_bpair *p = NULL;
-    size_t np = 0, cap = 0;
-    for (uint32_t i = 0; i < ix->n; i++)
-        cap += (size_t)(1 + __builtin_popcount(ix->it[i].grades)) * 4;
-    p = malloc((cap ? cap : 1) * sizeof *p);
-    if (!p)
-        goto out;
-    for (uint32_t i = 0; i < ix->n; i++) {
-        const rec_xitem *x = &ix->it[i];
-        for (int g = -1; g <= NODE_REC_GRADE_MAX; g++) {
-            if (g >= 0 && !(x->grades & (1u << g)))
+    uint32_t nk = 0;
+    for (int g = -1; g <= NODE_REC_GRADE_MAX; g++) {
+        if (g >= 0 && !(x->grades & (1u << g)))
+            continue;
+        for (int s = 0; s < 2; s++) {
+            if (s == 1 && x->subject == REC_ANY)
                 continue;
-            for (int s = 0; s < 2; s++) {
-                if (s == 1 && x->subject == REC_ANY)
+            for (int l = 0; l < 2; l++) {
+                if (l == 1 && x->language == REC_ANY)
                     continue;
-                for (int l = 0; l < 2; l++) {
-                    if (l == 1 && x->language == REC_ANY)
-                        continue;
-                    rec_bpair *e = &p[np++];
-                    e->key = rec_bkey(g < 0 ? REC_ANY : (uint32_t)g, s ? x->subject : REC_ANY,
+                keys[nk++] = rec_bkey(g < 0 ? REC_ANY : (uint32_t)g, s ? x->subject : REC_ANY,
                                       l ? x->language : REC_ANY);
-                    e->pop = x->pop;
-                    e->rank = 0;
-                    e->idrank = x->idrank;
-                    e->idx = i;
-                }
             }
         }
     }
-    qsort(p, np, sizeof *p, rec_cmp_bpair_pop);
-    uint32_t nbk = 0;
-    for (size_t i = 0; i < np; i++)
-        if (i == 0 || p[i].key != p[i - 1].key)
-            nbk++;
-    ix->bk = calloc(nbk ? nbk : 1, sizeof *ix->bk);
-    size_t lcap = (size_t)nbk * (REC_POP_LIST + REC_START_LIST + REC_FRESH_LIST);
-    ix->lists = malloc((lcap ? lcap : 1) * sizeof *ix->lists);
-    if (!ix->bk || !ix->lists)
-        goto out;
+    return nk;
+}
+
+/* Bucket key -> bucket number: open addressing, value + 1 (0 = empty). */
+typedef struct rec_kmap {
+    uint64_t *key;
+    uint32_t *val;
+    uint32_t mask, used;
+} rec_kmap;
+
+static uint32_t *rec_kmap_slot(const rec_kmap *t, uint64_t key)
+{
+    uint64_t h = key * 0x9E3779B97F4A7C15ULL;
+    for (uint64_t i = (h ^ (h >> 32)) & t->mask;; i = (i + 1) & t->mask)
+        if (t->val[i] == 0 || t->key[i] == key)
+            return &t->val[i];
+}
+
+static int rec_kmap_grow(rec_kmap *t)
+{
+    uint32_t cap = t->val ? (t->mask + 1) * 2 : 256;
+    rec_kmap nt = {calloc(cap, sizeof *nt.key), calloc(cap, sizeof *nt.val), cap - 1, 0};
+    if (!nt.key || !nt.val) {
+        free(nt.key);
+        free(nt.val);
+        return CS_ENOMEM;
+    }
+    for (uint64_t i = 0; t->val && i <= t->mask; i++) {
+        if (t->val[i]) {
+            uint32_t *v = rec_kmap_slot(&nt, t->key[i]);
+            nt.key[v - nt.val] = t->key[i];
+            *v = t->val[i];
+            nt.used++;
+        }
+    }
+    free(t->key);
+    free(t->val);
+    *t = nt;
+    return 0;
+}
+
+static uint32_t rec_kmap_get(const rec_kmap *t, uint64_t key)
+{
+    return *rec_kmap_slot(t, key) - 1;
+}
+
+static int rec_cmp_pop(const void *ctx, uint32_t a, uint32_t b)
+{
+    const rec_xitem *x = &((const node_rec_index *)ctx)->it[a],
+                    *y = &((const node_rec_index *)ctx)->it[b];
+    if (x->pop != y->pop)
+        return x->pop > y->pop ? -1 : 1;
+    return x->idrank < y->idrank ? -1 : x->idrank > y->idrank;
+}
+
+static int rec_cmp_start(const void *ctx, uint32_t a, uint32_t b)
+{
+    const rec_xitem *x = &((const node_rec_index *)ctx)->it[a],
+                    *y = &((const node_rec_index *)ctx)->it[b];
+    if (x->unit_rank != y->unit_rank)
+        return x->unit_rank < y->unit_rank ? -1 : 1;
+    return x->idrank < y->idrank ? -1 : x->idrank > y->idrank;
+}
+
+static int rec_cmp_bucket(const void *a, const void *b)
+{
+    uint64_t x = ((const rec_bucket *)a)->key, y = ((const rec_bucket *)b)->key;
+    return x < y ? -1 : x > y;
+}
+
+/* Append the items of ord[n], in that order, to each of their buckets' lists
+ * (which: 0 popularity, 1 curriculum starts, 2 fresh) until a list is full. */
+static void rec_fill_lists(node_rec_index *ix, const rec_kmap *km, const uint32_t *ord, uint32_t n,
+                           int which, uint32_t *fill)
+{
+    uint64_t keys[REC_BKEYS_MAX];
+    memset(fill, 0, ix->nbk * sizeof *fill);
+    for (uint32_t a = 0; a < n; a++) {
+        uint32_t nk = rec_item_bkeys(&ix->it[ord[a]], keys);
+        for (uint32_t k = 0; k < nk; k++) {
+            uint32_t b = rec_kmap_get(km, keys[k]);
+            const rec_bucket *bk = &ix->bk[b];
+            uint32_t off = which == 0 ? bk->pop_off : which == 1 ? bk->start_off : bk->fresh_off;
+            uint32_t cap = which == 0 ? bk->npop : which == 1 ? bk->nstart : bk->nfresh;
+            if (fill[b] < cap)
+                ix->lists[off + fill[b]++] = ord[a];
+        }
+    }
+}
+
+/* Popularity, curriculum-start and fresh lists per (grade, subject,
+ * language) bucket.  Items are ordered once (4-byte indices) and dealt to
+ * their buckets; no per-(item, bucket) records are made. */
+static int rec_build_buckets(node_rec_index *ix)
+{
+    int rc = CS_ENOMEM;
+    rec_kmap km = {0};
+    uint32_t *ord = NULL, *fill = NULL, nbk = 0, cap = 0;
+    uint64_t keys[REC_BKEYS_MAX];
+    /* Buckets and how many items each would list (counts in npop, nstart,
+     * nfresh until capped). */
+    for (uint32_t i = 0; i < ix->n; i++) {
+        const rec_xitem *x = &ix->it[i];
+        uint32_t nk = rec_item_bkeys(x, keys);
+        for (uint32_t k = 0; k < nk; k++) {
+            if ((km.used + 1) * 2 > km.mask + 1 && rec_kmap_grow(&km) != 0)
+                goto out;
+            uint32_t *v = rec_kmap_slot(&km, keys[k]);
+            if (*v == 0) {
+                if (nbk == cap) {
+                    uint32_t nc = cap ? cap * 2 : 64;
+                    rec_bucket *nb = realloc(ix->bk, (size_t)nc * sizeof *nb);
+                    if (!nb)
+                        goto out;
+                    ix->bk = nb;
+                    cap = nc;
+                }
+                memset(&ix->bk[nbk], 0, sizeof ix->bk[nbk]);
+                ix->bk[nbk].key = keys[k];
+                km.key[v - km.val] = keys[k];
+                *v = ++nbk;
+                km.used++;
+            }
+            rec_bucket *bk = &ix->bk[*v - 1];
+            bk->npop++;
+            bk->nstart += x->group != REC_NONE;
+            bk->nfresh += x->events == 0;
+        }
+    }
     ix->nbk = nbk;
+    if (nbk == 0) {
+        rc = 0;
+        goto out;
+    }
+    qsort(ix->bk, nbk, sizeof *ix->bk, rec_cmp_bucket);
     size_t lo = 0;
-    int64_t b = -1;
-    for (size_t i = 0; i < np; i++) {
-        if (i == 0 || p[i].key != p[i - 1].key) {
-            b++;
-            ix->bk[b].key = p[i].key;
-            ix->bk[b].pop_off = (uint32_t)lo;
-        }
-        if (ix->bk[b].npop < REC_POP_LIST) {
-            ix->lists[lo++] = p[i].idx;
-            ix->bk[b].npop++;
-        }
+    for (uint32_t b = 0; b < nbk; b++) {
+        *rec_kmap_slot(&km, ix->bk[b].key) = b + 1;
+        rec_bucket *bk = &ix->bk[b];
+        bk->npop = bk->npop < REC_POP_LIST ? bk->npop : REC_POP_LIST;
+        bk->nstart = bk->nstart < REC_START_LIST ? bk->nstart : REC_START_LIST;
+        bk->nfresh = bk->nfresh < REC_FRESH_LIST ? bk->nfresh : REC_FRESH_LIST;
+        bk->pop_off = (uint32_t)lo;
+        lo += bk->npop;
     }
+    for (uint32_t b = 0; b < nbk; b++) {
+        ix->bk[b].start_off = (uint32_t)lo;
+        lo += ix->bk[b].nstart;
+    }
+    for (uint32_t b = 0; b < nbk; b++) {
+        ix->bk[b].fresh_off = (uint32_t)lo;
+        lo += ix->bk[b].nfresh;
+    }
+    ix->lists = malloc((lo ? lo : 1) * sizeof *ix->lists);
+    ord = malloc((size_t)ix->n * sizeof *ord);
+    fill = malloc((size_t)nbk * sizeof *fill);
+    if (!ix->lists || !ord || !fill)
+        goto out;
+    /* Popularity: by decayed count, then id. */
+    for (uint32_t i = 0; i < ix->n; i++)
+        ord[i] = i;
+    if ((rc = rec_sort(ord, ix->n, rec_cmp_pop, ix)) != 0)
+        goto out;
+    rec_fill_lists(ix, &km, ord, ix->n, 0, fill);
     /* Curriculum starts: by unit rank, then id. */
-    for (size_t i = 0; i < np; i++) {
-        const rec_xitem *x = &ix->it[p[i].idx];
-        p[i].rank = x->group == REC_NONE ? REC_NONE : x->unit_rank;
-    }
-    qsort(p, np, sizeof *p, rec_cmp_bpair_rank);
-    b = -1;
-    for (size_t i = 0; i < np; i++) {
-        if (i == 0 || p[i].key != p[i - 1].key) {
-            b++;
-            ix->bk[b].start_off = (uint32_t)lo;
-        }
-        if (ix->bk[b].nstart < REC_START_LIST && p[i].rank != REC_NONE) {
-            ix->lists[lo++] = p[i].idx;
-            ix->bk[b].nstart++;
-        }
-    }
+    uint32_t no = 0;
+    for (uint32_t i = 0; i < ix->n; i++)
+        if (ix->it[i].group != REC_NONE)
+            ord[no++] = i;
+    if ((rc = rec_sort(ord, no, rec_cmp_start, ix)) != 0)
+        goto out;
+    rec_fill_lists(ix, &km, ord, no, 1, fill);
     /* Fresh: items nobody used yet, the most recently added first. */
-    for (size_t i = 0; i < np; i++)
-        p[i].rank = ix->it[p[i].idx].events ? REC_NONE : REC_NONE - 1 - p[i].idx;
-    qsort(p, np, sizeof *p, rec_cmp_bpair_rank);
-    b = -1;
-    for (size_t i = 0; i < np; i++) {
-        if (i == 0 || p[i].key != p[i - 1].key) {
-            b++;
-            ix->bk[b].fresh_off = (uint32_t)lo;
-        }
-        if (ix->bk[b].nfresh < REC_FRESH_LIST && p[i].rank != REC_NONE) {
-            ix->lists[lo++] = p[i].idx;
-            ix->bk[b].nfresh++;
-        }
-    }
+    no = 0;
+    for (uint32_t i = ix->n; i-- > 0;)
+        if (ix->it[i].events == 0)
+            ord[no++] = i;
+    rec_fill_lists(ix, &km, ord, no, 2, fill);
     rc = 0;
 out:
-    free(p);
+    free(km.key);
+    free(km.val);
+    free(ord);
+    free(fill);
     return rc;
 }
 
@@ -1176,27 +1311,24 @@ static int rec_seqs_build(const node_rec_model *m, rec_seqs *s)
 }
 
 typedef struct rec_knn_job {
-    const node_rec_index *ix;
+    node_rec_index *ix;
     const rec_seqs *s;
-    uint32_t k, window, first, step;
-    rec_nb *out;    /* n * k */
-    uint32_t *nout; /* n */
+    uint32_t k, window;
+    atomic_uint *next; /* the next block to do, shared by the workers */
     int rc;
 } rec_knn_job;
 
-static void *rec_knn_worker(void *arg)
+/* Neighbours of the items of one block, appended to buf (room for
+ * REC_NB_BLOCK * k); returns how many. */
+static size_t rec_knn_block(rec_knn_job *j, uint32_t blk, uint32_t *acc, uint32_t *touched,
+                            rec_nb *tmp, rec_nb *buf)
 {
-    rec_knn_job *j = arg;
     const rec_seqs *s = j->s;
-    uint32_t n = j->ix->n;
-    uint32_t *acc = calloc(n ? n : 1, sizeof *acc);
-    uint32_t *touched = malloc((n ? n : 1) * sizeof *touched);
-    rec_nb *tmp = malloc((n ? n : 1) * sizeof *tmp);
-    if (!acc || !touched || !tmp) {
-        j->rc = CS_ENOMEM;
-        goto out;
-    }
-    for (uint32_t i = j->first; i < n; i += j->step) {
+    node_rec_index *ix = j->ix;
+    uint32_t first = blk << REC_NB_SHIFT;
+    uint32_t last = ix->n - first > REC_NB_BLOCK ? first + REC_NB_BLOCK : ix->n;
+    size_t used = 0;
+    for (uint32_t i = first; i < last; i++) {
         uint32_t nt = 0;
         for (uint32_t o = s->occ_off[i]; o < s->occ_off[i + 1]; o++) {
             uint32_t p = s->occ[o], l = s->owner[p];
@@ -1225,59 +1357,84 @@ static void *rec_knn_worker(void *arg)
             for (uint32_t b = a + 1; b < m; b++)
                 if (tmp[b].sim > tmp[best].sim ||
                     (tmp[b].sim == tmp[best].sim &&
-                     j->ix->it[tmp[b].to].idrank < j->ix->it[tmp[best].to].idrank))
+                     ix->it[tmp[b].to].idrank < ix->it[tmp[best].to].idrank))
                     best = b;
             rec_nb t = tmp[a];
             tmp[a] = tmp[best];
             tmp[best] = t;
-            j->out[(size_t)i * j->k + a] = tmp[a];
+            buf[used + a] = tmp[a];
         }
-        j->nout[i] = keep;
+        ix->nb_off[i] = (uint32_t)used;
+        ix->nb_cnt[i] = (uint16_t)keep;
+        used += keep;
+    }
+    return used;
+}
+
+static void *rec_knn_worker(void *arg)
+{
+    rec_knn_job *j = arg;
+    node_rec_index *ix = j->ix;
+    uint32_t n = ix->n;
+    uint32_t *acc = calloc(n ? n : 1, sizeof *acc);
+    uint32_t *touched = malloc((n ? n : 1) * sizeof *touched);
+    rec_nb *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    rec_nb *buf = malloc((size_t)REC_NB_BLOCK * j->k * sizeof *buf);
+    if (!acc || !touched || !tmp || !buf) {
+        j->rc = CS_ENOMEM;
+        goto out;
+    }
+    for (;;) {
+        uint32_t blk = atomic_fetch_add(j->next, 1);
+        if (blk >= ix->nb_nblk)
+            break;
+        size_t used = rec_knn_block(j, blk, acc, touched, tmp, buf);
+        if (used == 0)
+            continue;
+        rec_nb *keep = malloc(used * sizeof *keep);
+        if (!keep) {
+            j->rc = CS_ENOMEM;
+            break;
+        }
+        memcpy(keep, buf, used * sizeof *keep);
+        ix->nb_blk[blk] = keep; /* each block is written by one worker */
     }
 out:
     free(acc);
     free(touched);
     free(tmp);
+    free(buf);
     return NULL;
 }
 
 /* Item-kNN: cosine of co-occurrence counts within `window` positions of a
- * learner's distinct recent items; top-k per item.  Two threads. */
+ * learner's distinct recent items; top-k per item, only the neighbours
+ * found are stored.  Two threads take blocks of items in turn. */
 static int rec_build_knn(const node_rec_model *m, node_rec_index *ix, const rec_seqs *s)
 {
-    int rc = CS_ENOMEM;
-    uint32_t n = ix->n, k = m->lim.neighbours;
-    size_t nk = (size_t)n * k;
-    rec_nb *tmp = malloc((nk ? nk : 1) * sizeof *tmp);
-    uint32_t *cnt = calloc(n ? n : 1, sizeof *cnt);
-    if (!tmp || !cnt)
-        goto out;
+    uint32_t n = ix->n;
+    ix->nb_nblk = (n + REC_NB_BLOCK - 1) >> REC_NB_SHIFT;
+    ix->nb_blk = calloc(ix->nb_nblk ? ix->nb_nblk : 1, sizeof *ix->nb_blk);
+    ix->nb_off = calloc(n ? n : 1, sizeof *ix->nb_off);
+    ix->nb_cnt = calloc(n ? n : 1, sizeof *ix->nb_cnt);
+    if (!ix->nb_blk || !ix->nb_off || !ix->nb_cnt)
+        return CS_ENOMEM;
+    if (s->off[s->n] == 0)
+        return 0; /* no kept history: no neighbours */
+    atomic_uint next = 0;
     rec_knn_job jobs[2];
     pthread_t th;
-    for (int t = 0; t < 2; t++) {
-        jobs[t] = (rec_knn_job){ix, s, k, m->lim.window, (uint32_t)t, 2, tmp, cnt, 0};
-    }
+    for (int t = 0; t < 2; t++)
+        jobs[t] = (rec_knn_job){ix, s, m->lim.neighbours, m->lim.window, &next, 0};
     int threaded = n > 1000 && pthread_create(&th, NULL, rec_knn_worker, &jobs[1]) == 0;
     rec_knn_worker(&jobs[0]);
     if (threaded)
         pthread_join(th, NULL);
-    else
-        rec_knn_worker(&jobs[1]);
-    if (jobs[0].rc || jobs[1].rc) {
-        rc = jobs[0].rc ? jobs[0].rc : jobs[1].rc;
-        goto out;
-    }
-    /* The index keeps the fixed-stride arrays: no second copy at the peak. */
-    ix->nb = tmp;
-    ix->nb_cnt = cnt;
-    ix->nb_k = k;
-    tmp = NULL;
-    cnt = NULL;
-    rc = 0;
-out:
-    free(tmp);
-    free(cnt);
-    return rc;
+    if (jobs[0].rc || jobs[1].rc)
+        return jobs[0].rc ? jobs[0].rc : jobs[1].rc;
+    for (uint32_t i = 0; i < n; i++)
+        ix->nb_total += ix->nb_cnt[i];
+    return 0;
 }
 
 /* EASE (Steck 2019): B = I - P diagMat(1/diag(P)), P = (X^T X + lambda I)^-1,
@@ -1379,9 +1536,12 @@ int node_rec_model_build(const node_rec_model *m, node_rec_index **out, cs_err *
         goto out;
     size_t b = sizeof *ix + (size_t)ix->n * (sizeof *ix->it + 4 * sizeof(uint32_t)) +
                ix->pre_off[ix->n] * 4;
-    b += (size_t)ix->succ_off[ix->n] * 8 + (size_t)ix->n * ix->nb_k * 8 + (size_t)ix->ncurr * 4;
-    b += (size_t)ix->nbk * sizeof *ix->bk +
-         (size_t)ix->nbk * (REC_POP_LIST + REC_START_LIST + REC_FRESH_LIST) * 4;
+    b += (size_t)ix->succ_off[ix->n] * 8 + ix->nb_total * sizeof(rec_nb) +
+         (size_t)ix->n * (sizeof *ix->nb_off + sizeof *ix->nb_cnt) +
+         (size_t)ix->nb_nblk * sizeof *ix->nb_blk + (size_t)ix->ncurr * 4;
+    b += (size_t)ix->nbk * sizeof *ix->bk;
+    for (uint32_t k = 0; k < ix->nbk; k++)
+        b += ((size_t)ix->bk[k].npop + ix->bk[k].nstart + ix->bk[k].nfresh) * 4;
     b += ((size_t)ix->table.mask + 1) * 4 + (size_t)ix->n_active * ix->n_active * 4;
     for (uint32_t i = 0; i < ix->n; i++)
         b += strlen(ix->it[i].id) + 1;
@@ -1728,7 +1888,9 @@ int node_rec_index_recommend(const node_rec_index *ix, const node_rec_hist *hist
         double wt = 1.0;
         for (uint32_t a = 0; a < nh; a++, wt *= blend ? w.recency : 1.0) {
             uint32_t from = h[nh - 1 - a];
-            const rec_nb *nb = ix->nb + (size_t)from * ix->nb_k;
+            if (ix->nb_cnt[from] == 0)
+                continue;
+            const rec_nb *nb = ix->nb_blk[from >> REC_NB_SHIFT] + ix->nb_off[from];
             for (uint32_t o = 0; o < ix->nb_cnt[from]; o++) {
                 rec_cand *c = CAND(nb[o].to);
                 if (!c)
