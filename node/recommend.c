@@ -32,6 +32,7 @@
 #define REC_NONE 0xFFFFFFFFu
 #define REC_SCORE_NONE 0xFFFFu
 #define REC_SKILL_SELF 0x80000000u /* an item without a skill: REC_SKILL_SELF | item */
+#define REC_PRE_NAME 0x80000000u   /* a prerequisite that was no item yet: | its name id */
 #define REC_NB_SHIFT 10            /* neighbours are kept in blocks of 1024 items */
 #define REC_NB_BLOCK (1u << REC_NB_SHIFT)
 
@@ -133,9 +134,85 @@ static int rec_table_copy(rec_table *dst, const rec_table *src)
     return 0;
 }
 
-/* A string interner: names -> small ids (subjects, languages, skills...). */
+/* A string arena: strings packed in 64 KiB chunks, never moved or changed
+ * once written, so pointers into it stay valid while it lives.  Reference
+ * counted: a model, its clones and the indexes built from them share one
+ * (the item ids are stored once).  Only the model that made it appends;
+ * the others only read what was written before they took their reference. */
+#define REC_STRS_CHUNK 65536
+
+typedef struct rec_strs {
+    atomic_uint refs;
+    char **chunk;
+    uint32_t nchunk, chunkcap;
+    size_t used; /* bytes used in the last chunk */
+    size_t bytes; /* bytes stored in all chunks */
+} rec_strs;
+
+static rec_strs *rec_strs_new(void)
+{
+    rec_strs *a = calloc(1, sizeof *a);
+    if (a)
+        atomic_init(&a->refs, 1);
+    return a;
+}
+
+static rec_strs *rec_strs_ref(rec_strs *a)
+{
+    if (a)
+        atomic_fetch_add(&a->refs, 1);
+    return a;
+}
+
+static void rec_strs_unref(rec_strs *a)
+{
+    if (!a || atomic_fetch_sub(&a->refs, 1) != 1)
+        return;
+    for (uint32_t i = 0; i < a->nchunk; i++)
+        free(a->chunk[i]);
+    free(a->chunk);
+    free(a);
+}
+
+/* Room for len bytes (at most REC_STRS_CHUNK), or NULL. */
+static char *rec_strs_alloc(rec_strs *a, size_t len)
+{
+    if (len > REC_STRS_CHUNK)
+        return NULL;
+    if (a->nchunk == 0 || a->used + len > REC_STRS_CHUNK) {
+        if (a->nchunk == a->chunkcap) {
+            uint32_t nc = a->chunkcap ? a->chunkcap * 2 : 16;
+            char **n = realloc(a->chunk, nc * sizeof *n);
+            if (!n)
+                return NULL;
+            a->chunk = n;
+            a->chunkcap = nc;
+        }
+        char *c = malloc(REC_STRS_CHUNK);
+        if (!c)
+            return NULL;
+        a->chunk[a->nchunk++] = c;
+        a->used = 0;
+    }
+    char *p = a->chunk[a->nchunk - 1] + a->used;
+    a->used += len;
+    a->bytes += len;
+    return p;
+}
+
+static const char *rec_strs_dup(rec_strs *a, const char *s)
+{
+    size_t l = strlen(s) + 1;
+    char *p = rec_strs_alloc(a, l);
+    if (p)
+        memcpy(p, s, l);
+    return p;
+}
+
+/* A string interner: names -> small ids (subjects, languages, skills...).
+ * It does not own the strings: they live in an arena. */
 typedef struct rec_names {
-    char **name;
+    const char **name;
     uint32_t n, cap;
     rec_table t;
 } rec_names;
@@ -145,39 +222,54 @@ static const char *rec_names_key(const void *ctx, uint32_t i)
     return ((const rec_names *)ctx)->name[i];
 }
 
-/* *id = the name's id, added if new. */
-static int rec_names_intern(rec_names *nm, const char *s, uint32_t *id)
+static int64_t rec_names_find(const rec_names *nm, const char *s)
 {
-    int64_t f = rec_table_find(&nm->t, s, rec_names_key, nm);
+    return rec_table_find(&nm->t, s, rec_names_key, nm);
+}
+
+/* *id = the id of s, added if new; a new name is copied into a (or, when a
+ * is NULL, s itself is kept: it must outlive nm). */
+static int rec_names_intern(rec_names *nm, rec_strs *a, const char *s, uint32_t *id)
+{
+    int64_t f = rec_names_find(nm, s);
     if (f >= 0) {
         *id = (uint32_t)f;
         return 0;
     }
     if (nm->n == nm->cap) {
         uint32_t nc = nm->cap ? nm->cap * 2 : 16;
-        char **nn = realloc(nm->name, nc * sizeof *nn);
+        const char **nn = realloc(nm->name, nc * sizeof *nn);
         if (!nn)
             return CS_ENOMEM;
         nm->name = nn;
         nm->cap = nc;
     }
-    char *c = strdup(s);
+    const char *c = a ? rec_strs_dup(a, s) : s;
     if (!c)
         return CS_ENOMEM;
     nm->name[nm->n] = c;
     int rc = rec_table_put(&nm->t, c, nm->n, rec_names_key, nm);
-    if (rc) {
-        free(c);
+    if (rc)
         return rc;
-    }
     *id = nm->n++;
     return 0;
 }
 
+static int rec_names_copy(rec_names *dst, const rec_names *src)
+{
+    memset(dst, 0, sizeof *dst);
+    if (src->n) {
+        dst->name = malloc(src->n * sizeof *dst->name);
+        if (!dst->name)
+            return CS_ENOMEM;
+        memcpy(dst->name, src->name, src->n * sizeof *dst->name);
+        dst->n = dst->cap = src->n;
+    }
+    return rec_table_copy(&dst->t, &src->t);
+}
+
 static void rec_names_free(rec_names *nm)
 {
-    for (uint32_t i = 0; i < nm->n; i++)
-        free(nm->name[i]);
     free(nm->name);
     free(nm->t.slot);
     memset(nm, 0, sizeof *nm);
@@ -225,21 +317,24 @@ typedef struct rec_succ {
     float count;
 } rec_succ;
 
-/* Strings of an item packed in one allocation: id, then the others at
- * offsets (0 = absent, since offset 0 is the id). */
+/* An item: fixed size.  Its id is in the model's arena; subject,
+ * language, edition, volume and skill are ids of the model's names;
+ * prerequisites are uint32 in the model's m->pre. */
+enum { REC_SUBJECT, REC_LANGUAGE, REC_EDITION, REC_VOLUME, REC_SKILL, REC_NMETA };
+
 typedef struct rec_item {
-    char *blob;
-    uint32_t blob_len;
-    uint16_t o_subject, o_language, o_edition, o_volume, o_skill, o_prereq;
-    uint8_t nprereq;
+    const char *id;           /* in m->strs */
+    uint32_t meta[REC_NMETA]; /* m->names ids; REC_NONE = absent */
+    uint32_t pre_off;         /* prerequisites: m->pre[pre_off ...], nprereq of them */
     uint32_t grades;
     int32_t unit;
+    uint32_t events;
+    float succ_total;
+    uint16_t nsucc, succ_cap;
+    uint8_t nprereq;
     double pop; /* decayed count at pop_t */
     int64_t pop_t;
-    uint32_t events;
     rec_succ *succ; /* successors, at most limits.successors */
-    uint32_t nsucc, succ_cap;
-    float succ_total;
 } rec_item;
 
 typedef struct rec_hent {
@@ -257,6 +352,12 @@ typedef struct rec_learner {
 
 struct node_rec_model {
     node_rec_limits lim;
+    rec_strs *strs;    /* item ids, prerequisites and names; shared with clones and indexes */
+    int strs_own;      /* 1: this model made strs and alone appends to it */
+    size_t strs_bytes; /* bytes of strs in use by this model */
+    uint32_t *pre;     /* prerequisite lists (see rec_item_pack) */
+    size_t npre, precap, pre_dead;
+    rec_names names;  /* metadata values (subject, language, edition, volume, skill) */
     rec_item *it;
     uint32_t nit, itcap;
     rec_table items;
@@ -270,7 +371,7 @@ struct node_rec_model {
 
 static const char *rec_item_key(const void *ctx, uint32_t i)
 {
-    return ((const node_rec_model *)ctx)->it[i].blob;
+    return ((const node_rec_model *)ctx)->it[i].id;
 }
 
 static const char *rec_learner_key(const void *ctx, uint32_t i)
@@ -278,9 +379,10 @@ static const char *rec_learner_key(const void *ctx, uint32_t i)
     return ((const node_rec_model *)ctx)->ln[i].id;
 }
 
-static const char *rec_item_str(const rec_item *it, uint16_t off)
+/* The item's metadata value f (REC_SUBJECT...), or NULL. */
+static const char *rec_item_meta(const node_rec_model *m, const rec_item *it, int f)
 {
-    return off ? it->blob + off : NULL;
+    return it->meta[f] == REC_NONE ? NULL : m->names.name[it->meta[f]];
 }
 
 void node_rec_limits_default(node_rec_limits *l)
@@ -339,16 +441,18 @@ int node_rec_model_new(node_rec_model **out, const node_rec_limits *lim, cs_err 
         l.half_life_s < 0)
         return cs_err_set(err, CS_EINVAL, "recommender limits out of range");
     node_rec_model *m = calloc(1, sizeof *m);
-    if (!m)
+    if (!m || !(m->strs = rec_strs_new())) {
+        free(m);
         return cs_err_set(err, CS_ENOMEM, "out of memory");
+    }
     m->lim = l;
+    m->strs_own = 1;
     *out = m;
     return 0;
 }
 
 static void rec_item_clear(rec_item *it)
 {
-    free(it->blob);
     free(it->succ);
 }
 
@@ -366,55 +470,108 @@ void node_rec_model_free(node_rec_model *m)
     }
     free(m->ln);
     free(m->learners.slot);
+    rec_names_free(&m->names);
+    rec_strs_unref(m->strs);
+    free(m->pre);
     free(m);
 }
 
-/* Pack the item's strings into it->blob. */
-static int rec_item_pack(rec_item *it, const node_rec_item *src)
+/* Set the item's metadata from src.  it->id is NULL for a new item.
+ * Prerequisites are kept as uint32: the item's index, or REC_PRE_NAME | the
+ * name id of an id that is no item yet (the build looks it up again). */
+static int rec_item_pack(node_rec_model *m, rec_item *it, const node_rec_item *src)
 {
-    const char *parts[5] = {src->subject, src->language, src->edition, src->volume, src->skill};
-    size_t len = strlen(src->id) + 1;
-    for (int i = 0; i < 5; i++)
-        if (parts[i] && parts[i][0])
-            len += strlen(parts[i]) + 1;
-    for (size_t i = 0; i < src->nprereqs; i++)
-        len += strlen(src->prereqs[i]) + 1;
-    if (len > 65535)
-        return CS_ETOOBIG;
-    char *b = malloc(len);
-    if (!b)
-        return CS_ENOMEM;
-    size_t o = 0;
-    uint16_t offs[5] = {0};
-    size_t n = strlen(src->id) + 1;
-    memcpy(b, src->id, n);
-    o = n;
-    for (int i = 0; i < 5; i++) {
-        if (parts[i] && parts[i][0]) {
-            n = strlen(parts[i]) + 1;
-            memcpy(b + o, parts[i], n);
-            offs[i] = (uint16_t)o;
-            o += n;
+    const char *parts[REC_NMETA] = {src->subject, src->language, src->edition, src->volume,
+                                    src->skill};
+    uint32_t meta[REC_NMETA], pre[NODE_REC_PREREQ_MAX];
+    int rc;
+    for (int i = 0; i < REC_NMETA; i++) {
+        meta[i] = REC_NONE;
+        if (parts[i] && parts[i][0] &&
+            (rc = rec_names_intern(&m->names, m->strs, parts[i], &meta[i])) != 0)
+            return rc;
+    }
+    for (size_t k = 0; k < src->nprereqs; k++) {
+        int64_t f = rec_table_find(&m->items, src->prereqs[k], rec_item_key, m);
+        if (f >= 0) {
+            pre[k] = (uint32_t)f;
+        } else {
+            if ((rc = rec_names_intern(&m->names, m->strs, src->prereqs[k], &pre[k])) != 0)
+                return rc;
+            pre[k] |= REC_PRE_NAME;
         }
     }
-    it->o_prereq = (uint16_t)o;
-    for (size_t i = 0; i < src->nprereqs; i++) {
-        n = strlen(src->prereqs[i]) + 1;
-        memcpy(b + o, src->prereqs[i], n);
-        o += n;
+    uint32_t npre = (uint32_t)src->nprereqs;
+    if (it->id && npre <= it->nprereq) {
+        /* In place: a clone has its own copy of m->pre. */
+        memcpy(m->pre + it->pre_off, pre, npre * sizeof *pre);
+    } else if (npre > 0) {
+        if (it->id) {
+            /* The old list is left unused: cap such waste. */
+            size_t dead = m->pre_dead + it->nprereq;
+            if (dead > 65536 && dead > m->npre / 2)
+                return CS_ETOOBIG;
+        }
+        if (m->npre + npre > m->precap) {
+            size_t nc = m->precap ? m->precap * 2 : 1024;
+            uint32_t *np = realloc(m->pre, nc * sizeof *np);
+            if (!np)
+                return CS_ENOMEM;
+            m->pre = np;
+            m->precap = nc;
+        }
+        if (!it->id && !(it->id = rec_strs_dup(m->strs, src->id)))
+            return CS_ENOMEM;
+        if (it->nprereq)
+            m->pre_dead += it->nprereq;
+        memcpy(m->pre + m->npre, pre, npre * sizeof *pre);
+        it->pre_off = (uint32_t)m->npre;
+        m->npre += npre;
     }
-    free(it->blob);
-    it->blob = b;
-    it->blob_len = (uint32_t)len;
-    it->o_subject = offs[0];
-    it->o_language = offs[1];
-    it->o_edition = offs[2];
-    it->o_volume = offs[3];
-    it->o_skill = offs[4];
-    it->nprereq = (uint8_t)src->nprereqs;
+    if (!it->id && !(it->id = rec_strs_dup(m->strs, src->id)))
+        return CS_ENOMEM;
+    it->nprereq = (uint8_t)npre;
+    memcpy(it->meta, meta, sizeof meta);
+    m->strs_bytes = m->strs->bytes;
     it->grades = src->grades;
     it->unit = src->unit < 0 ? -1 : src->unit;
     return 0;
+}
+
+/* Give a clone its own arena before it adds strings: the strings it uses
+ * are copied to a new one (all or nothing). */
+static int rec_model_own_strs(node_rec_model *m)
+{
+    if (m->strs_own)
+        return 0;
+    rec_strs *a = rec_strs_new();
+    const char **nn = malloc(((size_t)m->names.n + 1) * sizeof *nn);
+    const char **ni = malloc(((size_t)m->nit + 1) * sizeof *ni);
+    int rc = CS_ENOMEM;
+    if (!a || !nn || !ni)
+        goto out;
+    for (uint32_t i = 0; i < m->names.n; i++)
+        if (!(nn[i] = rec_strs_dup(a, m->names.name[i])))
+            goto out;
+    for (uint32_t i = 0; i < m->nit; i++)
+        if (!(ni[i] = rec_strs_dup(a, m->it[i].id)))
+            goto out;
+    /* Same strings at new places: the hash tables stay right. */
+    for (uint32_t i = 0; i < m->names.n; i++)
+        m->names.name[i] = nn[i];
+    for (uint32_t i = 0; i < m->nit; i++)
+        m->it[i].id = ni[i];
+    rec_strs_unref(m->strs);
+    m->strs = a;
+    a = NULL;
+    m->strs_own = 1;
+    m->strs_bytes = m->strs->bytes;
+    rc = 0;
+out:
+    rec_strs_unref(a);
+    free(nn);
+    free(ni);
+    return rc;
 }
 
 int node_rec_model_item_add(node_rec_model *m, const node_rec_item *src, cs_err *err)
@@ -431,11 +588,17 @@ int node_rec_model_item_add(node_rec_model *m, const node_rec_item *src, cs_err 
     for (size_t i = 0; i < src->nprereqs; i++)
         if (!src->prereqs[i] || !rec_str_ok(src->prereqs[i], NODE_REC_ID_MAX))
             return cs_err_set(err, CS_EINVAL, "item %s: bad prerequisite id", src->id);
+    int rc0 = rec_model_own_strs(m);
+    if (rc0)
+        return cs_err_set(err, rc0, "item %s: %s", src->id, cs_err_text(rc0));
     int64_t f = rec_table_find(&m->items, src->id, rec_item_key, m);
     if (f >= 0) {
         /* Replace the metadata; counts stay.  The id is unchanged so the
          * table still points right. */
-        int rc = rec_item_pack(&m->it[f], src);
+        int rc = rec_item_pack(m, &m->it[f], src);
+        if (rc == CS_ETOOBIG)
+            return cs_err_set(err, rc, "item %s: too many longer prerequisite lists in one model "
+                                       "(build a new model)", src->id);
         return rc ? cs_err_set(err, rc, "item %s: %s", src->id, cs_err_text(rc)) : 0;
     }
     if (m->nit >= m->lim.max_items)
@@ -452,10 +615,10 @@ int node_rec_model_item_add(node_rec_model *m, const node_rec_item *src, cs_err 
     }
     rec_item *it = &m->it[m->nit];
     memset(it, 0, sizeof *it);
-    int rc = rec_item_pack(it, src);
+    int rc = rec_item_pack(m, it, src);
     if (rc)
         return cs_err_set(err, rc, "item %s: %s", src->id, cs_err_text(rc));
-    rc = rec_table_put(&m->items, it->blob, m->nit, rec_item_key, m);
+    rc = rec_table_put(&m->items, it->id, m->nit, rec_item_key, m);
     if (rc) {
         rec_item_clear(it);
         return cs_err_set(err, rc, "item table: %s", cs_err_text(rc));
@@ -496,14 +659,14 @@ static int rec_succ_add(const node_rec_limits *l, rec_item *from, uint32_t to)
     }
     if (from->nsucc < l->successors) {
         if (from->nsucc == from->succ_cap) {
-            uint32_t nc = from->succ_cap ? from->succ_cap * 2 : 4;
+            uint32_t nc = from->succ_cap ? from->succ_cap * 2u : 4u;
             if (nc > l->successors)
                 nc = l->successors;
             rec_succ *ns = realloc(from->succ, nc * sizeof *ns);
             if (!ns)
                 return CS_ENOMEM;
             from->succ = ns;
-            from->succ_cap = nc;
+            from->succ_cap = (uint16_t)nc;
         }
         from->succ[from->nsucc].to = to;
         from->succ[from->nsucc].count = 1.0f;
@@ -613,7 +776,22 @@ int node_rec_model_clone(const node_rec_model *m, node_rec_model **out, cs_err *
     int rc = node_rec_model_new(&c, &m->lim, err);
     if (rc)
         return rc;
+    /* The strings are shared, not copied: the arena only grows. */
+    rec_strs_unref(c->strs);
+    c->strs = rec_strs_ref(m->strs);
+    c->strs_own = 0;
+    c->strs_bytes = m->strs_bytes;
+    rc = rec_names_copy(&c->names, &m->names);
+    if (rc)
+        goto out;
     rc = CS_ENOMEM;
+    if (m->npre) {
+        if (!(c->pre = malloc(m->npre * sizeof *c->pre)))
+            goto out;
+        memcpy(c->pre, m->pre, m->npre * sizeof *c->pre);
+        c->npre = c->precap = m->npre;
+        c->pre_dead = m->pre_dead;
+    }
     c->now = m->now;
     c->have_now = m->have_now;
     c->events = m->events;
@@ -627,15 +805,10 @@ int node_rec_model_clone(const node_rec_model *m, node_rec_model **out, cs_err *
         for (uint32_t i = 0; i < m->nit; i++) {
             rec_item *d = &c->it[i];
             *d = m->it[i];
-            d->blob = NULL;
             d->succ = NULL;
             d->succ_cap = 0;
             d->nsucc = 0;
             c->nit = i + 1;
-            d->blob = malloc(m->it[i].blob_len);
-            if (!d->blob)
-                goto out;
-            memcpy(d->blob, m->it[i].blob, m->it[i].blob_len);
             if (m->it[i].nsucc) {
                 d->succ = malloc(m->it[i].nsucc * sizeof *d->succ);
                 if (!d->succ)
@@ -686,7 +859,7 @@ int node_rec_model_history(const node_rec_model *m, const char *learner, node_re
     size_t skip = l->n > cap ? l->n - cap : 0;
     for (size_t i = skip; i < l->n; i++) {
         node_rec_hist *h = &out[i - skip];
-        h->item = m->it[l->h[i].item].blob;
+        h->item = m->it[l->h[i].item].id;
         h->kind = l->h[i].kind;
         h->score = l->h[i].score == REC_SCORE_NONE ? -1.0 : l->h[i].score / 1000.0;
     }
@@ -705,8 +878,10 @@ void node_rec_model_stats(const node_rec_model *m, node_rec_stats *st)
     size_t b =
         sizeof *m + (size_t)m->itcap * sizeof(rec_item) + (size_t)m->lncap * sizeof(rec_learner);
     b += ((size_t)m->items.mask + 1 + m->learners.mask + 1) * sizeof(uint32_t);
+    b += m->strs_bytes + m->precap * sizeof(uint32_t) + (size_t)m->names.cap * sizeof(char *) +
+         ((size_t)m->names.t.mask + 1) * sizeof(uint32_t);
     for (uint32_t i = 0; i < m->nit; i++) {
-        b += m->it[i].blob_len + m->it[i].succ_cap * sizeof(rec_succ);
+        b += m->it[i].succ_cap * sizeof(rec_succ);
         if (m->it[i].events)
             st->active_items++;
     }
@@ -744,9 +919,9 @@ typedef struct rec_bucket {
 struct node_rec_index {
     uint32_t n;
     rec_xitem *it;
-    char *ids;
+    rec_strs *strs; /* the model's arena, shared: ids and names point into it */
     rec_table table;
-    rec_names subjects, languages, skills;
+    rec_names subjects, languages;
     uint32_t *pre_off, *pre; /* prerequisites (resolved) */
     uint32_t *succ_off, *succ_to;
     float *succ_p;
@@ -778,11 +953,10 @@ void node_rec_index_free(node_rec_index *ix)
     if (!ix)
         return;
     free(ix->it);
-    free(ix->ids);
     free(ix->table.slot);
     rec_names_free(&ix->subjects);
     rec_names_free(&ix->languages);
-    rec_names_free(&ix->skills);
+    rec_strs_unref(ix->strs);
     free(ix->pre_off);
     free(ix->pre);
     free(ix->succ_off);
@@ -845,41 +1019,28 @@ static int rec_build_items(const node_rec_model *m, node_rec_index *ix)
     int rc = CS_ENOMEM;
     uint32_t *ord = NULL;
     uint32_t n = m->nit;
-    size_t idbytes = 0;
     ix->n = n;
+    ix->strs = rec_strs_ref(m->strs);
     ix->it = calloc(n ? n : 1, sizeof *ix->it);
     ord = malloc((n ? n : 1) * sizeof *ord);
     if (!ix->it || !ord)
         goto out;
-    for (uint32_t i = 0; i < n; i++)
-        idbytes += strlen(m->it[i].blob) + 1;
-    ix->ids = malloc(idbytes ? idbytes : 1);
-    if (!ix->ids)
-        goto out;
-    size_t o = 0;
     for (uint32_t i = 0; i < n; i++) {
         const rec_item *src = &m->it[i];
         rec_xitem *x = &ix->it[i];
-        size_t l = strlen(src->blob) + 1;
-        memcpy(ix->ids + o, src->blob, l);
-        x->id = ix->ids + o;
-        o += l;
+        x->id = src->id;
         x->grades = src->grades;
         x->unit = src->unit;
         x->group = REC_NONE;
         x->curr_pos = REC_NONE;
         x->events = src->events;
         x->pop = src->events ? (float)(src->pop * rec_decay(&m->lim, m->now - src->pop_t)) : 0.0f;
-        const char *sj = rec_item_str(src, src->o_subject),
-                   *lg = rec_item_str(src, src->o_language);
-        const char *sk = rec_item_str(src, src->o_skill);
+        const char *sj = rec_item_meta(m, src, REC_SUBJECT), *lg = rec_item_meta(m, src, REC_LANGUAGE);
         x->subject = x->language = REC_ANY;
-        x->skill = REC_NONE;
-        if (sj && (rc = rec_names_intern(&ix->subjects, sj, &x->subject)) != 0)
+        x->skill = src->meta[REC_SKILL];
+        if (sj && (rc = rec_names_intern(&ix->subjects, NULL, sj, &x->subject)) != 0)
             goto out;
-        if (lg && (rc = rec_names_intern(&ix->languages, lg, &x->language)) != 0)
-            goto out;
-        if (sk && (rc = rec_names_intern(&ix->skills, sk, &x->skill)) != 0)
+        if (lg && (rc = rec_names_intern(&ix->languages, NULL, lg, &x->language)) != 0)
             goto out;
         if ((rc = rec_table_put(&ix->table, x->id, i, rec_xitem_key, ix)) != 0)
             goto out;
@@ -890,13 +1051,13 @@ static int rec_build_items(const node_rec_model *m, node_rec_index *ix)
         rc = CS_ETOOBIG;
         goto out;
     }
-    /* An item without a skill is its own skill, named by its id: the same
-     * skill as items whose skill is that id.  Only named skills are kept as
-     * strings; the others are REC_SKILL_SELF | item. */
+    /* Skills are the model's name ids.  An item without a skill is its own
+     * skill, named by its id: the same skill as items whose skill is that
+     * id (if the id is a name at all), else REC_SKILL_SELF | item. */
     for (uint32_t i = 0; i < n; i++) {
         rec_xitem *x = &ix->it[i];
         if (x->skill == REC_NONE) {
-            int64_t f = rec_table_find(&ix->skills.t, x->id, rec_names_key, &ix->skills);
+            int64_t f = rec_names_find(&m->names, x->id);
             x->skill = f >= 0 ? (uint32_t)f : REC_SKILL_SELF | i;
         }
     }
@@ -917,9 +1078,12 @@ static int rec_build_items(const node_rec_model *m, node_rec_index *ix)
     npre = 0;
     for (uint32_t i = 0; i < n; i++) {
         ix->pre_off[i] = (uint32_t)npre;
-        const char *p = m->it[i].blob + m->it[i].o_prereq;
-        for (uint32_t k = 0; k < m->it[i].nprereq; k++, p += strlen(p) + 1) {
-            int64_t f = rec_table_find(&ix->table, p, rec_xitem_key, ix);
+        const uint32_t *p = m->pre + m->it[i].pre_off;
+        for (uint32_t k = 0; k < m->it[i].nprereq; k++) {
+            int64_t f = p[k] & REC_PRE_NAME
+                            ? rec_table_find(&ix->table, m->names.name[p[k] & ~REC_PRE_NAME],
+                                             rec_xitem_key, ix)
+                            : (int64_t)p[k];
             if (f >= 0 && (uint32_t)f != i)
                 ix->pre[npre++] = (uint32_t)f;
         }
@@ -968,24 +1132,31 @@ typedef struct rec_currctx {
     const node_rec_index *ix;
 } rec_currctx;
 
-static const char *rec_item_str0(const rec_item *it, uint16_t off)
+static const char *rec_item_meta0(const node_rec_model *m, const rec_item *it, int f)
 {
-    return off ? it->blob + off : "";
+    return it->meta[f] == REC_NONE ? "" : m->names.name[it->meta[f]];
+}
+
+static int rec_curr_item(const rec_item *it)
+{
+    return (it->meta[REC_EDITION] != REC_NONE || it->meta[REC_VOLUME] != REC_NONE) && it->unit >= 0;
 }
 
 /* (edition, volume) compared field by field orders as the joined string
  * "edition \x1f volume" would: metadata has no byte below 0x20. */
-static int rec_cmp_group(const rec_item *x, const rec_item *y)
+static int rec_cmp_group(const node_rec_model *m, const rec_item *x, const rec_item *y)
 {
-    int c = strcmp(rec_item_str0(x, x->o_edition), rec_item_str0(y, y->o_edition));
-    return c ? c : strcmp(rec_item_str0(x, x->o_volume), rec_item_str0(y, y->o_volume));
+    if (x->meta[REC_EDITION] == y->meta[REC_EDITION] && x->meta[REC_VOLUME] == y->meta[REC_VOLUME])
+        return 0;
+    int c = strcmp(rec_item_meta0(m, x, REC_EDITION), rec_item_meta0(m, y, REC_EDITION));
+    return c ? c : strcmp(rec_item_meta0(m, x, REC_VOLUME), rec_item_meta0(m, y, REC_VOLUME));
 }
 
 static int rec_cmp_curr(const void *ctx, uint32_t a, uint32_t b)
 {
     const rec_currctx *c = ctx;
     const rec_item *x = &c->m->it[a], *y = &c->m->it[b];
-    int d = rec_cmp_group(x, y);
+    int d = rec_cmp_group(c->m, x, y);
     if (d)
         return d;
     if (x->unit != y->unit)
@@ -1001,7 +1172,7 @@ static int rec_build_curriculum(const node_rec_model *m, node_rec_index *ix)
     uint32_t nk = 0;
     for (uint32_t i = 0; i < m->nit; i++) {
         const rec_item *src = &m->it[i];
-        if ((src->o_edition || src->o_volume) && src->unit >= 0)
+        if (rec_curr_item(src))
             nk++;
     }
     ix->curr_order = malloc((nk ? nk : 1) * sizeof *ix->curr_order);
@@ -1011,7 +1182,7 @@ static int rec_build_curriculum(const node_rec_model *m, node_rec_index *ix)
     nk = 0;
     for (uint32_t i = 0; i < m->nit; i++) {
         const rec_item *src = &m->it[i];
-        if ((src->o_edition || src->o_volume) && src->unit >= 0)
+        if (rec_curr_item(src))
             ix->curr_order[nk++] = i;
     }
     rec_currctx ctx = {m, ix};
@@ -1021,7 +1192,7 @@ static int rec_build_curriculum(const node_rec_model *m, node_rec_index *ix)
     uint32_t group = 0, urank = 0;
     for (uint32_t i = 0; i < nk; i++) {
         const rec_item *a = &m->it[ix->curr_order[i]];
-        if (i > 0 && rec_cmp_group(a, &m->it[ix->curr_order[i - 1]]) != 0) {
+        if (i > 0 && rec_cmp_group(m, a, &m->it[ix->curr_order[i - 1]]) != 0) {
             group++;
             urank = 0;
         } else if (i > 0 && a->unit != m->it[ix->curr_order[i - 1]].unit) {
@@ -1543,9 +1714,7 @@ int node_rec_model_build(const node_rec_model *m, node_rec_index **out, cs_err *
     for (uint32_t k = 0; k < ix->nbk; k++)
         b += ((size_t)ix->bk[k].npop + ix->bk[k].nstart + ix->bk[k].nfresh) * 4;
     b += ((size_t)ix->table.mask + 1) * 4 + (size_t)ix->n_active * ix->n_active * 4;
-    for (uint32_t i = 0; i < ix->n; i++)
-        b += strlen(ix->it[i].id) + 1;
-    ix->bytes = b;
+    ix->bytes = b; /* the ids are the model's (shared arena), not counted */
     *out = ix;
     ix = NULL;
     rc = 0;
@@ -1801,11 +1970,11 @@ int node_rec_index_recommend(const node_rec_index *ix, const node_rec_hist *hist
     /* Filter names resolved to ids (a name the index lacks matches nothing). */
     uint32_t fs = REC_NONE, fl = REC_NONE;
     if (req->subject) {
-        int64_t f = rec_table_find(&ix->subjects.t, req->subject, rec_names_key, &ix->subjects);
+        int64_t f = rec_names_find(&ix->subjects, req->subject);
         fs = f >= 0 ? (uint32_t)f : REC_NONE - 1;
     }
     if (req->language) {
-        int64_t f = rec_table_find(&ix->languages.t, req->language, rec_names_key, &ix->languages);
+        int64_t f = rec_names_find(&ix->languages, req->language);
         fl = f >= 0 ? (uint32_t)f : REC_NONE - 1;
     }
     /* Popularity bucket: the filter, or else the learner's latest item. */
