@@ -1414,11 +1414,11 @@ out:
     return rc;
 }
 
-/* Distinct items of each kept history, first occurrence order. */
+/* Distinct items of each kept history, first occurrence order; each
+ * learner's run ends with REC_NONE, so a window stops at it. */
 typedef struct rec_seqs {
-    uint32_t *off; /* per learner, nseq + 1 */
+    uint32_t *off; /* per learner, nseq + 1: run l is item[off[l] .. off[l + 1] - 1) */
     uint32_t *item;
-    uint32_t *owner; /* flat position -> learner */
     uint32_t n;
     uint32_t *cnt;     /* per item: learners whose history holds it */
     uint32_t *occ_off; /* per item: positions holding it */
@@ -1429,7 +1429,6 @@ static void rec_seqs_free(rec_seqs *s)
 {
     free(s->off);
     free(s->item);
-    free(s->owner);
     free(s->cnt);
     free(s->occ_off);
     free(s->occ);
@@ -1440,13 +1439,15 @@ static int rec_seqs_build(const node_rec_model *m, rec_seqs *s)
     size_t total = 0;
     for (uint32_t l = 0; l < m->nln; l++)
         total += m->ln[l].n;
+    total += m->nln; /* the ends of the runs */
+    if (total > UINT32_MAX)
+        return CS_ETOOBIG;
     s->n = m->nln;
     s->off = malloc(((size_t)m->nln + 1) * sizeof *s->off);
     s->item = malloc((total ? total : 1) * sizeof *s->item);
-    s->owner = malloc((total ? total : 1) * sizeof *s->owner);
     s->cnt = calloc(m->nit ? m->nit : 1, sizeof *s->cnt);
     s->occ_off = calloc((size_t)m->nit + 1, sizeof *s->occ_off);
-    if (!s->off || !s->item || !s->owner || !s->cnt || !s->occ_off)
+    if (!s->off || !s->item || !s->cnt || !s->occ_off)
         return CS_ENOMEM;
     size_t o = 0;
     for (uint32_t l = 0; l < m->nln; l++) {
@@ -1460,15 +1461,15 @@ static int rec_seqs_build(const node_rec_model *m, rec_seqs *s)
             if (dup)
                 continue;
             s->item[o] = it;
-            s->owner[o] = l;
             s->cnt[it]++;
             o++;
         }
+        s->item[o++] = REC_NONE;
     }
     s->off[m->nln] = (uint32_t)o;
     for (uint32_t i = 0; i < m->nit; i++)
         s->occ_off[i + 1] = s->occ_off[i] + s->cnt[i];
-    s->occ = malloc((o ? o : 1) * sizeof *s->occ);
+    s->occ = malloc(((size_t)s->occ_off[m->nit] + 1) * sizeof *s->occ);
     uint32_t *fill = malloc((m->nit ? m->nit : 1) * sizeof *fill);
     if (!s->occ || !fill) {
         free(fill);
@@ -1476,7 +1477,8 @@ static int rec_seqs_build(const node_rec_model *m, rec_seqs *s)
     }
     memcpy(fill, s->occ_off, m->nit * sizeof *fill);
     for (size_t p = 0; p < o; p++)
-        s->occ[fill[s->item[p]]++] = (uint32_t)p;
+        if (s->item[p] != REC_NONE)
+            s->occ[fill[s->item[p]]++] = (uint32_t)p;
     free(fill);
     return 0;
 }
@@ -1502,16 +1504,14 @@ static size_t rec_knn_block(rec_knn_job *j, uint32_t blk, uint32_t *acc, uint32_
     for (uint32_t i = first; i < last; i++) {
         uint32_t nt = 0;
         for (uint32_t o = s->occ_off[i]; o < s->occ_off[i + 1]; o++) {
-            uint32_t p = s->occ[o], l = s->owner[p];
-            uint32_t lo = p >= s->off[l] + j->window ? p - j->window : s->off[l];
-            uint32_t hi = p + j->window + 1 < s->off[l + 1] ? p + j->window + 1 : s->off[l + 1];
-            for (uint32_t q = lo; q < hi; q++) {
-                uint32_t it = s->item[q];
-                if (q == p)
-                    continue;
-                if (acc[it]++ == 0)
-                    touched[nt++] = it;
-            }
+            /* Up to `window` positions either side, within the run. */
+            uint32_t p = s->occ[o];
+            for (uint32_t q = p; q > 0 && p - q < j->window && s->item[q - 1] != REC_NONE; q--)
+                if (acc[s->item[q - 1]]++ == 0)
+                    touched[nt++] = s->item[q - 1];
+            for (uint32_t q = p + 1; q - p <= j->window && s->item[q] != REC_NONE; q++)
+                if (acc[s->item[q]]++ == 0)
+                    touched[nt++] = s->item[q];
         }
         uint32_t m = 0;
         for (uint32_t t = 0; t < nt; t++) {
@@ -1590,7 +1590,7 @@ static int rec_build_knn(const node_rec_model *m, node_rec_index *ix, const rec_
     ix->nb_cnt = calloc(n ? n : 1, sizeof *ix->nb_cnt);
     if (!ix->nb_blk || !ix->nb_off || !ix->nb_cnt)
         return CS_ENOMEM;
-    if (s->off[s->n] == 0)
+    if (s->occ_off[n] == 0)
         return 0; /* no kept history: no neighbours */
     atomic_uint next = 0;
     rec_knn_job jobs[2];
@@ -1634,9 +1634,9 @@ static int rec_build_ease(const node_rec_model *m, node_rec_index *ix, const rec
             ix->active_item[ix->n_active++] = i;
     }
     for (uint32_t l = 0; l < s->n; l++)
-        for (uint32_t a = s->off[l]; a < s->off[l + 1]; a++) {
+        for (uint32_t a = s->off[l]; a + 1 < s->off[l + 1]; a++) {
             double *row = g + (size_t)ix->active_of[s->item[a]] * na;
-            for (uint32_t b = s->off[l]; b < s->off[l + 1]; b++)
+            for (uint32_t b = s->off[l]; b + 1 < s->off[l + 1]; b++)
                 row[ix->active_of[s->item[b]]] += 1.0;
         }
     for (uint32_t i = 0; i < na; i++)
