@@ -145,7 +145,7 @@ typedef struct rec_strs {
     atomic_uint refs;
     char **chunk;
     uint32_t nchunk, chunkcap;
-    size_t used; /* bytes used in the last chunk */
+    size_t used;  /* bytes used in the last chunk */
     size_t bytes; /* bytes stored in all chunks */
 } rec_strs;
 
@@ -357,7 +357,7 @@ struct node_rec_model {
     size_t strs_bytes; /* bytes of strs in use by this model */
     uint32_t *pre;     /* prerequisite lists (see rec_item_pack) */
     size_t npre, precap, pre_dead;
-    rec_names names;  /* metadata values (subject, language, edition, volume, skill) */
+    rec_names names; /* metadata values (subject, language, edition, volume, skill) */
     rec_item *it;
     uint32_t nit, itcap;
     rec_table items;
@@ -597,8 +597,10 @@ int node_rec_model_item_add(node_rec_model *m, const node_rec_item *src, cs_err 
          * table still points right. */
         int rc = rec_item_pack(m, &m->it[f], src);
         if (rc == CS_ETOOBIG)
-            return cs_err_set(err, rc, "item %s: too many longer prerequisite lists in one model "
-                                       "(build a new model)", src->id);
+            return cs_err_set(err, rc,
+                              "item %s: too many longer prerequisite lists in one model "
+                              "(build a new model)",
+                              src->id);
         return rc ? cs_err_set(err, rc, "item %s: %s", src->id, cs_err_text(rc)) : 0;
     }
     if (m->nit >= m->lim.max_items)
@@ -1035,7 +1037,8 @@ static int rec_build_items(const node_rec_model *m, node_rec_index *ix)
         x->curr_pos = REC_NONE;
         x->events = src->events;
         x->pop = src->events ? (float)(src->pop * rec_decay(&m->lim, m->now - src->pop_t)) : 0.0f;
-        const char *sj = rec_item_meta(m, src, REC_SUBJECT), *lg = rec_item_meta(m, src, REC_LANGUAGE);
+        const char *sj = rec_item_meta(m, src, REC_SUBJECT),
+                   *lg = rec_item_meta(m, src, REC_LANGUAGE);
         x->subject = x->language = REC_ANY;
         x->skill = src->meta[REC_SKILL];
         if (sj && (rc = rec_names_intern(&ix->subjects, NULL, sj, &x->subject)) != 0)
@@ -1585,7 +1588,7 @@ static int rec_build_knn(const node_rec_model *m, node_rec_index *ix, const rec_
 {
     uint32_t n = ix->n;
     ix->nb_nblk = (n + REC_NB_BLOCK - 1) >> REC_NB_SHIFT;
-    ix->nb_blk = calloc(ix->nb_nblk ? ix->nb_nblk : 1, sizeof *ix->nb_blk);
+    ix->nb_blk = calloc(ix->nb_nblk ? ix->nb_nblk : 1, sizeof(rec_nb *));
     ix->nb_off = calloc(n ? n : 1, sizeof *ix->nb_off);
     ix->nb_cnt = calloc(n ? n : 1, sizeof *ix->nb_cnt);
     if (!ix->nb_blk || !ix->nb_off || !ix->nb_cnt)
@@ -1709,7 +1712,7 @@ int node_rec_model_build(const node_rec_model *m, node_rec_index **out, cs_err *
                ix->pre_off[ix->n] * 4;
     b += (size_t)ix->succ_off[ix->n] * 8 + ix->nb_total * sizeof(rec_nb) +
          (size_t)ix->n * (sizeof *ix->nb_off + sizeof *ix->nb_cnt) +
-         (size_t)ix->nb_nblk * sizeof *ix->nb_blk + (size_t)ix->ncurr * 4;
+         (size_t)ix->nb_nblk * sizeof(rec_nb *) + (size_t)ix->ncurr * 4;
     b += (size_t)ix->nbk * sizeof *ix->bk;
     for (uint32_t k = 0; k < ix->nbk; k++)
         b += ((size_t)ix->bk[k].npop + ix->bk[k].nstart + ix->bk[k].nfresh) * 4;

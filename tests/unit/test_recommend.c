@@ -499,7 +499,7 @@ static void test_shared_strings(void)
     CHECK(node_rec_index_recommend(ib, h, 1, NULL, rb, 5, &nb, NULL) == 0);
     CHECK(same_lists(ra, na, rb, nb));
     CHECK(add_item(c, "u", "chinese", 1u << 4, "ed", 1, "r", "v", "skill-u") == 0);
-    CHECK(add_item(c, "r", "math", 1u << 3, NULL, -1, "s", "u", NULL) == 0); /* longer list */
+    CHECK(add_item(c, "r", "math", 1u << 3, NULL, -1, "s", "u", NULL) == 0);   /* longer list */
     CHECK(add_item(c, "r", "math", 1u << 3, NULL, -1, NULL, NULL, NULL) == 0); /* shorter */
     CHECK(add_ev(c, "learner-0", "u", 1000, -1) == 0);
     REQUIRE(node_rec_model_build(c, &ic, NULL) == 0);
