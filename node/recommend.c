@@ -504,7 +504,8 @@ static int rec_item_pack(node_rec_model *m, rec_item *it, const node_rec_item *s
     uint32_t npre = (uint32_t)src->nprereqs;
     if (it->id && npre <= it->nprereq) {
         /* In place: a clone has its own copy of m->pre. */
-        memcpy(m->pre + it->pre_off, pre, npre * sizeof *pre);
+        if (npre)
+            memcpy(m->pre + it->pre_off, pre, npre * sizeof *pre);
     } else if (npre > 0) {
         if (it->id) {
             /* The old list is left unused: cap such waste. */
@@ -514,6 +515,8 @@ static int rec_item_pack(node_rec_model *m, rec_item *it, const node_rec_item *s
         }
         if (m->npre + npre > m->precap) {
             size_t nc = m->precap ? m->precap * 2 : 1024;
+            while (nc < m->npre + npre)
+                nc *= 2;
             uint32_t *np = realloc(m->pre, nc * sizeof *np);
             if (!np)
                 return CS_ENOMEM;
