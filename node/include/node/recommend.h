@@ -17,9 +17,10 @@
  *                   node_rec_model_build(): item table, popularity lists per
  *                   (grade, subject, language) bucket, successors, item-kNN
  *                   neighbours, EASE weights, curriculum order.  It shares
- *                   nothing with the model, so any number of threads may call
- *                   node_rec_index_recommend() on it at once, and the model
- *                   may change meanwhile.
+ *                   only the model's strings (ids, names: an append-only,
+ *                   reference-counted arena), so any number of threads may
+ *                   call node_rec_index_recommend() on it at once, and the
+ *                   model may change or be freed meanwhile.
  *
  * The daemon's pattern: under its model lock, node_rec_model_clone() (a copy
  * in O(model size), milliseconds); then, off the lock in a background thread,
@@ -177,7 +178,9 @@ int node_rec_model_item_add(node_rec_model *m, const node_rec_item *it, cs_err *
  * counted), CS_EINVAL on bad fields. */
 int node_rec_model_event_add(node_rec_model *m, const node_rec_event *ev, cs_err *err);
 
-/* Deep copy (for building off the lock).  *out is the caller's. */
+/* Copy (for building off the lock): the records are copied, the strings
+ * shared (reference counted; the copy gets its own once it adds items).
+ * *out is the caller's. */
 int node_rec_model_clone(const node_rec_model *m, node_rec_model **out, cs_err *err);
 
 /* A learner's kept history, oldest first, into out[cap]; *n = entries
