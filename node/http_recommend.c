@@ -168,15 +168,15 @@ static void *rec_main(void *arg)
             if (err.code)
                 cs_log_warn(&s->log, "recommendations: %s", err.msg);
         } else if (atomic_load(&r->events_since_build) && now - r->last_build_ms > r->rebuild_ms) {
-            /* New events: neighbours from a copy, built off the lock. */
-            node_rec_model *copy = NULL;
+            /* New events: neighbours from a snapshot, built off the lock. */
+            node_rec_snapshot *snap = NULL;
             pthread_mutex_lock(&r->lock);
-            int rc = node_rec_model_clone(r->model, &copy, &err);
+            int rc = node_rec_model_snapshot(r->model, &snap, &err);
             atomic_store(&r->events_since_build, 0);
             pthread_mutex_unlock(&r->lock);
             node_rec_index *ix = NULL;
-            rc = rc == 0 ? node_rec_model_build(copy, &ix, &err) : rc;
-            node_rec_model_free(copy); /* before the swap: the old index goes too */
+            rc = rc == 0 ? node_rec_snapshot_build(snap, &ix, &err) : rc;
+            node_rec_snapshot_free(snap); /* before the swap: the old index goes too */
             if (rc == 0)
                 index_swap(s, ix);
             else

@@ -1453,26 +1453,33 @@ static int rec_seqs_build(const node_rec_model *m, rec_seqs *s)
     s->item = malloc((total ? total : 1) * sizeof *s->item);
     s->cnt = calloc(m->nit ? m->nit : 1, sizeof *s->cnt);
     s->occ_off = calloc((size_t)m->nit + 1, sizeof *s->occ_off);
-    if (!s->off || !s->item || !s->cnt || !s->occ_off)
+    uint32_t *seen = calloc(m->nit ? m->nit : 1, sizeof *seen); /* learner + 1 */
+    if (!s->off || !s->item || !s->cnt || !s->occ_off || !seen) {
+        free(seen);
         return CS_ENOMEM;
+    }
     size_t o = 0;
     for (uint32_t l = 0; l < m->nln; l++) {
         s->off[l] = (uint32_t)o;
         const rec_learner *ln = &m->ln[l];
         for (uint32_t i = 0; i < ln->n; i++) {
             uint32_t it = ln->h[i].item;
-            int dup = 0;
-            for (size_t j = s->off[l]; j < o && !dup; j++)
-                dup = s->item[j] == it;
-            if (dup)
+            if (seen[it] == l + 1)
                 continue;
+            seen[it] = l + 1;
             s->item[o] = it;
             s->cnt[it]++;
             o++;
         }
         s->item[o++] = REC_NONE;
     }
+    free(seen);
     s->off[m->nln] = (uint32_t)o;
+    if (o < total) { /* repeats dropped: give the room back */
+        uint32_t *shrunk = realloc(s->item, o * sizeof *s->item);
+        if (shrunk)
+            s->item = shrunk;
+    }
     for (uint32_t i = 0; i < m->nit; i++)
         s->occ_off[i + 1] = s->occ_off[i] + s->cnt[i];
     s->occ = malloc(((size_t)s->occ_off[m->nit] + 1) * sizeof *s->occ);
@@ -1685,12 +1692,12 @@ out:
     return rc;
 }
 
-int node_rec_model_build(const node_rec_model *m, node_rec_index **out, cs_err *err)
+/* The build from the model's items and the kept histories s (read only). */
+static int rec_build(const node_rec_model *m, const rec_seqs *s, node_rec_index **out,
+                     const char **what_out)
 {
     int rc = CS_ENOMEM;
     const char *what = "items";
-    rec_seqs s;
-    memset(&s, 0, sizeof s);
     node_rec_index *ix = calloc(1, sizeof *ix);
     if (!ix)
         goto out;
@@ -1702,14 +1709,11 @@ int node_rec_model_build(const node_rec_model *m, node_rec_index **out, cs_err *
     what = "popularity lists";
     if ((rc = rec_build_buckets(ix)) != 0)
         goto out;
-    what = "histories";
-    if ((rc = rec_seqs_build(m, &s)) != 0)
-        goto out;
     what = "item neighbours";
-    if ((rc = rec_build_knn(m, ix, &s)) != 0)
+    if ((rc = rec_build_knn(m, ix, s)) != 0)
         goto out;
     what = "EASE";
-    if ((rc = rec_build_ease(m, ix, &s)) != 0)
+    if ((rc = rec_build_ease(m, ix, s)) != 0)
         goto out;
     size_t b = sizeof *ix + (size_t)ix->n * (sizeof *ix->it + 4 * sizeof(uint32_t)) +
                ix->pre_off[ix->n] * 4;
@@ -1725,8 +1729,94 @@ int node_rec_model_build(const node_rec_model *m, node_rec_index **out, cs_err *
     ix = NULL;
     rc = 0;
 out:
-    rec_seqs_free(&s);
     node_rec_index_free(ix);
+    *what_out = what;
+    return rc;
+}
+
+int node_rec_model_build(const node_rec_model *m, node_rec_index **out, cs_err *err)
+{
+    const char *what = "histories";
+    rec_seqs s;
+    memset(&s, 0, sizeof s);
+    int rc = rec_seqs_build(m, &s);
+    if (rc == 0)
+        rc = rec_build(m, &s, out, &what);
+    rec_seqs_free(&s);
+    return rc ? cs_err_set(err, rc, "recommender build (%s): %s", what, cs_err_text(rc)) : 0;
+}
+
+/* A snapshot is a model without learners or hash tables (only what
+ * rec_build reads: items, names, prerequisites, limits, time; successors in
+ * one array), and the kept histories already reduced to distinct items. */
+struct node_rec_snapshot {
+    node_rec_model m;
+    rec_succ *succ;
+    rec_seqs seqs;
+};
+
+void node_rec_snapshot_free(node_rec_snapshot *s)
+{
+    if (!s)
+        return;
+    free(s->m.it);
+    free(s->m.pre);
+    rec_names_free(&s->m.names);
+    rec_strs_unref(s->m.strs);
+    free(s->succ);
+    rec_seqs_free(&s->seqs);
+    free(s);
+}
+
+int node_rec_model_snapshot(const node_rec_model *m, node_rec_snapshot **out, cs_err *err)
+{
+    int rc = CS_ENOMEM;
+    node_rec_snapshot *s = calloc(1, sizeof *s);
+    if (!s)
+        goto out;
+    node_rec_model *c = &s->m;
+    c->lim = m->lim;
+    c->now = m->now;
+    c->have_now = m->have_now;
+    c->strs = rec_strs_ref(m->strs);
+    c->strs_bytes = m->strs_bytes;
+    if ((rc = rec_names_copy(&c->names, &m->names)) != 0)
+        goto out;
+    rc = CS_ENOMEM;
+    size_t nsucc = 0;
+    for (uint32_t i = 0; i < m->nit; i++)
+        nsucc += m->it[i].nsucc;
+    c->it = malloc((m->nit ? m->nit : 1) * sizeof *c->it);
+    c->pre = malloc((m->npre ? m->npre : 1) * sizeof *c->pre);
+    s->succ = malloc((nsucc ? nsucc : 1) * sizeof *s->succ);
+    if (!c->it || !c->pre || !s->succ)
+        goto out;
+    memcpy(c->pre, m->pre, m->npre * sizeof *c->pre);
+    c->npre = c->precap = m->npre;
+    nsucc = 0;
+    for (uint32_t i = 0; i < m->nit; i++) {
+        rec_item *d = &c->it[i];
+        *d = m->it[i];
+        d->succ = s->succ + nsucc;
+        d->succ_cap = d->nsucc;
+        if (d->nsucc)
+            memcpy(d->succ, m->it[i].succ, d->nsucc * sizeof *d->succ);
+        nsucc += d->nsucc;
+    }
+    c->nit = c->itcap = m->nit;
+    if ((rc = rec_seqs_build(m, &s->seqs)) != 0)
+        goto out;
+    *out = s;
+    s = NULL;
+out:
+    node_rec_snapshot_free(s);
+    return rc ? cs_err_set(err, rc, "recommender snapshot: %s", cs_err_text(rc)) : 0;
+}
+
+int node_rec_snapshot_build(const node_rec_snapshot *s, node_rec_index **out, cs_err *err)
+{
+    const char *what = "items";
+    int rc = rec_build(&s->m, &s->seqs, out, &what);
     return rc ? cs_err_set(err, rc, "recommender build (%s): %s", what, cs_err_text(rc)) : 0;
 }
 

@@ -22,11 +22,10 @@
  *                   call node_rec_index_recommend() on it at once, and the
  *                   model may change or be freed meanwhile.
  *
- * The daemon's pattern: under its model lock, node_rec_model_clone() (a copy
- * in O(model size), milliseconds); then, off the lock in a background thread,
- * node_rec_model_build() on the clone, free the clone, swap the index pointer
- * (the old index is freed when its last reader is done: the caller's
- * reference counting).
+ * The daemon's pattern: under its model lock, node_rec_model_snapshot() (a
+ * compact copy of what a build reads, milliseconds); then, off the lock in a
+ * background thread, node_rec_snapshot_build(), free the snapshot, swap the
+ * index pointer (the old index is freed once no reader holds it).
  *
  * Fairness: no call takes protected attributes (there is no place for
  * them); learner pseudonyms are only hash keys, so renaming learners changes
@@ -199,6 +198,20 @@ void node_rec_model_stats(const node_rec_model *m, node_rec_stats *st);
 /* Build a new immutable index from the model's current counts (the model
  * is only read).  *out is the caller's (node_rec_index_free). */
 int node_rec_model_build(const node_rec_model *m, node_rec_index **out, cs_err *err);
+
+/* ---- snapshot: what a build reads, taken under the caller's lock ---- */
+
+typedef struct node_rec_snapshot node_rec_snapshot;
+
+/* Copy what node_rec_model_build reads, compactly: the item records and
+ * successors, and each kept history as its distinct items; no learner ids,
+ * no hash tables, strings shared.  Cheaper than node_rec_model_clone in time
+ * and memory, and then built off the lock with node_rec_snapshot_build
+ * (the same index as node_rec_model_build on the model at that moment).
+ * *out is the caller's (node_rec_snapshot_free). */
+int node_rec_model_snapshot(const node_rec_model *m, node_rec_snapshot **out, cs_err *err);
+int node_rec_snapshot_build(const node_rec_snapshot *s, node_rec_index **out, cs_err *err);
+void node_rec_snapshot_free(node_rec_snapshot *s);
 
 /* ---- index (immutable, any number of concurrent readers) ---- */
 
