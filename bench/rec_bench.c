@@ -12,14 +12,14 @@
  * order, sometimes opens a popular item of its bucket (Zipf), sometimes
  * anything of its grade.  Then:
  *   ingest   node_rec_model_event_add for every event
- *   clone    node_rec_model_clone (what the daemon does under its lock)
- *   rebuild  node_rec_model_build on the clone (kNN neighbours, lists)
+ *   snapshot node_rec_model_snapshot (what the daemon does under its lock)
+ *   rebuild  node_rec_snapshot_build (kNN neighbours, lists)
  *   requests REQUESTS recommendations of 10 (default 10,000): a random
  *            learner's kept history, half with a grade+subject filter,
  *            each timed on its own with CLOCK_MONOTONIC
  * Output (parsed by bench/recommend.sh):
  *   items=130000 events=1000000 learners=20000 active_items=... ease=0
- *   ingest_s=0.81 clone_s=0.05 rebuild_s=3.2 model_mb=... index_mb=...
+ *   ingest_s=0.81 snapshot_s=0.05 rebuild_s=3.2 model_mb=... index_mb=...
  *   latency n=10000 p50_us=80.1 p99_us=400.2 max_us=900.3 mean_us=95.0
  *   peak_rss_mb=180.2
  */
@@ -103,7 +103,8 @@ int main(int argc, char **argv)
     lim.max_items = (uint32_t)nitems;
     if (lim.max_learners < nlearners)
         lim.max_learners = (uint32_t)nlearners;
-    node_rec_model *m = NULL, *cl = NULL;
+    node_rec_model *m = NULL;
+    node_rec_snapshot *cl = NULL;
     node_rec_index *ix = NULL;
     bench_item *bi = calloc(nitems, sizeof *bi);
     unsigned long *seq_first = calloc(NSEQ + 1, sizeof *seq_first);
@@ -198,22 +199,22 @@ int main(int argc, char **argv)
         }
     }
     double t1 = now_s();
-    if (node_rec_model_clone(m, &cl, &err) != 0) {
+    if (node_rec_model_snapshot(m, &cl, &err) != 0) {
         fprintf(stderr, "cistern-rec-bench: %s\n", err.msg);
         return 2;
     }
     double t2 = now_s();
-    if (node_rec_model_build(cl, &ix, &err) != 0) {
+    if (node_rec_snapshot_build(cl, &ix, &err) != 0) {
         fprintf(stderr, "cistern-rec-bench: %s\n", err.msg);
         return 2;
     }
     double t3 = now_s();
     node_rec_stats st;
     node_rec_model_stats(m, &st);
-    node_rec_model_free(cl);
+    node_rec_snapshot_free(cl);
     printf("items=%lu events=%lu learners=%u active_items=%u ease=%d\n", nitems, nevents,
            st.learners, st.active_items, node_rec_index_has_ease(ix));
-    printf("ingest_s=%.3f clone_s=%.3f rebuild_s=%.3f model_mb=%.1f index_mb=%.1f\n", t1 - t0,
+    printf("ingest_s=%.3f snapshot_s=%.3f rebuild_s=%.3f model_mb=%.1f index_mb=%.1f\n", t1 - t0,
            t2 - t1, t3 - t2, st.bytes / 1e6, node_rec_index_bytes(ix) / 1e6);
     fflush(stdout);
 
@@ -257,6 +258,43 @@ int main(int argc, char **argv)
     if (nh && node_rec_index_recommend(ix, h, nh, NULL, res, 5, &n, &err) == 0)
         for (size_t i = 0; i < n; i++)
             printf("example %zu %s \"%s\"\n", i + 1, res[i].id, res[i].reason);
+    /* REC_BENCH_DIGEST=N: a hash of every result (id, score, reason) of N
+     * learners' lists by each method, with and without a filter, and of a
+     * new learner's: two builds that rank alike print the same digest. */
+    const char *dg = getenv("REC_BENCH_DIGEST");
+    if (dg) {
+        unsigned long nd = strtoul(dg, NULL, 10);
+        uint64_t hash = 1469598103934665603ULL;
+        node_rec_result dres[20];
+        for (unsigned long q = 0; q <= nd && q <= nlearners; q++) {
+            nh = 0;
+            if (q < nd)
+                node_rec_model_history(m, names[q], h, NODE_REC_HISTORY_MAX, &nh);
+            for (int meth = 0; meth < NODE_REC_NMETHODS; meth++) {
+                for (int filt = 0; filt < 3; filt++) {
+                    node_rec_request req;
+                    node_rec_request_init(&req);
+                    req.method = meth;
+                    req.include_seen = filt == 2;
+                    if (filt == 1 && q < nlearners) {
+                        req.grade = lgrade[q];
+                        req.subject = SUBJECTS[lseq[q * 3] % 13];
+                        req.language = "zh";
+                    }
+                    char line[512];
+                    if (node_rec_index_recommend(ix, h, nh, &req, dres, 20, &n, &err) != 0)
+                        return 2;
+                    for (size_t i = 0; i < n; i++) {
+                        snprintf(line, sizeof line, "%s|%.9g|%d|%s\n", dres[i].id, dres[i].score,
+                                 dres[i].source, dres[i].reason);
+                        for (const char *p = line; *p; p++)
+                            hash = (hash ^ (uint8_t)*p) * 1099511628211ULL;
+                    }
+                }
+            }
+        }
+        printf("digest=%016llx\n", (unsigned long long)hash);
+    }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("peak_rss_mb=%.1f\n", ru.ru_maxrss / 1024.0);

@@ -12,9 +12,9 @@
 #     `cistern recommend eval` run, with the corpus README's reference points
 #     beside them.  Target: blend HR@10 >= 0.80.
 # (b) synthetic scale (bench/rec_bench.c): ITEMS items (130,000) and EVENTS
-#     events (1,000,000), generated deterministically; rebuild time (clone +
+#     events (1,000,000), generated deterministically; rebuild time (snapshot +
 #     build, as the daemon does it), peak RSS (/usr/bin/time -v, the whole
-#     process: catalogue, model, clone and new index together) and latency
+#     process: catalogue, model, snapshot and new index together) and latency
 #     p50/p99 over REQUESTS recommendations (10,000).  Targets: p99 <= 5 ms,
 #     rebuild <= 30 s, peak RSS <= 200 MB.  RUNS runs (3), median reported.
 #
@@ -99,9 +99,9 @@ if [[ " $PARTS " == *" scale "* ]]; then
     for r in $(seq 1 "$RUNS"); do
         /usr/bin/time -v "$REC_BENCH" -i "$ITEMS" -e "$EVENTS" -l "$LEARNERS" -r "$REQUESTS" >"$W/run$r.out" 2>"$W/run$r.time" ||
             { cat "$W/run$r.time" >&2; die "cistern-rec-bench failed"; }
-        clone=$(field clone_s <"$W/run$r.out")
+        snap=$(field snapshot_s <"$W/run$r.out")
         build=$(field rebuild_s <"$W/run$r.out")
-        rb="$rb $(awk -v a="$clone" -v b="$build" 'BEGIN { printf "%.3f", a + b }')"
+        rb="$rb $(awk -v a="$snap" -v b="$build" 'BEGIN { printf "%.3f", a + b }')"
         ing="$ing $(field ingest_s <"$W/run$r.out")"
         p50="$p50 $(field p50_us <"$W/run$r.out")"
         p99="$p99 $(field p99_us <"$W/run$r.out")"
@@ -112,7 +112,7 @@ if [[ " $PARTS " == *" scale "* ]]; then
     grep '^example' "$W/run1.out" | sed 's/^/   /'
     m_rb=$(median <<<"$rb") m_p50=$(median <<<"$p50") m_p99=$(median <<<"$p99") m_rss=$(median <<<"$rss")
     printf '   ingest (1 event at a time)   %8s s\n' "$(median <<<"$ing")"
-    printf '   rebuild (clone + build)      %8s s    target <= 30 s     %s\n' "$m_rb" "$(verdict "$m_rb" "<=" 30)"
+    printf '   rebuild (snapshot + build)   %8s s    target <= 30 s     %s\n' "$m_rb" "$(verdict "$m_rb" "<=" 30)"
     printf '   peak RSS (whole process)     %8s MB   target <= 200 MB   %s\n' "$m_rss" "$(verdict "$m_rss" "<=" 200)"
     printf '   latency p50                  %8s us\n' "$m_p50"
     printf '   latency p99                  %8s us   target <= 5000 us  %s\n' "$m_p99" "$(verdict "$m_p99" "<=" 5000)"

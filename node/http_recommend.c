@@ -8,6 +8,9 @@
  *   GET /api/v1/recommendations?learner=&limit=&subject=&grade=&language=&after=
  */
 #include <math.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +109,15 @@ static int model_load(srv *s, node_rec_model **out, int64_t *version, cs_err *er
     return 0;
 }
 
+/* A build frees tens of megabytes of temporaries and the old index: give
+ * them back to the system (glibc keeps freed heap otherwise). */
+static void rec_release_memory(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 static void index_swap(srv *s, node_rec_index *ix)
 {
     pthread_rwlock_wrlock(&s->rec->ix_lock);
@@ -151,22 +163,25 @@ static void *rec_main(void *arg)
                 } else {
                     node_rec_model_free(m);
                 }
+                rec_release_memory();
             }
             if (err.code)
                 cs_log_warn(&s->log, "recommendations: %s", err.msg);
         } else if (atomic_load(&r->events_since_build) && now - r->last_build_ms > r->rebuild_ms) {
-            /* New events: neighbours from a copy, built off the lock. */
-            node_rec_model *copy = NULL;
+            /* New events: neighbours from a snapshot, built off the lock. */
+            node_rec_snapshot *snap = NULL;
             pthread_mutex_lock(&r->lock);
-            int rc = node_rec_model_clone(r->model, &copy, &err);
+            int rc = node_rec_model_snapshot(r->model, &snap, &err);
             atomic_store(&r->events_since_build, 0);
             pthread_mutex_unlock(&r->lock);
             node_rec_index *ix = NULL;
-            if (rc == 0 && node_rec_model_build(copy, &ix, &err) == 0)
+            rc = rc == 0 ? node_rec_snapshot_build(snap, &ix, &err) : rc;
+            node_rec_snapshot_free(snap); /* before the swap: the old index goes too */
+            if (rc == 0)
                 index_swap(s, ix);
             else
                 cs_log_warn(&s->log, "recommendations: rebuild: %s", err.msg);
-            node_rec_model_free(copy);
+            rec_release_memory();
             r->last_build_ms = cs_time_mono_ms();
         }
         for (int i = 0; i < 20 && !atomic_load(&r->stop); i++)

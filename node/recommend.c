@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,10 @@
 #define REC_ANY 0xFFFFFu
 #define REC_NONE 0xFFFFFFFFu
 #define REC_SCORE_NONE 0xFFFFu
+#define REC_SKILL_SELF 0x80000000u /* an item without a skill: REC_SKILL_SELF | item */
+#define REC_PRE_NAME 0x80000000u   /* a prerequisite that was no item yet: | its name id */
+#define REC_NB_SHIFT 10            /* neighbours are kept in blocks of 1024 items */
+#define REC_NB_BLOCK (1u << REC_NB_SHIFT)
 
 /* ------------------------------------------------------------------ */
 /* small helpers                                                       */
@@ -129,9 +134,85 @@ static int rec_table_copy(rec_table *dst, const rec_table *src)
     return 0;
 }
 
-/* A string interner: names -> small ids (subjects, languages, skills...). */
+/* A string arena: strings packed in 64 KiB chunks, never moved or changed
+ * once written, so pointers into it stay valid while it lives.  Reference
+ * counted: a model, its clones and the indexes built from them share one
+ * (the item ids are stored once).  Only the model that made it appends;
+ * the others only read what was written before they took their reference. */
+#define REC_STRS_CHUNK 65536
+
+typedef struct rec_strs {
+    atomic_uint refs;
+    char **chunk;
+    uint32_t nchunk, chunkcap;
+    size_t used;  /* bytes used in the last chunk */
+    size_t bytes; /* bytes stored in all chunks */
+} rec_strs;
+
+static rec_strs *rec_strs_new(void)
+{
+    rec_strs *a = calloc(1, sizeof *a);
+    if (a)
+        atomic_init(&a->refs, 1);
+    return a;
+}
+
+static rec_strs *rec_strs_ref(rec_strs *a)
+{
+    if (a)
+        atomic_fetch_add(&a->refs, 1);
+    return a;
+}
+
+static void rec_strs_unref(rec_strs *a)
+{
+    if (!a || atomic_fetch_sub(&a->refs, 1) != 1)
+        return;
+    for (uint32_t i = 0; i < a->nchunk; i++)
+        free(a->chunk[i]);
+    free(a->chunk);
+    free(a);
+}
+
+/* Room for len bytes (at most REC_STRS_CHUNK), or NULL. */
+static char *rec_strs_alloc(rec_strs *a, size_t len)
+{
+    if (len > REC_STRS_CHUNK)
+        return NULL;
+    if (a->nchunk == 0 || a->used + len > REC_STRS_CHUNK) {
+        if (a->nchunk == a->chunkcap) {
+            uint32_t nc = a->chunkcap ? a->chunkcap * 2 : 16;
+            char **n = realloc(a->chunk, nc * sizeof *n);
+            if (!n)
+                return NULL;
+            a->chunk = n;
+            a->chunkcap = nc;
+        }
+        char *c = malloc(REC_STRS_CHUNK);
+        if (!c)
+            return NULL;
+        a->chunk[a->nchunk++] = c;
+        a->used = 0;
+    }
+    char *p = a->chunk[a->nchunk - 1] + a->used;
+    a->used += len;
+    a->bytes += len;
+    return p;
+}
+
+static const char *rec_strs_dup(rec_strs *a, const char *s)
+{
+    size_t l = strlen(s) + 1;
+    char *p = rec_strs_alloc(a, l);
+    if (p)
+        memcpy(p, s, l);
+    return p;
+}
+
+/* A string interner: names -> small ids (subjects, languages, skills...).
+ * It does not own the strings: they live in an arena. */
 typedef struct rec_names {
-    char **name;
+    const char **name;
     uint32_t n, cap;
     rec_table t;
 } rec_names;
@@ -141,42 +222,91 @@ static const char *rec_names_key(const void *ctx, uint32_t i)
     return ((const rec_names *)ctx)->name[i];
 }
 
-/* *id = the name's id, added if new. */
-static int rec_names_intern(rec_names *nm, const char *s, uint32_t *id)
+static int64_t rec_names_find(const rec_names *nm, const char *s)
 {
-    int64_t f = rec_table_find(&nm->t, s, rec_names_key, nm);
+    return rec_table_find(&nm->t, s, rec_names_key, nm);
+}
+
+/* *id = the id of s, added if new; a new name is copied into a (or, when a
+ * is NULL, s itself is kept: it must outlive nm). */
+static int rec_names_intern(rec_names *nm, rec_strs *a, const char *s, uint32_t *id)
+{
+    int64_t f = rec_names_find(nm, s);
     if (f >= 0) {
         *id = (uint32_t)f;
         return 0;
     }
     if (nm->n == nm->cap) {
         uint32_t nc = nm->cap ? nm->cap * 2 : 16;
-        char **nn = realloc(nm->name, nc * sizeof *nn);
+        const char **nn = realloc(nm->name, nc * sizeof *nn);
         if (!nn)
             return CS_ENOMEM;
         nm->name = nn;
         nm->cap = nc;
     }
-    char *c = strdup(s);
+    const char *c = a ? rec_strs_dup(a, s) : s;
     if (!c)
         return CS_ENOMEM;
     nm->name[nm->n] = c;
     int rc = rec_table_put(&nm->t, c, nm->n, rec_names_key, nm);
-    if (rc) {
-        free(c);
+    if (rc)
         return rc;
-    }
     *id = nm->n++;
     return 0;
 }
 
+static int rec_names_copy(rec_names *dst, const rec_names *src)
+{
+    memset(dst, 0, sizeof *dst);
+    if (src->n) {
+        dst->name = malloc(src->n * sizeof *dst->name);
+        if (!dst->name)
+            return CS_ENOMEM;
+        memcpy(dst->name, src->name, src->n * sizeof *dst->name);
+        dst->n = dst->cap = src->n;
+    }
+    return rec_table_copy(&dst->t, &src->t);
+}
+
 static void rec_names_free(rec_names *nm)
 {
-    for (uint32_t i = 0; i < nm->n; i++)
-        free(nm->name[i]);
     free(nm->name);
     free(nm->t.slot);
     memset(nm, 0, sizeof *nm);
+}
+
+/* Stable merge sort of a uint32 index array by a comparator with a context
+ * (qsort has none in C11, and sorting 4-byte indices instead of records
+ * keeps the temporary small: n * 4 bytes). */
+typedef int (*rec_cmp_fn)(const void *ctx, uint32_t a, uint32_t b);
+
+static int rec_sort(uint32_t *a, size_t n, rec_cmp_fn cmp, const void *ctx)
+{
+    if (n < 2)
+        return 0;
+    uint32_t *tmp = malloc(n * sizeof *tmp);
+    if (!tmp)
+        return CS_ENOMEM;
+    uint32_t *src = a, *dst = tmp;
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, o = lo;
+            while (i < mid && j < hi)
+                dst[o++] = cmp(ctx, src[j], src[i]) < 0 ? src[j++] : src[i++];
+            while (i < mid)
+                dst[o++] = src[i++];
+            while (j < hi)
+                dst[o++] = src[j++];
+        }
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a)
+        memcpy(a, src, n * sizeof *a);
+    free(tmp);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -187,21 +317,24 @@ typedef struct rec_succ {
     float count;
 } rec_succ;
 
-/* Strings of an item packed in one allocation: id, then the others at
- * offsets (0 = absent, since offset 0 is the id). */
+/* An item: fixed size.  Its id is in the model's arena; subject,
+ * language, edition, volume and skill are ids of the model's names;
+ * prerequisites are uint32 in the model's m->pre. */
+enum { REC_SUBJECT, REC_LANGUAGE, REC_EDITION, REC_VOLUME, REC_SKILL, REC_NMETA };
+
 typedef struct rec_item {
-    char *blob;
-    uint32_t blob_len;
-    uint16_t o_subject, o_language, o_edition, o_volume, o_skill, o_prereq;
-    uint8_t nprereq;
+    const char *id;           /* in m->strs */
+    uint32_t meta[REC_NMETA]; /* m->names ids; REC_NONE = absent */
+    uint32_t pre_off;         /* prerequisites: m->pre[pre_off ...], nprereq of them */
     uint32_t grades;
     int32_t unit;
+    uint32_t events;
+    float succ_total;
+    uint16_t nsucc, succ_cap;
+    uint8_t nprereq;
     double pop; /* decayed count at pop_t */
     int64_t pop_t;
-    uint32_t events;
     rec_succ *succ; /* successors, at most limits.successors */
-    uint32_t nsucc, succ_cap;
-    float succ_total;
 } rec_item;
 
 typedef struct rec_hent {
@@ -219,6 +352,12 @@ typedef struct rec_learner {
 
 struct node_rec_model {
     node_rec_limits lim;
+    rec_strs *strs;    /* item ids, prerequisites and names; shared with clones and indexes */
+    int strs_own;      /* 1: this model made strs and alone appends to it */
+    size_t strs_bytes; /* bytes of strs in use by this model */
+    uint32_t *pre;     /* prerequisite lists (see rec_item_pack) */
+    size_t npre, precap, pre_dead;
+    rec_names names; /* metadata values (subject, language, edition, volume, skill) */
     rec_item *it;
     uint32_t nit, itcap;
     rec_table items;
@@ -232,7 +371,7 @@ struct node_rec_model {
 
 static const char *rec_item_key(const void *ctx, uint32_t i)
 {
-    return ((const node_rec_model *)ctx)->it[i].blob;
+    return ((const node_rec_model *)ctx)->it[i].id;
 }
 
 static const char *rec_learner_key(const void *ctx, uint32_t i)
@@ -240,9 +379,10 @@ static const char *rec_learner_key(const void *ctx, uint32_t i)
     return ((const node_rec_model *)ctx)->ln[i].id;
 }
 
-static const char *rec_item_str(const rec_item *it, uint16_t off)
+/* The item's metadata value f (REC_SUBJECT...), or NULL. */
+static const char *rec_item_meta(const node_rec_model *m, const rec_item *it, int f)
 {
-    return off ? it->blob + off : NULL;
+    return it->meta[f] == REC_NONE ? NULL : m->names.name[it->meta[f]];
 }
 
 void node_rec_limits_default(node_rec_limits *l)
@@ -301,16 +441,18 @@ int node_rec_model_new(node_rec_model **out, const node_rec_limits *lim, cs_err 
         l.half_life_s < 0)
         return cs_err_set(err, CS_EINVAL, "recommender limits out of range");
     node_rec_model *m = calloc(1, sizeof *m);
-    if (!m)
+    if (!m || !(m->strs = rec_strs_new())) {
+        free(m);
         return cs_err_set(err, CS_ENOMEM, "out of memory");
+    }
     m->lim = l;
+    m->strs_own = 1;
     *out = m;
     return 0;
 }
 
 static void rec_item_clear(rec_item *it)
 {
-    free(it->blob);
     free(it->succ);
 }
 
@@ -328,55 +470,111 @@ void node_rec_model_free(node_rec_model *m)
     }
     free(m->ln);
     free(m->learners.slot);
+    rec_names_free(&m->names);
+    rec_strs_unref(m->strs);
+    free(m->pre);
     free(m);
 }
 
-/* Pack the item's strings into it->blob. */
-static int rec_item_pack(rec_item *it, const node_rec_item *src)
+/* Set the item's metadata from src.  it->id is NULL for a new item.
+ * Prerequisites are kept as uint32: the item's index, or REC_PRE_NAME | the
+ * name id of an id that is no item yet (the build looks it up again). */
+static int rec_item_pack(node_rec_model *m, rec_item *it, const node_rec_item *src)
 {
-    const char *parts[5] = {src->subject, src->language, src->edition, src->volume, src->skill};
-    size_t len = strlen(src->id) + 1;
-    for (int i = 0; i < 5; i++)
-        if (parts[i] && parts[i][0])
-            len += strlen(parts[i]) + 1;
-    for (size_t i = 0; i < src->nprereqs; i++)
-        len += strlen(src->prereqs[i]) + 1;
-    if (len > 65535)
-        return CS_ETOOBIG;
-    char *b = malloc(len);
-    if (!b)
-        return CS_ENOMEM;
-    size_t o = 0;
-    uint16_t offs[5] = {0};
-    size_t n = strlen(src->id) + 1;
-    memcpy(b, src->id, n);
-    o = n;
-    for (int i = 0; i < 5; i++) {
-        if (parts[i] && parts[i][0]) {
-            n = strlen(parts[i]) + 1;
-            memcpy(b + o, parts[i], n);
-            offs[i] = (uint16_t)o;
-            o += n;
+    const char *parts[REC_NMETA] = {src->subject, src->language, src->edition, src->volume,
+                                    src->skill};
+    uint32_t meta[REC_NMETA], pre[NODE_REC_PREREQ_MAX];
+    int rc;
+    for (int i = 0; i < REC_NMETA; i++) {
+        meta[i] = REC_NONE;
+        if (parts[i] && parts[i][0] &&
+            (rc = rec_names_intern(&m->names, m->strs, parts[i], &meta[i])) != 0)
+            return rc;
+    }
+    for (size_t k = 0; k < src->nprereqs; k++) {
+        int64_t f = rec_table_find(&m->items, src->prereqs[k], rec_item_key, m);
+        if (f >= 0) {
+            pre[k] = (uint32_t)f;
+        } else {
+            if ((rc = rec_names_intern(&m->names, m->strs, src->prereqs[k], &pre[k])) != 0)
+                return rc;
+            pre[k] |= REC_PRE_NAME;
         }
     }
-    it->o_prereq = (uint16_t)o;
-    for (size_t i = 0; i < src->nprereqs; i++) {
-        n = strlen(src->prereqs[i]) + 1;
-        memcpy(b + o, src->prereqs[i], n);
-        o += n;
+    uint32_t npre = (uint32_t)src->nprereqs;
+    if (it->id && npre <= it->nprereq) {
+        /* In place: a clone has its own copy of m->pre. */
+        if (npre)
+            memcpy(m->pre + it->pre_off, pre, npre * sizeof *pre);
+    } else if (npre > 0) {
+        if (it->id) {
+            /* The old list is left unused: cap such waste. */
+            size_t dead = m->pre_dead + it->nprereq;
+            if (dead > 65536 && dead > m->npre / 2)
+                return CS_ETOOBIG;
+        }
+        if (m->npre + npre > m->precap) {
+            size_t nc = m->precap ? m->precap * 2 : 1024;
+            while (nc < m->npre + npre)
+                nc *= 2;
+            uint32_t *np = realloc(m->pre, nc * sizeof *np);
+            if (!np)
+                return CS_ENOMEM;
+            m->pre = np;
+            m->precap = nc;
+        }
+        if (!it->id && !(it->id = rec_strs_dup(m->strs, src->id)))
+            return CS_ENOMEM;
+        if (it->nprereq)
+            m->pre_dead += it->nprereq;
+        memcpy(m->pre + m->npre, pre, npre * sizeof *pre);
+        it->pre_off = (uint32_t)m->npre;
+        m->npre += npre;
     }
-    free(it->blob);
-    it->blob = b;
-    it->blob_len = (uint32_t)len;
-    it->o_subject = offs[0];
-    it->o_language = offs[1];
-    it->o_edition = offs[2];
-    it->o_volume = offs[3];
-    it->o_skill = offs[4];
-    it->nprereq = (uint8_t)src->nprereqs;
+    if (!it->id && !(it->id = rec_strs_dup(m->strs, src->id)))
+        return CS_ENOMEM;
+    it->nprereq = (uint8_t)npre;
+    memcpy(it->meta, meta, sizeof meta);
+    m->strs_bytes = m->strs->bytes;
     it->grades = src->grades;
     it->unit = src->unit < 0 ? -1 : src->unit;
     return 0;
+}
+
+/* Give a clone its own arena before it adds strings: the strings it uses
+ * are copied to a new one (all or nothing). */
+static int rec_model_own_strs(node_rec_model *m)
+{
+    if (m->strs_own)
+        return 0;
+    rec_strs *a = rec_strs_new();
+    const char **nn = malloc(((size_t)m->names.n + 1) * sizeof *nn);
+    const char **ni = malloc(((size_t)m->nit + 1) * sizeof *ni);
+    int rc = CS_ENOMEM;
+    if (!a || !nn || !ni)
+        goto out;
+    for (uint32_t i = 0; i < m->names.n; i++)
+        if (!(nn[i] = rec_strs_dup(a, m->names.name[i])))
+            goto out;
+    for (uint32_t i = 0; i < m->nit; i++)
+        if (!(ni[i] = rec_strs_dup(a, m->it[i].id)))
+            goto out;
+    /* Same strings at new places: the hash tables stay right. */
+    for (uint32_t i = 0; i < m->names.n; i++)
+        m->names.name[i] = nn[i];
+    for (uint32_t i = 0; i < m->nit; i++)
+        m->it[i].id = ni[i];
+    rec_strs_unref(m->strs);
+    m->strs = a;
+    a = NULL;
+    m->strs_own = 1;
+    m->strs_bytes = m->strs->bytes;
+    rc = 0;
+out:
+    rec_strs_unref(a);
+    free(nn);
+    free(ni);
+    return rc;
 }
 
 int node_rec_model_item_add(node_rec_model *m, const node_rec_item *src, cs_err *err)
@@ -393,11 +591,19 @@ int node_rec_model_item_add(node_rec_model *m, const node_rec_item *src, cs_err 
     for (size_t i = 0; i < src->nprereqs; i++)
         if (!src->prereqs[i] || !rec_str_ok(src->prereqs[i], NODE_REC_ID_MAX))
             return cs_err_set(err, CS_EINVAL, "item %s: bad prerequisite id", src->id);
+    int rc0 = rec_model_own_strs(m);
+    if (rc0)
+        return cs_err_set(err, rc0, "item %s: %s", src->id, cs_err_text(rc0));
     int64_t f = rec_table_find(&m->items, src->id, rec_item_key, m);
     if (f >= 0) {
         /* Replace the metadata; counts stay.  The id is unchanged so the
          * table still points right. */
-        int rc = rec_item_pack(&m->it[f], src);
+        int rc = rec_item_pack(m, &m->it[f], src);
+        if (rc == CS_ETOOBIG)
+            return cs_err_set(err, rc,
+                              "item %s: too many longer prerequisite lists in one model "
+                              "(build a new model)",
+                              src->id);
         return rc ? cs_err_set(err, rc, "item %s: %s", src->id, cs_err_text(rc)) : 0;
     }
     if (m->nit >= m->lim.max_items)
@@ -414,10 +620,10 @@ int node_rec_model_item_add(node_rec_model *m, const node_rec_item *src, cs_err 
     }
     rec_item *it = &m->it[m->nit];
     memset(it, 0, sizeof *it);
-    int rc = rec_item_pack(it, src);
+    int rc = rec_item_pack(m, it, src);
     if (rc)
         return cs_err_set(err, rc, "item %s: %s", src->id, cs_err_text(rc));
-    rc = rec_table_put(&m->items, it->blob, m->nit, rec_item_key, m);
+    rc = rec_table_put(&m->items, it->id, m->nit, rec_item_key, m);
     if (rc) {
         rec_item_clear(it);
         return cs_err_set(err, rc, "item table: %s", cs_err_text(rc));
@@ -458,14 +664,14 @@ static int rec_succ_add(const node_rec_limits *l, rec_item *from, uint32_t to)
     }
     if (from->nsucc < l->successors) {
         if (from->nsucc == from->succ_cap) {
-            uint32_t nc = from->succ_cap ? from->succ_cap * 2 : 4;
+            uint32_t nc = from->succ_cap ? from->succ_cap * 2u : 4u;
             if (nc > l->successors)
                 nc = l->successors;
             rec_succ *ns = realloc(from->succ, nc * sizeof *ns);
             if (!ns)
                 return CS_ENOMEM;
             from->succ = ns;
-            from->succ_cap = nc;
+            from->succ_cap = (uint16_t)nc;
         }
         from->succ[from->nsucc].to = to;
         from->succ[from->nsucc].count = 1.0f;
@@ -575,7 +781,22 @@ int node_rec_model_clone(const node_rec_model *m, node_rec_model **out, cs_err *
     int rc = node_rec_model_new(&c, &m->lim, err);
     if (rc)
         return rc;
+    /* The strings are shared, not copied: the arena only grows. */
+    rec_strs_unref(c->strs);
+    c->strs = rec_strs_ref(m->strs);
+    c->strs_own = 0;
+    c->strs_bytes = m->strs_bytes;
+    rc = rec_names_copy(&c->names, &m->names);
+    if (rc)
+        goto out;
     rc = CS_ENOMEM;
+    if (m->npre) {
+        if (!(c->pre = malloc(m->npre * sizeof *c->pre)))
+            goto out;
+        memcpy(c->pre, m->pre, m->npre * sizeof *c->pre);
+        c->npre = c->precap = m->npre;
+        c->pre_dead = m->pre_dead;
+    }
     c->now = m->now;
     c->have_now = m->have_now;
     c->events = m->events;
@@ -589,15 +810,10 @@ int node_rec_model_clone(const node_rec_model *m, node_rec_model **out, cs_err *
         for (uint32_t i = 0; i < m->nit; i++) {
             rec_item *d = &c->it[i];
             *d = m->it[i];
-            d->blob = NULL;
             d->succ = NULL;
             d->succ_cap = 0;
             d->nsucc = 0;
             c->nit = i + 1;
-            d->blob = malloc(m->it[i].blob_len);
-            if (!d->blob)
-                goto out;
-            memcpy(d->blob, m->it[i].blob, m->it[i].blob_len);
             if (m->it[i].nsucc) {
                 d->succ = malloc(m->it[i].nsucc * sizeof *d->succ);
                 if (!d->succ)
@@ -648,7 +864,7 @@ int node_rec_model_history(const node_rec_model *m, const char *learner, node_re
     size_t skip = l->n > cap ? l->n - cap : 0;
     for (size_t i = skip; i < l->n; i++) {
         node_rec_hist *h = &out[i - skip];
-        h->item = m->it[l->h[i].item].blob;
+        h->item = m->it[l->h[i].item].id;
         h->kind = l->h[i].kind;
         h->score = l->h[i].score == REC_SCORE_NONE ? -1.0 : l->h[i].score / 1000.0;
     }
@@ -667,8 +883,10 @@ void node_rec_model_stats(const node_rec_model *m, node_rec_stats *st)
     size_t b =
         sizeof *m + (size_t)m->itcap * sizeof(rec_item) + (size_t)m->lncap * sizeof(rec_learner);
     b += ((size_t)m->items.mask + 1 + m->learners.mask + 1) * sizeof(uint32_t);
+    b += m->strs_bytes + m->precap * sizeof(uint32_t) + (size_t)m->names.cap * sizeof(char *) +
+         ((size_t)m->names.t.mask + 1) * sizeof(uint32_t);
     for (uint32_t i = 0; i < m->nit; i++) {
-        b += m->it[i].blob_len + m->it[i].succ_cap * sizeof(rec_succ);
+        b += m->it[i].succ_cap * sizeof(rec_succ);
         if (m->it[i].events)
             st->active_items++;
     }
@@ -706,14 +924,19 @@ typedef struct rec_bucket {
 struct node_rec_index {
     uint32_t n;
     rec_xitem *it;
-    char *ids;
+    rec_strs *strs; /* the model's arena, shared: ids and names point into it */
     rec_table table;
-    rec_names subjects, languages, skills;
+    rec_names subjects, languages;
     uint32_t *pre_off, *pre; /* prerequisites (resolved) */
     uint32_t *succ_off, *succ_to;
     float *succ_p;
-    rec_nb *nb; /* item i's neighbours: nb[i * nb_k ...], nb_cnt[i] of them */
-    uint32_t *nb_cnt, nb_k;
+    /* Item-kNN neighbours, only those found, in blocks of REC_NB_BLOCK items
+     * (one allocation a block, none for a block without any): item i's are
+     * nb_blk[i >> REC_NB_SHIFT][nb_off[i] ...], nb_cnt[i] of them. */
+    rec_nb **nb_blk;
+    uint32_t *nb_off, nb_nblk;
+    uint16_t *nb_cnt;
+    size_t nb_total;
     uint32_t *curr_order, ncurr;
     rec_bucket *bk;
     uint32_t nbk;
@@ -735,17 +958,19 @@ void node_rec_index_free(node_rec_index *ix)
     if (!ix)
         return;
     free(ix->it);
-    free(ix->ids);
     free(ix->table.slot);
     rec_names_free(&ix->subjects);
     rec_names_free(&ix->languages);
-    rec_names_free(&ix->skills);
+    rec_strs_unref(ix->strs);
     free(ix->pre_off);
     free(ix->pre);
     free(ix->succ_off);
     free(ix->succ_to);
     free(ix->succ_p);
-    free(ix->nb);
+    for (uint32_t b = 0; ix->nb_blk && b < ix->nb_nblk; b++)
+        free(ix->nb_blk[b]);
+    free(ix->nb_blk);
+    free(ix->nb_off);
     free(ix->nb_cnt);
     free(ix->curr_order);
     free(ix->bk);
@@ -781,59 +1006,10 @@ size_t node_rec_index_bytes(const node_rec_index *ix)
     return ix ? ix->bytes : 0;
 }
 
-/* qsort contexts are not reentrant in C11: sort keys carry what they need. */
-typedef struct rec_sortid {
-    const char *id;
-    uint32_t idx;
-} rec_sortid;
-
-static int rec_cmp_sortid(const void *a, const void *b)
+static int rec_cmp_id(const void *ctx, uint32_t a, uint32_t b)
 {
-    return strcmp(((const rec_sortid *)a)->id, ((const rec_sortid *)b)->id);
-}
-
-typedef struct rec_currkey {
-    const char *group; /* edition \x1f volume, in a temporary buffer */
-    int32_t unit;
-    uint32_t idrank, idx;
-} rec_currkey;
-
-static int rec_cmp_curr(const void *a, const void *b)
-{
-    const rec_currkey *x = a, *y = b;
-    int c = strcmp(x->group, y->group);
-    if (c)
-        return c;
-    if (x->unit != y->unit)
-        return x->unit < y->unit ? -1 : 1;
-    return x->idrank < y->idrank ? -1 : x->idrank > y->idrank;
-}
-
-typedef struct rec_bpair {
-    uint64_t key;
-    float pop;
-    uint32_t rank; /* sort rank inside the bucket (see callers) */
-    uint32_t idrank, idx;
-} rec_bpair;
-
-static int rec_cmp_bpair_pop(const void *a, const void *b)
-{
-    const rec_bpair *x = a, *y = b;
-    if (x->key != y->key)
-        return x->key < y->key ? -1 : 1;
-    if (x->pop != y->pop)
-        return x->pop > y->pop ? -1 : 1;
-    return x->idrank < y->idrank ? -1 : x->idrank > y->idrank;
-}
-
-static int rec_cmp_bpair_rank(const void *a, const void *b)
-{
-    const rec_bpair *x = a, *y = b;
-    if (x->key != y->key)
-        return x->key < y->key ? -1 : 1;
-    if (x->rank != y->rank)
-        return x->rank < y->rank ? -1 : 1;
-    return x->idrank < y->idrank ? -1 : x->idrank > y->idrank;
+    const node_rec_index *ix = ctx;
+    return strcmp(ix->it[a].id, ix->it[b].id);
 }
 
 static uint64_t rec_bkey(uint32_t grade, uint32_t subject, uint32_t language)
@@ -846,57 +1022,56 @@ static uint64_t rec_bkey(uint32_t grade, uint32_t subject, uint32_t language)
 static int rec_build_items(const node_rec_model *m, node_rec_index *ix)
 {
     int rc = CS_ENOMEM;
-    rec_sortid *s = NULL;
+    uint32_t *ord = NULL;
     uint32_t n = m->nit;
-    size_t idbytes = 0;
     ix->n = n;
+    ix->strs = rec_strs_ref(m->strs);
     ix->it = calloc(n ? n : 1, sizeof *ix->it);
-    s = malloc((n ? n : 1) * sizeof *s);
-    if (!ix->it || !s)
+    ord = malloc((n ? n : 1) * sizeof *ord);
+    if (!ix->it || !ord)
         goto out;
-    for (uint32_t i = 0; i < n; i++)
-        idbytes += strlen(m->it[i].blob) + 1;
-    ix->ids = malloc(idbytes ? idbytes : 1);
-    if (!ix->ids)
-        goto out;
-    size_t o = 0;
     for (uint32_t i = 0; i < n; i++) {
         const rec_item *src = &m->it[i];
         rec_xitem *x = &ix->it[i];
-        size_t l = strlen(src->blob) + 1;
-        memcpy(ix->ids + o, src->blob, l);
-        x->id = ix->ids + o;
-        o += l;
+        x->id = src->id;
         x->grades = src->grades;
         x->unit = src->unit;
         x->group = REC_NONE;
         x->curr_pos = REC_NONE;
         x->events = src->events;
         x->pop = src->events ? (float)(src->pop * rec_decay(&m->lim, m->now - src->pop_t)) : 0.0f;
-        const char *sj = rec_item_str(src, src->o_subject),
-                   *lg = rec_item_str(src, src->o_language);
-        const char *sk = rec_item_str(src, src->o_skill);
+        const char *sj = rec_item_meta(m, src, REC_SUBJECT),
+                   *lg = rec_item_meta(m, src, REC_LANGUAGE);
         x->subject = x->language = REC_ANY;
-        if (sj && (rc = rec_names_intern(&ix->subjects, sj, &x->subject)) != 0)
+        x->skill = src->meta[REC_SKILL];
+        if (sj && (rc = rec_names_intern(&ix->subjects, NULL, sj, &x->subject)) != 0)
             goto out;
-        if (lg && (rc = rec_names_intern(&ix->languages, lg, &x->language)) != 0)
+        if (lg && (rc = rec_names_intern(&ix->languages, NULL, lg, &x->language)) != 0)
             goto out;
-        if ((rc = rec_names_intern(&ix->skills, sk ? sk : src->blob, &x->skill)) != 0)
-            goto out;
-        rc = CS_ENOMEM;
         if ((rc = rec_table_put(&ix->table, x->id, i, rec_xitem_key, ix)) != 0)
             goto out;
         rc = CS_ENOMEM;
-        s[i].id = x->id;
-        s[i].idx = i;
+        ord[i] = i;
     }
     if (ix->subjects.n >= REC_ANY || ix->languages.n >= REC_ANY) {
         rc = CS_ETOOBIG;
         goto out;
     }
-    qsort(s, n, sizeof *s, rec_cmp_sortid);
+    /* Skills are the model's name ids.  An item without a skill is its own
+     * skill, named by its id: the same skill as items whose skill is that
+     * id (if the id is a name at all), else REC_SKILL_SELF | item. */
+    for (uint32_t i = 0; i < n; i++) {
+        rec_xitem *x = &ix->it[i];
+        if (x->skill == REC_NONE) {
+            int64_t f = rec_names_find(&m->names, x->id);
+            x->skill = f >= 0 ? (uint32_t)f : REC_SKILL_SELF | i;
+        }
+    }
+    if ((rc = rec_sort(ord, n, rec_cmp_id, ix)) != 0)
+        goto out;
+    rc = CS_ENOMEM;
     for (uint32_t i = 0; i < n; i++)
-        ix->it[s[i].idx].idrank = i;
+        ix->it[ord[i]].idrank = i;
 
     /* Prerequisites, resolved to items (unknown ids dropped). */
     ix->pre_off = calloc((size_t)n + 1, sizeof *ix->pre_off);
@@ -909,9 +1084,12 @@ static int rec_build_items(const node_rec_model *m, node_rec_index *ix)
     npre = 0;
     for (uint32_t i = 0; i < n; i++) {
         ix->pre_off[i] = (uint32_t)npre;
-        const char *p = m->it[i].blob + m->it[i].o_prereq;
-        for (uint32_t k = 0; k < m->it[i].nprereq; k++, p += strlen(p) + 1) {
-            int64_t f = rec_table_find(&ix->table, p, rec_xitem_key, ix);
+        const uint32_t *p = m->pre + m->it[i].pre_off;
+        for (uint32_t k = 0; k < m->it[i].nprereq; k++) {
+            int64_t f = p[k] & REC_PRE_NAME
+                            ? rec_table_find(&ix->table, m->names.name[p[k] & ~REC_PRE_NAME],
+                                             rec_xitem_key, ix)
+                            : (int64_t)p[k];
             if (f >= 0 && (uint32_t)f != i)
                 ix->pre[npre++] = (uint32_t)f;
         }
@@ -951,168 +1129,302 @@ static int rec_build_items(const node_rec_model *m, node_rec_index *ix)
     ix->succ_off[n] = (uint32_t)ns;
     rc = 0;
 out:
-    free(s);
+    free(ord);
     return rc;
+}
+
+typedef struct rec_currctx {
+    const node_rec_model *m;
+    const node_rec_index *ix;
+} rec_currctx;
+
+static const char *rec_item_meta0(const node_rec_model *m, const rec_item *it, int f)
+{
+    return it->meta[f] == REC_NONE ? "" : m->names.name[it->meta[f]];
+}
+
+static int rec_curr_item(const rec_item *it)
+{
+    return (it->meta[REC_EDITION] != REC_NONE || it->meta[REC_VOLUME] != REC_NONE) && it->unit >= 0;
+}
+
+/* (edition, volume) compared field by field orders as the joined string
+ * "edition \x1f volume" would: metadata has no byte below 0x20. */
+static int rec_cmp_group(const node_rec_model *m, const rec_item *x, const rec_item *y)
+{
+    if (x->meta[REC_EDITION] == y->meta[REC_EDITION] && x->meta[REC_VOLUME] == y->meta[REC_VOLUME])
+        return 0;
+    int c = strcmp(rec_item_meta0(m, x, REC_EDITION), rec_item_meta0(m, y, REC_EDITION));
+    return c ? c : strcmp(rec_item_meta0(m, x, REC_VOLUME), rec_item_meta0(m, y, REC_VOLUME));
+}
+
+static int rec_cmp_curr(const void *ctx, uint32_t a, uint32_t b)
+{
+    const rec_currctx *c = ctx;
+    const rec_item *x = &c->m->it[a], *y = &c->m->it[b];
+    int d = rec_cmp_group(c->m, x, y);
+    if (d)
+        return d;
+    if (x->unit != y->unit)
+        return x->unit < y->unit ? -1 : 1;
+    uint32_t rx = c->ix->it[a].idrank, ry = c->ix->it[b].idrank;
+    return rx < ry ? -1 : rx > ry;
 }
 
 /* Curriculum sequences: items with an edition or volume and a unit, ordered
  * by (edition+volume, unit, id). */
 static int rec_build_curriculum(const node_rec_model *m, node_rec_index *ix)
 {
-    int rc = CS_ENOMEM;
-    rec_currkey *k = NULL;
-    char **keys = NULL;
     uint32_t nk = 0;
-    k = malloc((m->nit ? m->nit : 1) * sizeof *k);
-    keys = calloc(m->nit ? m->nit : 1, sizeof *keys);
-    if (!k || !keys)
-        goto out;
     for (uint32_t i = 0; i < m->nit; i++) {
         const rec_item *src = &m->it[i];
-        const char *ed = rec_item_str(src, src->o_edition), *vo = rec_item_str(src, src->o_volume);
-        if ((!ed && !vo) || src->unit < 0)
-            continue;
-        size_t l = (ed ? strlen(ed) : 0) + (vo ? strlen(vo) : 0) + 2;
-        keys[nk] = malloc(l);
-        if (!keys[nk])
-            goto out;
-        snprintf(keys[nk], l, "%s\x1f%s", ed ? ed : "", vo ? vo : "");
-        k[nk].group = keys[nk];
-        k[nk].unit = src->unit;
-        k[nk].idrank = ix->it[i].idrank;
-        k[nk].idx = i;
-        nk++;
+        if (rec_curr_item(src))
+            nk++;
     }
-    qsort(k, nk, sizeof *k, rec_cmp_curr);
     ix->curr_order = malloc((nk ? nk : 1) * sizeof *ix->curr_order);
     if (!ix->curr_order)
-        goto out;
+        return CS_ENOMEM;
     ix->ncurr = nk;
+    nk = 0;
+    for (uint32_t i = 0; i < m->nit; i++) {
+        const rec_item *src = &m->it[i];
+        if (rec_curr_item(src))
+            ix->curr_order[nk++] = i;
+    }
+    rec_currctx ctx = {m, ix};
+    int rc = rec_sort(ix->curr_order, nk, rec_cmp_curr, &ctx);
+    if (rc)
+        return rc;
     uint32_t group = 0, urank = 0;
     for (uint32_t i = 0; i < nk; i++) {
-        if (i > 0 && strcmp(k[i].group, k[i - 1].group) != 0) {
+        const rec_item *a = &m->it[ix->curr_order[i]];
+        if (i > 0 && rec_cmp_group(m, a, &m->it[ix->curr_order[i - 1]]) != 0) {
             group++;
             urank = 0;
-        } else if (i > 0 && k[i].unit != k[i - 1].unit) {
+        } else if (i > 0 && a->unit != m->it[ix->curr_order[i - 1]].unit) {
             urank++;
         }
-        rec_xitem *x = &ix->it[k[i].idx];
+        rec_xitem *x = &ix->it[ix->curr_order[i]];
         x->group = group;
         x->unit_rank = urank;
         x->curr_pos = i;
-        ix->curr_order[i] = k[i].idx;
     }
-    rc = 0;
-out:
-    if (keys)
-        for (uint32_t i = 0; i < nk; i++)
-            free(keys[i]);
-    free(keys);
-    free(k);
-    return rc;
+    return 0;
 }
 
-/* Popularity, curriculum-start and fresh lists per (grade, subject,
- * language) bucket, each of the three possibly "any". */
-static int rec_build_buckets(node_rec_index *ix)
+/* The (grade, subject, language) buckets an item is listed in, each of the
+ * three possibly "any": at most 33 * 4 keys. */
+#define REC_BKEYS_MAX ((NODE_REC_GRADE_MAX + 2) * 4)
+
+static uint32_t rec_item_bkeys(const rec_xitem *x, uint64_t *keys)
 {
-    int rc = CS_ENOMEM;
-    rec_bpair *p = NULL;
-    size_t np = 0, cap = 0;
-    for (uint32_t i = 0; i < ix->n; i++)
-        cap += (size_t)(1 + __builtin_popcount(ix->it[i].grades)) * 4;
-    p = malloc((cap ? cap : 1) * sizeof *p);
-    if (!p)
-        goto out;
-    for (uint32_t i = 0; i < ix->n; i++) {
-        const rec_xitem *x = &ix->it[i];
-        for (int g = -1; g <= NODE_REC_GRADE_MAX; g++) {
-            if (g >= 0 && !(x->grades & (1u << g)))
+    uint32_t nk = 0;
+    for (int g = -1; g <= NODE_REC_GRADE_MAX; g++) {
+        if (g >= 0 && !(x->grades & (1u << g)))
+            continue;
+        for (int s = 0; s < 2; s++) {
+            if (s == 1 && x->subject == REC_ANY)
                 continue;
-            for (int s = 0; s < 2; s++) {
-                if (s == 1 && x->subject == REC_ANY)
+            for (int l = 0; l < 2; l++) {
+                if (l == 1 && x->language == REC_ANY)
                     continue;
-                for (int l = 0; l < 2; l++) {
-                    if (l == 1 && x->language == REC_ANY)
-                        continue;
-                    rec_bpair *e = &p[np++];
-                    e->key = rec_bkey(g < 0 ? REC_ANY : (uint32_t)g, s ? x->subject : REC_ANY,
+                keys[nk++] = rec_bkey(g < 0 ? REC_ANY : (uint32_t)g, s ? x->subject : REC_ANY,
                                       l ? x->language : REC_ANY);
-                    e->pop = x->pop;
-                    e->rank = 0;
-                    e->idrank = x->idrank;
-                    e->idx = i;
-                }
             }
         }
     }
-    qsort(p, np, sizeof *p, rec_cmp_bpair_pop);
-    uint32_t nbk = 0;
-    for (size_t i = 0; i < np; i++)
-        if (i == 0 || p[i].key != p[i - 1].key)
-            nbk++;
-    ix->bk = calloc(nbk ? nbk : 1, sizeof *ix->bk);
-    size_t lcap = (size_t)nbk * (REC_POP_LIST + REC_START_LIST + REC_FRESH_LIST);
-    ix->lists = malloc((lcap ? lcap : 1) * sizeof *ix->lists);
-    if (!ix->bk || !ix->lists)
-        goto out;
+    return nk;
+}
+
+/* Bucket key -> bucket number: open addressing, value + 1 (0 = empty). */
+typedef struct rec_kmap {
+    uint64_t *key;
+    uint32_t *val;
+    uint32_t mask, used;
+} rec_kmap;
+
+static uint32_t *rec_kmap_slot(const rec_kmap *t, uint64_t key)
+{
+    uint64_t h = key * 0x9E3779B97F4A7C15ULL;
+    for (uint64_t i = (h ^ (h >> 32)) & t->mask;; i = (i + 1) & t->mask)
+        if (t->val[i] == 0 || t->key[i] == key)
+            return &t->val[i];
+}
+
+static int rec_kmap_grow(rec_kmap *t)
+{
+    uint32_t cap = t->val ? (t->mask + 1) * 2 : 256;
+    rec_kmap nt = {calloc(cap, sizeof *nt.key), calloc(cap, sizeof *nt.val), cap - 1, 0};
+    if (!nt.key || !nt.val) {
+        free(nt.key);
+        free(nt.val);
+        return CS_ENOMEM;
+    }
+    for (uint64_t i = 0; t->val && i <= t->mask; i++) {
+        if (t->val[i]) {
+            uint32_t *v = rec_kmap_slot(&nt, t->key[i]);
+            nt.key[v - nt.val] = t->key[i];
+            *v = t->val[i];
+            nt.used++;
+        }
+    }
+    free(t->key);
+    free(t->val);
+    *t = nt;
+    return 0;
+}
+
+static uint32_t rec_kmap_get(const rec_kmap *t, uint64_t key)
+{
+    return *rec_kmap_slot(t, key) - 1;
+}
+
+static int rec_cmp_pop(const void *ctx, uint32_t a, uint32_t b)
+{
+    const rec_xitem *x = &((const node_rec_index *)ctx)->it[a],
+                    *y = &((const node_rec_index *)ctx)->it[b];
+    if (x->pop != y->pop)
+        return x->pop > y->pop ? -1 : 1;
+    return x->idrank < y->idrank ? -1 : x->idrank > y->idrank;
+}
+
+static int rec_cmp_start(const void *ctx, uint32_t a, uint32_t b)
+{
+    const rec_xitem *x = &((const node_rec_index *)ctx)->it[a],
+                    *y = &((const node_rec_index *)ctx)->it[b];
+    if (x->unit_rank != y->unit_rank)
+        return x->unit_rank < y->unit_rank ? -1 : 1;
+    return x->idrank < y->idrank ? -1 : x->idrank > y->idrank;
+}
+
+static int rec_cmp_bucket(const void *a, const void *b)
+{
+    uint64_t x = ((const rec_bucket *)a)->key, y = ((const rec_bucket *)b)->key;
+    return x < y ? -1 : x > y;
+}
+
+/* Append the items of ord[n], in that order, to each of their buckets' lists
+ * (which: 0 popularity, 1 curriculum starts, 2 fresh) until a list is full. */
+static void rec_fill_lists(node_rec_index *ix, const rec_kmap *km, const uint32_t *ord, uint32_t n,
+                           int which, uint32_t *fill)
+{
+    uint64_t keys[REC_BKEYS_MAX];
+    memset(fill, 0, ix->nbk * sizeof *fill);
+    for (uint32_t a = 0; a < n; a++) {
+        uint32_t nk = rec_item_bkeys(&ix->it[ord[a]], keys);
+        for (uint32_t k = 0; k < nk; k++) {
+            uint32_t b = rec_kmap_get(km, keys[k]);
+            const rec_bucket *bk = &ix->bk[b];
+            uint32_t off = which == 0 ? bk->pop_off : which == 1 ? bk->start_off : bk->fresh_off;
+            uint32_t cap = which == 0 ? bk->npop : which == 1 ? bk->nstart : bk->nfresh;
+            if (fill[b] < cap)
+                ix->lists[off + fill[b]++] = ord[a];
+        }
+    }
+}
+
+/* Popularity, curriculum-start and fresh lists per (grade, subject,
+ * language) bucket.  Items are ordered once (4-byte indices) and dealt to
+ * their buckets; no per-(item, bucket) records are made. */
+static int rec_build_buckets(node_rec_index *ix)
+{
+    int rc = CS_ENOMEM;
+    rec_kmap km = {0};
+    uint32_t *ord = NULL, *fill = NULL, nbk = 0, cap = 0;
+    uint64_t keys[REC_BKEYS_MAX];
+    /* Buckets and how many items each would list (counts in npop, nstart,
+     * nfresh until capped). */
+    for (uint32_t i = 0; i < ix->n; i++) {
+        const rec_xitem *x = &ix->it[i];
+        uint32_t nk = rec_item_bkeys(x, keys);
+        for (uint32_t k = 0; k < nk; k++) {
+            if ((km.used + 1) * 2 > km.mask + 1 && rec_kmap_grow(&km) != 0)
+                goto out;
+            uint32_t *v = rec_kmap_slot(&km, keys[k]);
+            if (*v == 0) {
+                if (nbk == cap) {
+                    uint32_t nc = cap ? cap * 2 : 64;
+                    rec_bucket *nb = realloc(ix->bk, (size_t)nc * sizeof *nb);
+                    if (!nb)
+                        goto out;
+                    ix->bk = nb;
+                    cap = nc;
+                }
+                memset(&ix->bk[nbk], 0, sizeof ix->bk[nbk]);
+                ix->bk[nbk].key = keys[k];
+                km.key[v - km.val] = keys[k];
+                *v = ++nbk;
+                km.used++;
+            }
+            rec_bucket *bk = &ix->bk[*v - 1];
+            bk->npop++;
+            bk->nstart += x->group != REC_NONE;
+            bk->nfresh += x->events == 0;
+        }
+    }
     ix->nbk = nbk;
+    if (nbk == 0) {
+        rc = 0;
+        goto out;
+    }
+    qsort(ix->bk, nbk, sizeof *ix->bk, rec_cmp_bucket);
     size_t lo = 0;
-    int64_t b = -1;
-    for (size_t i = 0; i < np; i++) {
-        if (i == 0 || p[i].key != p[i - 1].key) {
-            b++;
-            ix->bk[b].key = p[i].key;
-            ix->bk[b].pop_off = (uint32_t)lo;
-        }
-        if (ix->bk[b].npop < REC_POP_LIST) {
-            ix->lists[lo++] = p[i].idx;
-            ix->bk[b].npop++;
-        }
+    for (uint32_t b = 0; b < nbk; b++) {
+        *rec_kmap_slot(&km, ix->bk[b].key) = b + 1;
+        rec_bucket *bk = &ix->bk[b];
+        bk->npop = bk->npop < REC_POP_LIST ? bk->npop : REC_POP_LIST;
+        bk->nstart = bk->nstart < REC_START_LIST ? bk->nstart : REC_START_LIST;
+        bk->nfresh = bk->nfresh < REC_FRESH_LIST ? bk->nfresh : REC_FRESH_LIST;
+        bk->pop_off = (uint32_t)lo;
+        lo += bk->npop;
     }
+    for (uint32_t b = 0; b < nbk; b++) {
+        ix->bk[b].start_off = (uint32_t)lo;
+        lo += ix->bk[b].nstart;
+    }
+    for (uint32_t b = 0; b < nbk; b++) {
+        ix->bk[b].fresh_off = (uint32_t)lo;
+        lo += ix->bk[b].nfresh;
+    }
+    ix->lists = malloc((lo ? lo : 1) * sizeof *ix->lists);
+    ord = malloc((size_t)ix->n * sizeof *ord);
+    fill = malloc((size_t)nbk * sizeof *fill);
+    if (!ix->lists || !ord || !fill)
+        goto out;
+    /* Popularity: by decayed count, then id. */
+    for (uint32_t i = 0; i < ix->n; i++)
+        ord[i] = i;
+    if ((rc = rec_sort(ord, ix->n, rec_cmp_pop, ix)) != 0)
+        goto out;
+    rec_fill_lists(ix, &km, ord, ix->n, 0, fill);
     /* Curriculum starts: by unit rank, then id. */
-    for (size_t i = 0; i < np; i++) {
-        const rec_xitem *x = &ix->it[p[i].idx];
-        p[i].rank = x->group == REC_NONE ? REC_NONE : x->unit_rank;
-    }
-    qsort(p, np, sizeof *p, rec_cmp_bpair_rank);
-    b = -1;
-    for (size_t i = 0; i < np; i++) {
-        if (i == 0 || p[i].key != p[i - 1].key) {
-            b++;
-            ix->bk[b].start_off = (uint32_t)lo;
-        }
-        if (ix->bk[b].nstart < REC_START_LIST && p[i].rank != REC_NONE) {
-            ix->lists[lo++] = p[i].idx;
-            ix->bk[b].nstart++;
-        }
-    }
+    uint32_t no = 0;
+    for (uint32_t i = 0; i < ix->n; i++)
+        if (ix->it[i].group != REC_NONE)
+            ord[no++] = i;
+    if ((rc = rec_sort(ord, no, rec_cmp_start, ix)) != 0)
+        goto out;
+    rec_fill_lists(ix, &km, ord, no, 1, fill);
     /* Fresh: items nobody used yet, the most recently added first. */
-    for (size_t i = 0; i < np; i++)
-        p[i].rank = ix->it[p[i].idx].events ? REC_NONE : REC_NONE - 1 - p[i].idx;
-    qsort(p, np, sizeof *p, rec_cmp_bpair_rank);
-    b = -1;
-    for (size_t i = 0; i < np; i++) {
-        if (i == 0 || p[i].key != p[i - 1].key) {
-            b++;
-            ix->bk[b].fresh_off = (uint32_t)lo;
-        }
-        if (ix->bk[b].nfresh < REC_FRESH_LIST && p[i].rank != REC_NONE) {
-            ix->lists[lo++] = p[i].idx;
-            ix->bk[b].nfresh++;
-        }
-    }
+    no = 0;
+    for (uint32_t i = ix->n; i-- > 0;)
+        if (ix->it[i].events == 0)
+            ord[no++] = i;
+    rec_fill_lists(ix, &km, ord, no, 2, fill);
     rc = 0;
 out:
-    free(p);
+    free(km.key);
+    free(km.val);
+    free(ord);
+    free(fill);
     return rc;
 }
 
-/* Distinct items of each kept history, first occurrence order. */
+/* Distinct items of each kept history, first occurrence order; each
+ * learner's run ends with REC_NONE, so a window stops at it. */
 typedef struct rec_seqs {
-    uint32_t *off; /* per learner, nseq + 1 */
+    uint32_t *off; /* per learner, nseq + 1: run l is item[off[l] .. off[l + 1] - 1) */
     uint32_t *item;
-    uint32_t *owner; /* flat position -> learner */
     uint32_t n;
     uint32_t *cnt;     /* per item: learners whose history holds it */
     uint32_t *occ_off; /* per item: positions holding it */
@@ -1123,7 +1435,6 @@ static void rec_seqs_free(rec_seqs *s)
 {
     free(s->off);
     free(s->item);
-    free(s->owner);
     free(s->cnt);
     free(s->occ_off);
     free(s->occ);
@@ -1134,35 +1445,44 @@ static int rec_seqs_build(const node_rec_model *m, rec_seqs *s)
     size_t total = 0;
     for (uint32_t l = 0; l < m->nln; l++)
         total += m->ln[l].n;
+    total += m->nln; /* the ends of the runs */
+    if (total > UINT32_MAX)
+        return CS_ETOOBIG;
     s->n = m->nln;
     s->off = malloc(((size_t)m->nln + 1) * sizeof *s->off);
     s->item = malloc((total ? total : 1) * sizeof *s->item);
-    s->owner = malloc((total ? total : 1) * sizeof *s->owner);
     s->cnt = calloc(m->nit ? m->nit : 1, sizeof *s->cnt);
     s->occ_off = calloc((size_t)m->nit + 1, sizeof *s->occ_off);
-    if (!s->off || !s->item || !s->owner || !s->cnt || !s->occ_off)
+    uint32_t *seen = calloc(m->nit ? m->nit : 1, sizeof *seen); /* learner + 1 */
+    if (!s->off || !s->item || !s->cnt || !s->occ_off || !seen) {
+        free(seen);
         return CS_ENOMEM;
+    }
     size_t o = 0;
     for (uint32_t l = 0; l < m->nln; l++) {
         s->off[l] = (uint32_t)o;
         const rec_learner *ln = &m->ln[l];
         for (uint32_t i = 0; i < ln->n; i++) {
             uint32_t it = ln->h[i].item;
-            int dup = 0;
-            for (size_t j = s->off[l]; j < o && !dup; j++)
-                dup = s->item[j] == it;
-            if (dup)
+            if (seen[it] == l + 1)
                 continue;
+            seen[it] = l + 1;
             s->item[o] = it;
-            s->owner[o] = l;
             s->cnt[it]++;
             o++;
         }
+        s->item[o++] = REC_NONE;
     }
+    free(seen);
     s->off[m->nln] = (uint32_t)o;
+    if (o < total) { /* repeats dropped: give the room back */
+        uint32_t *shrunk = realloc(s->item, o * sizeof *s->item);
+        if (shrunk)
+            s->item = shrunk;
+    }
     for (uint32_t i = 0; i < m->nit; i++)
         s->occ_off[i + 1] = s->occ_off[i] + s->cnt[i];
-    s->occ = malloc((o ? o : 1) * sizeof *s->occ);
+    s->occ = malloc(((size_t)s->occ_off[m->nit] + 1) * sizeof *s->occ);
     uint32_t *fill = malloc((m->nit ? m->nit : 1) * sizeof *fill);
     if (!s->occ || !fill) {
         free(fill);
@@ -1170,45 +1490,41 @@ static int rec_seqs_build(const node_rec_model *m, rec_seqs *s)
     }
     memcpy(fill, s->occ_off, m->nit * sizeof *fill);
     for (size_t p = 0; p < o; p++)
-        s->occ[fill[s->item[p]]++] = (uint32_t)p;
+        if (s->item[p] != REC_NONE)
+            s->occ[fill[s->item[p]]++] = (uint32_t)p;
     free(fill);
     return 0;
 }
 
 typedef struct rec_knn_job {
-    const node_rec_index *ix;
+    node_rec_index *ix;
     const rec_seqs *s;
-    uint32_t k, window, first, step;
-    rec_nb *out;    /* n * k */
-    uint32_t *nout; /* n */
+    uint32_t k, window;
+    atomic_uint *next; /* the next block to do, shared by the workers */
     int rc;
 } rec_knn_job;
 
-static void *rec_knn_worker(void *arg)
+/* Neighbours of the items of one block, appended to buf (room for
+ * REC_NB_BLOCK * k); returns how many. */
+static size_t rec_knn_block(rec_knn_job *j, uint32_t blk, uint32_t *acc, uint32_t *touched,
+                            rec_nb *tmp, rec_nb *buf)
 {
-    rec_knn_job *j = arg;
     const rec_seqs *s = j->s;
-    uint32_t n = j->ix->n;
-    uint32_t *acc = calloc(n ? n : 1, sizeof *acc);
-    uint32_t *touched = malloc((n ? n : 1) * sizeof *touched);
-    rec_nb *tmp = malloc((n ? n : 1) * sizeof *tmp);
-    if (!acc || !touched || !tmp) {
-        j->rc = CS_ENOMEM;
-        goto out;
-    }
-    for (uint32_t i = j->first; i < n; i += j->step) {
+    node_rec_index *ix = j->ix;
+    uint32_t first = blk << REC_NB_SHIFT;
+    uint32_t last = ix->n - first > REC_NB_BLOCK ? first + REC_NB_BLOCK : ix->n;
+    size_t used = 0;
+    for (uint32_t i = first; i < last; i++) {
         uint32_t nt = 0;
         for (uint32_t o = s->occ_off[i]; o < s->occ_off[i + 1]; o++) {
-            uint32_t p = s->occ[o], l = s->owner[p];
-            uint32_t lo = p >= s->off[l] + j->window ? p - j->window : s->off[l];
-            uint32_t hi = p + j->window + 1 < s->off[l + 1] ? p + j->window + 1 : s->off[l + 1];
-            for (uint32_t q = lo; q < hi; q++) {
-                uint32_t it = s->item[q];
-                if (q == p)
-                    continue;
-                if (acc[it]++ == 0)
-                    touched[nt++] = it;
-            }
+            /* Up to `window` positions either side, within the run. */
+            uint32_t p = s->occ[o];
+            for (uint32_t q = p; q > 0 && p - q < j->window && s->item[q - 1] != REC_NONE; q--)
+                if (acc[s->item[q - 1]]++ == 0)
+                    touched[nt++] = s->item[q - 1];
+            for (uint32_t q = p + 1; q - p <= j->window && s->item[q] != REC_NONE; q++)
+                if (acc[s->item[q]]++ == 0)
+                    touched[nt++] = s->item[q];
         }
         uint32_t m = 0;
         for (uint32_t t = 0; t < nt; t++) {
@@ -1225,59 +1541,84 @@ static void *rec_knn_worker(void *arg)
             for (uint32_t b = a + 1; b < m; b++)
                 if (tmp[b].sim > tmp[best].sim ||
                     (tmp[b].sim == tmp[best].sim &&
-                     j->ix->it[tmp[b].to].idrank < j->ix->it[tmp[best].to].idrank))
+                     ix->it[tmp[b].to].idrank < ix->it[tmp[best].to].idrank))
                     best = b;
             rec_nb t = tmp[a];
             tmp[a] = tmp[best];
             tmp[best] = t;
-            j->out[(size_t)i * j->k + a] = tmp[a];
+            buf[used + a] = tmp[a];
         }
-        j->nout[i] = keep;
+        ix->nb_off[i] = (uint32_t)used;
+        ix->nb_cnt[i] = (uint16_t)keep;
+        used += keep;
+    }
+    return used;
+}
+
+static void *rec_knn_worker(void *arg)
+{
+    rec_knn_job *j = arg;
+    node_rec_index *ix = j->ix;
+    uint32_t n = ix->n;
+    uint32_t *acc = calloc(n ? n : 1, sizeof *acc);
+    uint32_t *touched = malloc((n ? n : 1) * sizeof *touched);
+    rec_nb *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    rec_nb *buf = malloc((size_t)REC_NB_BLOCK * j->k * sizeof *buf);
+    if (!acc || !touched || !tmp || !buf) {
+        j->rc = CS_ENOMEM;
+        goto out;
+    }
+    for (;;) {
+        uint32_t blk = atomic_fetch_add(j->next, 1);
+        if (blk >= ix->nb_nblk)
+            break;
+        size_t used = rec_knn_block(j, blk, acc, touched, tmp, buf);
+        if (used == 0)
+            continue;
+        rec_nb *keep = malloc(used * sizeof *keep);
+        if (!keep) {
+            j->rc = CS_ENOMEM;
+            break;
+        }
+        memcpy(keep, buf, used * sizeof *keep);
+        ix->nb_blk[blk] = keep; /* each block is written by one worker */
     }
 out:
     free(acc);
     free(touched);
     free(tmp);
+    free(buf);
     return NULL;
 }
 
 /* Item-kNN: cosine of co-occurrence counts within `window` positions of a
- * learner's distinct recent items; top-k per item.  Two threads. */
+ * learner's distinct recent items; top-k per item, only the neighbours
+ * found are stored.  Two threads take blocks of items in turn. */
 static int rec_build_knn(const node_rec_model *m, node_rec_index *ix, const rec_seqs *s)
 {
-    int rc = CS_ENOMEM;
-    uint32_t n = ix->n, k = m->lim.neighbours;
-    size_t nk = (size_t)n * k;
-    rec_nb *tmp = malloc((nk ? nk : 1) * sizeof *tmp);
-    uint32_t *cnt = calloc(n ? n : 1, sizeof *cnt);
-    if (!tmp || !cnt)
-        goto out;
+    uint32_t n = ix->n;
+    ix->nb_nblk = (n + REC_NB_BLOCK - 1) >> REC_NB_SHIFT;
+    ix->nb_blk = calloc(ix->nb_nblk ? ix->nb_nblk : 1, sizeof(rec_nb *));
+    ix->nb_off = calloc(n ? n : 1, sizeof *ix->nb_off);
+    ix->nb_cnt = calloc(n ? n : 1, sizeof *ix->nb_cnt);
+    if (!ix->nb_blk || !ix->nb_off || !ix->nb_cnt)
+        return CS_ENOMEM;
+    if (s->occ_off[n] == 0)
+        return 0; /* no kept history: no neighbours */
+    atomic_uint next = 0;
     rec_knn_job jobs[2];
     pthread_t th;
-    for (int t = 0; t < 2; t++) {
-        jobs[t] = (rec_knn_job){ix, s, k, m->lim.window, (uint32_t)t, 2, tmp, cnt, 0};
-    }
+    for (int t = 0; t < 2; t++)
+        jobs[t] = (rec_knn_job){ix, s, m->lim.neighbours, m->lim.window, &next, 0};
     int threaded = n > 1000 && pthread_create(&th, NULL, rec_knn_worker, &jobs[1]) == 0;
     rec_knn_worker(&jobs[0]);
     if (threaded)
         pthread_join(th, NULL);
-    else
-        rec_knn_worker(&jobs[1]);
-    if (jobs[0].rc || jobs[1].rc) {
-        rc = jobs[0].rc ? jobs[0].rc : jobs[1].rc;
-        goto out;
-    }
-    /* The index keeps the fixed-stride arrays: no second copy at the peak. */
-    ix->nb = tmp;
-    ix->nb_cnt = cnt;
-    ix->nb_k = k;
-    tmp = NULL;
-    cnt = NULL;
-    rc = 0;
-out:
-    free(tmp);
-    free(cnt);
-    return rc;
+    if (jobs[0].rc || jobs[1].rc)
+        return jobs[0].rc ? jobs[0].rc : jobs[1].rc;
+    for (uint32_t i = 0; i < n; i++)
+        ix->nb_total += ix->nb_cnt[i];
+    return 0;
 }
 
 /* EASE (Steck 2019): B = I - P diagMat(1/diag(P)), P = (X^T X + lambda I)^-1,
@@ -1306,9 +1647,9 @@ static int rec_build_ease(const node_rec_model *m, node_rec_index *ix, const rec
             ix->active_item[ix->n_active++] = i;
     }
     for (uint32_t l = 0; l < s->n; l++)
-        for (uint32_t a = s->off[l]; a < s->off[l + 1]; a++) {
+        for (uint32_t a = s->off[l]; a + 1 < s->off[l + 1]; a++) {
             double *row = g + (size_t)ix->active_of[s->item[a]] * na;
-            for (uint32_t b = s->off[l]; b < s->off[l + 1]; b++)
+            for (uint32_t b = s->off[l]; b + 1 < s->off[l + 1]; b++)
                 row[ix->active_of[s->item[b]]] += 1.0;
         }
     for (uint32_t i = 0; i < na; i++)
@@ -1351,12 +1692,12 @@ out:
     return rc;
 }
 
-int node_rec_model_build(const node_rec_model *m, node_rec_index **out, cs_err *err)
+/* The build from the model's items and the kept histories s (read only). */
+static int rec_build(const node_rec_model *m, const rec_seqs *s, node_rec_index **out,
+                     const char **what_out)
 {
     int rc = CS_ENOMEM;
     const char *what = "items";
-    rec_seqs s;
-    memset(&s, 0, sizeof s);
     node_rec_index *ix = calloc(1, sizeof *ix);
     if (!ix)
         goto out;
@@ -1368,30 +1709,114 @@ int node_rec_model_build(const node_rec_model *m, node_rec_index **out, cs_err *
     what = "popularity lists";
     if ((rc = rec_build_buckets(ix)) != 0)
         goto out;
-    what = "histories";
-    if ((rc = rec_seqs_build(m, &s)) != 0)
-        goto out;
     what = "item neighbours";
-    if ((rc = rec_build_knn(m, ix, &s)) != 0)
+    if ((rc = rec_build_knn(m, ix, s)) != 0)
         goto out;
     what = "EASE";
-    if ((rc = rec_build_ease(m, ix, &s)) != 0)
+    if ((rc = rec_build_ease(m, ix, s)) != 0)
         goto out;
     size_t b = sizeof *ix + (size_t)ix->n * (sizeof *ix->it + 4 * sizeof(uint32_t)) +
                ix->pre_off[ix->n] * 4;
-    b += (size_t)ix->succ_off[ix->n] * 8 + (size_t)ix->n * ix->nb_k * 8 + (size_t)ix->ncurr * 4;
-    b += (size_t)ix->nbk * sizeof *ix->bk +
-         (size_t)ix->nbk * (REC_POP_LIST + REC_START_LIST + REC_FRESH_LIST) * 4;
+    b += (size_t)ix->succ_off[ix->n] * 8 + ix->nb_total * sizeof(rec_nb) +
+         (size_t)ix->n * (sizeof *ix->nb_off + sizeof *ix->nb_cnt) +
+         (size_t)ix->nb_nblk * sizeof(rec_nb *) + (size_t)ix->ncurr * 4;
+    b += (size_t)ix->nbk * sizeof *ix->bk;
+    for (uint32_t k = 0; k < ix->nbk; k++)
+        b += ((size_t)ix->bk[k].npop + ix->bk[k].nstart + ix->bk[k].nfresh) * 4;
     b += ((size_t)ix->table.mask + 1) * 4 + (size_t)ix->n_active * ix->n_active * 4;
-    for (uint32_t i = 0; i < ix->n; i++)
-        b += strlen(ix->it[i].id) + 1;
-    ix->bytes = b;
+    ix->bytes = b; /* the ids are the model's (shared arena), not counted */
     *out = ix;
     ix = NULL;
     rc = 0;
 out:
-    rec_seqs_free(&s);
     node_rec_index_free(ix);
+    *what_out = what;
+    return rc;
+}
+
+int node_rec_model_build(const node_rec_model *m, node_rec_index **out, cs_err *err)
+{
+    const char *what = "histories";
+    rec_seqs s;
+    memset(&s, 0, sizeof s);
+    int rc = rec_seqs_build(m, &s);
+    if (rc == 0)
+        rc = rec_build(m, &s, out, &what);
+    rec_seqs_free(&s);
+    return rc ? cs_err_set(err, rc, "recommender build (%s): %s", what, cs_err_text(rc)) : 0;
+}
+
+/* A snapshot is a model without learners or hash tables (only what
+ * rec_build reads: items, names, prerequisites, limits, time; successors in
+ * one array), and the kept histories already reduced to distinct items. */
+struct node_rec_snapshot {
+    node_rec_model m;
+    rec_succ *succ;
+    rec_seqs seqs;
+};
+
+void node_rec_snapshot_free(node_rec_snapshot *s)
+{
+    if (!s)
+        return;
+    free(s->m.it);
+    free(s->m.pre);
+    rec_names_free(&s->m.names);
+    rec_strs_unref(s->m.strs);
+    free(s->succ);
+    rec_seqs_free(&s->seqs);
+    free(s);
+}
+
+int node_rec_model_snapshot(const node_rec_model *m, node_rec_snapshot **out, cs_err *err)
+{
+    int rc = CS_ENOMEM;
+    node_rec_snapshot *s = calloc(1, sizeof *s);
+    if (!s)
+        goto out;
+    node_rec_model *c = &s->m;
+    c->lim = m->lim;
+    c->now = m->now;
+    c->have_now = m->have_now;
+    c->strs = rec_strs_ref(m->strs);
+    c->strs_bytes = m->strs_bytes;
+    if ((rc = rec_names_copy(&c->names, &m->names)) != 0)
+        goto out;
+    rc = CS_ENOMEM;
+    size_t nsucc = 0;
+    for (uint32_t i = 0; i < m->nit; i++)
+        nsucc += m->it[i].nsucc;
+    c->it = malloc((m->nit ? m->nit : 1) * sizeof *c->it);
+    c->pre = malloc((m->npre ? m->npre : 1) * sizeof *c->pre);
+    s->succ = malloc((nsucc ? nsucc : 1) * sizeof *s->succ);
+    if (!c->it || !c->pre || !s->succ)
+        goto out;
+    memcpy(c->pre, m->pre, m->npre * sizeof *c->pre);
+    c->npre = c->precap = m->npre;
+    nsucc = 0;
+    for (uint32_t i = 0; i < m->nit; i++) {
+        rec_item *d = &c->it[i];
+        *d = m->it[i];
+        d->succ = s->succ + nsucc;
+        d->succ_cap = d->nsucc;
+        if (d->nsucc)
+            memcpy(d->succ, m->it[i].succ, d->nsucc * sizeof *d->succ);
+        nsucc += d->nsucc;
+    }
+    c->nit = c->itcap = m->nit;
+    if ((rc = rec_seqs_build(m, &s->seqs)) != 0)
+        goto out;
+    *out = s;
+    s = NULL;
+out:
+    node_rec_snapshot_free(s);
+    return rc ? cs_err_set(err, rc, "recommender snapshot: %s", cs_err_text(rc)) : 0;
+}
+
+int node_rec_snapshot_build(const node_rec_snapshot *s, node_rec_index **out, cs_err *err)
+{
+    const char *what = "items";
+    int rc = rec_build(&s->m, &s->seqs, out, &what);
     return rc ? cs_err_set(err, rc, "recommender build (%s): %s", what, cs_err_text(rc)) : 0;
 }
 
@@ -1641,11 +2066,11 @@ int node_rec_index_recommend(const node_rec_index *ix, const node_rec_hist *hist
     /* Filter names resolved to ids (a name the index lacks matches nothing). */
     uint32_t fs = REC_NONE, fl = REC_NONE;
     if (req->subject) {
-        int64_t f = rec_table_find(&ix->subjects.t, req->subject, rec_names_key, &ix->subjects);
+        int64_t f = rec_names_find(&ix->subjects, req->subject);
         fs = f >= 0 ? (uint32_t)f : REC_NONE - 1;
     }
     if (req->language) {
-        int64_t f = rec_table_find(&ix->languages.t, req->language, rec_names_key, &ix->languages);
+        int64_t f = rec_names_find(&ix->languages, req->language);
         fl = f >= 0 ? (uint32_t)f : REC_NONE - 1;
     }
     /* Popularity bucket: the filter, or else the learner's latest item. */
@@ -1728,7 +2153,9 @@ int node_rec_index_recommend(const node_rec_index *ix, const node_rec_hist *hist
         double wt = 1.0;
         for (uint32_t a = 0; a < nh; a++, wt *= blend ? w.recency : 1.0) {
             uint32_t from = h[nh - 1 - a];
-            const rec_nb *nb = ix->nb + (size_t)from * ix->nb_k;
+            if (ix->nb_cnt[from] == 0)
+                continue;
+            const rec_nb *nb = ix->nb_blk[from >> REC_NB_SHIFT] + ix->nb_off[from];
             for (uint32_t o = 0; o < ix->nb_cnt[from]; o++) {
                 rec_cand *c = CAND(nb[o].to);
                 if (!c)

@@ -447,6 +447,118 @@ static void test_clone_and_limits(void)
     node_rec_index_free(NULL);
 }
 
+static node_rec_model *three(const char *const *order, const char *pre_of_r)
+{
+    node_rec_model *m = NULL;
+    if (node_rec_model_new(&m, NULL, NULL) != 0)
+        return NULL;
+    for (int i = 0; i < 3; i++)
+        add_item(m, order[i], "math", 1u << 3, NULL, -1,
+                 strcmp(order[i], "r") == 0 ? pre_of_r : NULL, NULL, NULL);
+    char lid[32];
+    for (int l = 0; l < 10; l++) {
+        snprintf(lid, sizeof lid, "learner-%d", l);
+        add_ev(m, lid, "t", 100 + l * 10, -1);
+        add_ev(m, lid, l % 3 ? "r" : "s", 101 + l * 10, -1);
+        add_ev(m, lid, l % 3 ? "s" : "r", 102 + l * 10, -1);
+    }
+    return m;
+}
+
+static double score_of(const node_rec_result *r, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(r[i].id, id) == 0)
+            return r[i].score;
+    return -1;
+}
+
+/* Prerequisites may name items added later; ids and names are shared by a
+ * model, its clones and their indexes, each of which may outlive the
+ * others; a clone that adds items gets its own strings. */
+static void test_shared_strings(void)
+{
+    const char *fwd[3] = {"t", "r", "s"}, *bwd[3] = {"s", "r", "t"};
+    node_rec_model *a = three(bwd, "s"), *b = three(fwd, "s"), *d = three(bwd, NULL), *c = NULL;
+    REQUIRE(a && b && d);
+    node_rec_index *ia = NULL, *ib = NULL, *ic = NULL, *id = NULL;
+    REQUIRE(node_rec_model_build(a, &ia, NULL) == 0);
+    REQUIRE(node_rec_model_build(b, &ib, NULL) == 0);
+    REQUIRE(node_rec_model_build(d, &id, NULL) == 0);
+    node_rec_hist h[1] = {{"t", NODE_REC_OPEN, -1}};
+    node_rec_result ra[5], rb[5], rd[5], rc[5];
+    size_t na, nb, nd, nc;
+    CHECK(node_rec_index_recommend(ia, h, 1, NULL, ra, 5, &na, NULL) == 0);
+    CHECK(node_rec_index_recommend(ib, h, 1, NULL, rb, 5, &nb, NULL) == 0);
+    CHECK(node_rec_index_recommend(id, h, 1, NULL, rd, 5, &nd, NULL) == 0);
+    CHECK(same_lists(ra, na, rb, nb)); /* the order of adding does not matter */
+    CHECK(score_of(ra, na, "r") >= 0 && score_of(rd, nd, "r") > score_of(ra, na, "r"));
+    REQUIRE(node_rec_model_clone(b, &c, NULL) == 0);
+    node_rec_model_free(b);
+    node_rec_model_free(a);
+    CHECK(node_rec_index_recommend(ib, h, 1, NULL, rb, 5, &nb, NULL) == 0);
+    CHECK(same_lists(ra, na, rb, nb));
+    CHECK(add_item(c, "u", "chinese", 1u << 4, "ed", 1, "r", "v", "skill-u") == 0);
+    CHECK(add_item(c, "r", "math", 1u << 3, NULL, -1, "s", "u", NULL) == 0);   /* longer list */
+    CHECK(add_item(c, "r", "math", 1u << 3, NULL, -1, NULL, NULL, NULL) == 0); /* shorter */
+    CHECK(add_ev(c, "learner-0", "u", 1000, -1) == 0);
+    REQUIRE(node_rec_model_build(c, &ic, NULL) == 0);
+    node_rec_model_free(c);
+    CHECK(node_rec_index_items(ic) == 4);
+    CHECK(node_rec_index_find(ic, "u") == 3);
+    CHECK_STR(node_rec_index_item_id(ic, 3), "u");
+    CHECK(node_rec_index_recommend(ic, h, 1, NULL, rc, 5, &nc, NULL) == 0);
+    CHECK(score_of(rc, nc, "r") > score_of(ra, na, "r")); /* no prerequisite any more */
+    CHECK(node_rec_index_recommend(ib, h, 1, NULL, rb, 5, &nb, NULL) == 0);
+    CHECK(same_lists(ra, na, rb, nb));
+    node_rec_index_free(ia);
+    node_rec_index_free(ib);
+    node_rec_index_free(ic);
+    node_rec_index_free(id);
+    node_rec_model_free(d);
+}
+
+/* A snapshot builds the index the model would; it stands alone. */
+static void test_snapshot(void)
+{
+    node_rec_model *m = school();
+    REQUIRE(m);
+    add_item(m, "item-12", "math", 1u << 3, "ed", 2, "item-13", "item-00", "skill-x");
+    add_item(m, "item-13", "math", 1u << 3, "ed", 1, NULL, NULL, "skill-x");
+    add_ev(m, "learner-0", "item-13", 5000, 1.0);
+    add_ev(m, "learner-0", "item-13", 5001, 1.0);
+    node_rec_snapshot *sn = NULL;
+    node_rec_index *a = NULL, *b = NULL;
+    REQUIRE(node_rec_model_snapshot(m, &sn, NULL) == 0);
+    REQUIRE(node_rec_model_build(m, &a, NULL) == 0);
+    add_ev(m, "learner-1", "item-12", 6000, -1); /* after the snapshot: not in it */
+    REQUIRE(node_rec_snapshot_build(sn, &b, NULL) == 0);
+    node_rec_snapshot_free(sn);
+    node_rec_model_free(m);
+    CHECK(node_rec_index_has_ease(a) == node_rec_index_has_ease(b));
+    CHECK(node_rec_index_bytes(a) == node_rec_index_bytes(b));
+    node_rec_hist hs[4][3] = {{{"item-00", NODE_REC_OPEN, -1}, {"item-01", NODE_REC_OPEN, -1}},
+                              {{"item-13", NODE_REC_SCORE, 1.0}, {"item-13", NODE_REC_SCORE, 1.0}},
+                              {{"item-09", NODE_REC_COMPLETE, -1}},
+                              {{"nope", NODE_REC_OPEN, -1}}};
+    size_t nhs[4] = {2, 2, 1, 0};
+    for (int q = 0; q < 4; q++) {
+        for (int meth = 0; meth < NODE_REC_NMETHODS; meth++) {
+            node_rec_request req;
+            node_rec_request_init(&req);
+            req.method = meth;
+            node_rec_result ra[10], rb[10];
+            size_t na = 0, nb = 0;
+            CHECK(node_rec_index_recommend(a, hs[q], nhs[q], &req, ra, 10, &na, NULL) == 0);
+            CHECK(node_rec_index_recommend(b, hs[q], nhs[q], &req, rb, 10, &nb, NULL) == 0);
+            CHECK(na > 0 && same_lists(ra, na, rb, nb));
+        }
+    }
+    node_rec_index_free(a);
+    node_rec_index_free(b);
+    node_rec_snapshot_free(NULL);
+}
+
 static int parse_fails(const char *csv, const char *want)
 {
     node_rec_log *log = NULL;
@@ -568,6 +680,8 @@ int main(void)
     RUN(test_cold_start);
     RUN(test_mastery);
     RUN(test_clone_and_limits);
+    RUN(test_shared_strings);
+    RUN(test_snapshot);
     RUN(test_csv);
     RUN(test_knn_threads);
     return TEST_SUMMARY();

@@ -17,15 +17,15 @@
  *                   node_rec_model_build(): item table, popularity lists per
  *                   (grade, subject, language) bucket, successors, item-kNN
  *                   neighbours, EASE weights, curriculum order.  It shares
- *                   nothing with the model, so any number of threads may call
- *                   node_rec_index_recommend() on it at once, and the model
- *                   may change meanwhile.
+ *                   only the model's strings (ids, names: an append-only,
+ *                   reference-counted arena), so any number of threads may
+ *                   call node_rec_index_recommend() on it at once, and the
+ *                   model may change or be freed meanwhile.
  *
- * The daemon's pattern: under its model lock, node_rec_model_clone() (a copy
- * in O(model size), milliseconds); then, off the lock in a background thread,
- * node_rec_model_build() on the clone, free the clone, swap the index pointer
- * (the old index is freed when its last reader is done: the caller's
- * reference counting).
+ * The daemon's pattern: under its model lock, node_rec_model_snapshot() (a
+ * compact copy of what a build reads, milliseconds); then, off the lock in a
+ * background thread, node_rec_snapshot_build(), free the snapshot, swap the
+ * index pointer (the old index is freed once no reader holds it).
  *
  * Fairness: no call takes protected attributes (there is no place for
  * them); learner pseudonyms are only hash keys, so renaming learners changes
@@ -177,7 +177,9 @@ int node_rec_model_item_add(node_rec_model *m, const node_rec_item *it, cs_err *
  * counted), CS_EINVAL on bad fields. */
 int node_rec_model_event_add(node_rec_model *m, const node_rec_event *ev, cs_err *err);
 
-/* Deep copy (for building off the lock).  *out is the caller's. */
+/* Copy (for building off the lock): the records are copied, the strings
+ * shared (reference counted; the copy gets its own once it adds items).
+ * *out is the caller's. */
 int node_rec_model_clone(const node_rec_model *m, node_rec_model **out, cs_err *err);
 
 /* A learner's kept history, oldest first, into out[cap]; *n = entries
@@ -196,6 +198,20 @@ void node_rec_model_stats(const node_rec_model *m, node_rec_stats *st);
 /* Build a new immutable index from the model's current counts (the model
  * is only read).  *out is the caller's (node_rec_index_free). */
 int node_rec_model_build(const node_rec_model *m, node_rec_index **out, cs_err *err);
+
+/* ---- snapshot: what a build reads, taken under the caller's lock ---- */
+
+typedef struct node_rec_snapshot node_rec_snapshot;
+
+/* Copy what node_rec_model_build reads, compactly: the item records and
+ * successors, and each kept history as its distinct items; no learner ids,
+ * no hash tables, strings shared.  Cheaper than node_rec_model_clone in time
+ * and memory, and then built off the lock with node_rec_snapshot_build
+ * (the same index as node_rec_model_build on the model at that moment).
+ * *out is the caller's (node_rec_snapshot_free). */
+int node_rec_model_snapshot(const node_rec_model *m, node_rec_snapshot **out, cs_err *err);
+int node_rec_snapshot_build(const node_rec_snapshot *s, node_rec_index **out, cs_err *err);
+void node_rec_snapshot_free(node_rec_snapshot *s);
 
 /* ---- index (immutable, any number of concurrent readers) ---- */
 
