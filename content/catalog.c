@@ -1643,11 +1643,13 @@ out:
 }
 
 /* A token or prefix worth precomputing; df is its document frequency (for
- * a prefix, an upper bound: the sum over its terms). */
+ * a prefix, an upper bound: the sum over its terms); it matches the terms
+ * first..last of the vocabulary (so two with the same range have the same
+ * answer: "lesson", "lesson"* and "less"* when lesson is the only such term). */
 typedef struct hot_cand {
     char tok[HOT_TOKEN_MAX + 1];
     int prefix;
-    sqlite3_int64 df;
+    sqlite3_int64 df, first, last;
 } hot_cand;
 
 typedef struct hot_list {
@@ -1655,7 +1657,8 @@ typedef struct hot_list {
     size_t n, cap;
 } hot_list;
 
-static int hot_add(hot_list *l, const char *tok, size_t len, int prefix, sqlite3_int64 df)
+static int hot_add(hot_list *l, const char *tok, size_t len, int prefix, sqlite3_int64 df,
+                   sqlite3_int64 first, sqlite3_int64 last)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 256;
@@ -1668,6 +1671,8 @@ static int hot_add(hot_list *l, const char *tok, size_t len, int prefix, sqlite3
     l->v[l->n].tok[len] = '\0';
     l->v[l->n].prefix = prefix;
     l->v[l->n].df = df;
+    l->v[l->n].first = first;
+    l->v[l->n].last = last;
     l->n++;
     return 0;
 }
@@ -1677,6 +1682,10 @@ static int hot_cand_cmp(const void *a, const void *b)
     const hot_cand *x = a, *y = b;
     if (x->df != y->df)
         return x->df > y->df ? -1 : 1;
+    if (x->first != y->first)
+        return x->first < y->first ? -1 : 1;
+    if (x->last != y->last)
+        return x->last < y->last ? -1 : 1;
     if (x->prefix != y->prefix)
         return x->prefix - y->prefix;
     return strcmp(x->tok, y->tok);
@@ -1703,7 +1712,7 @@ static int hot_candidates(content_catalog *c, hot_list *l, cs_err *err)
     sqlite3_stmt *st = NULL;
     char cur[HOT_TOKEN_MAX + 1];
     size_t lens[HOT_TOKEN_MAX + 1], depth = 0, curlen = 0;
-    sqlite3_int64 sums[HOT_TOKEN_MAX + 1];
+    sqlite3_int64 sums[HOT_TOKEN_MAX + 1], firsts[HOT_TOKEN_MAX + 1], idx = -1;
     int rc = exec(c, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab USING fts5vocab(main, 'fts', 'row')",
                   err);
     if (rc != 0)
@@ -1722,7 +1731,9 @@ static int hot_candidates(content_catalog *c, hot_list *l, cs_err *err)
             doc = sqlite3_column_int64(st, 1);
             if (!term)
                 continue;
-            if (doc >= HOT_MIN_DOCS && len <= HOT_TOKEN_MAX && (rc = hot_add(l, term, len, 0, doc)) != 0)
+            idx++;
+            if (doc >= HOT_MIN_DOCS && len <= HOT_TOKEN_MAX &&
+                (rc = hot_add(l, term, len, 0, doc, idx, idx)) != 0)
                 break;
             len = utf8_cut(term, len, HOT_TOKEN_MAX);
             while (common < len && common < curlen && term[common] == cur[common])
@@ -1735,7 +1746,8 @@ static int hot_candidates(content_catalog *c, hot_list *l, cs_err *err)
         while (depth > 0 && lens[depth - 1] > common) {
             depth--;
             if (sums[depth] >= HOT_MIN_DOCS && !ends_cjk(cur, lens[depth]) &&
-                (rc = hot_add(l, cur, lens[depth], 1, sums[depth])) != 0)
+                (rc = hot_add(l, cur, lens[depth], 1, sums[depth], firsts[depth],
+                              step == SQLITE_ROW ? idx - 1 : idx)) != 0)
                 break;
         }
         if (rc != 0 || step != SQLITE_ROW)
@@ -1745,6 +1757,7 @@ static int hot_candidates(content_catalog *c, hot_list *l, cs_err *err)
         for (k = depth ? lens[depth - 1] + 1 : 1; k <= len; k++)
             if (k == len || ((unsigned char)term[k] & 0xC0) != 0x80) {
                 lens[depth] = k;
+                firsts[depth] = idx;
                 sums[depth++] = 0;
             }
         for (k = 0; k < depth; k++)
@@ -1762,7 +1775,8 @@ static int hot_rebuild(content_catalog *c, cs_err *err)
     hot_list l = {NULL, 0, 0};
     sqlite3_stmt *count = NULL, *ranked = NULL, *put = NULL;
     unsigned char *blob = malloc(16 * HOT_TOP);
-    size_t kept = 0;
+    size_t kept = 0, n = 0;
+    sqlite3_int64 total = 0, first = -1, last = -1; /* the answer in blob, for terms first..last */
     int rc;
 
     if (!blob)
@@ -1783,12 +1797,14 @@ static int hot_rebuild(content_catalog *c, cs_err *err)
     for (size_t i = 0; i < l.n && kept < HOT_MAX_ROWS; i++) {
         const hot_cand *h = &l.v[i];
         char match[2 * HOT_TOKEN_MAX + 4];
-        size_t m = 0, n = 0;
-        sqlite3_int64 total;
+        size_t m = 0;
         tok_one t;
         /* Only what a query can ask: a token that is its own single token. */
         if (!single_token(c, h->tok, strlen(h->tok), &t) || strcmp(t.tok, h->tok) != 0)
             continue;
+        if (h->first == first && h->last == last)
+            goto store; /* the same terms: the same answer */
+        first = h->first, last = h->last, n = 0;
         match[m++] = '"';
         for (const char *p = h->tok; *p; p++) {
             if (*p == '"')
@@ -1824,6 +1840,9 @@ static int hot_rebuild(content_catalog *c, cs_err *err)
             rc = db_fail(c, rc, err, "search_hot ranking");
             goto out;
         }
+    store:
+        if (total < HOT_MIN_DOCS)
+            continue;
         sqlite3_bind_text(put, 1, h->tok, -1, SQLITE_STATIC);
         sqlite3_bind_int(put, 2, h->prefix);
         sqlite3_bind_int64(put, 3, total);
