@@ -1093,6 +1093,35 @@ int content_catalog_get(content_catalog *c, const char *id, content_resource **o
     return rc;
 }
 
+int content_catalog_get_json(content_catalog *c, const char *id, char **json, int *cached,
+                             cs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if (!c || !id || !json || !cached)
+        return cs_err_set(err, CS_EINVAL, "catalogue get: bad arguments");
+    if ((rc = prep(c, ST_GET, &st, err)) != 0)
+        return rc;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        char *text = dup_column(st, 2);
+        if (text) {
+            *json = text;
+            *cached = sqlite3_column_int(st, 1);
+            rc = 0;
+        } else {
+            rc = cs_err_set(err, CS_ENOMEM, "catalogue: out of memory");
+        }
+    } else if (rc == SQLITE_DONE) {
+        rc = cs_err_set(err, CS_ENOENT, "resource %s: not in the catalogue", id);
+    } else {
+        rc = db_fail(c, rc, err, "get");
+    }
+    release(st);
+    return rc;
+}
+
 int content_catalog_file(content_catalog *c, const char *id, const char *path, content_file *out,
                          cs_err *err)
 {
@@ -1783,6 +1812,8 @@ static int hot_rebuild(content_catalog *c, cs_err *err)
         return cs_err_set(err, CS_ENOMEM, "search_hot: out of memory");
     if ((rc = exec(c, "DELETE FROM search_hot; DELETE FROM meta WHERE key = 'hot_stale'", err)) != 0 ||
         (rc = hot_candidates(c, &l, err)) != 0)
+        goto out;
+    if (l.n == 0) /* a small catalogue: nothing is frequent enough */
         goto out;
     qsort(l.v, l.n, sizeof *l.v, hot_cand_cmp);
     if ((rc = sqlite3_prepare_v2(c->db, "SELECT count(*) FROM fts WHERE fts MATCH ?1", -1, &count,
