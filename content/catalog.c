@@ -1762,8 +1762,10 @@ static int hot_candidates(content_catalog *c, hot_list *l, cs_err *err)
                 continue;
             idx++;
             if (doc >= HOT_MIN_DOCS && len <= HOT_TOKEN_MAX &&
-                (rc = hot_add(l, term, len, 0, doc, idx, idx)) != 0)
+                (rc = hot_add(l, term, len, 0, doc, idx, idx)) != 0) {
+                rc = cs_err_set(err, rc, "search_hot: out of memory");
                 break;
+            }
             len = utf8_cut(term, len, HOT_TOKEN_MAX);
             while (common < len && common < curlen && term[common] == cur[common])
                 common++;
@@ -1776,8 +1778,10 @@ static int hot_candidates(content_catalog *c, hot_list *l, cs_err *err)
             depth--;
             if (sums[depth] >= HOT_MIN_DOCS && !ends_cjk(cur, lens[depth]) &&
                 (rc = hot_add(l, cur, lens[depth], 1, sums[depth], firsts[depth],
-                              step == SQLITE_ROW ? idx - 1 : idx)) != 0)
+                              step == SQLITE_ROW ? idx - 1 : idx)) != 0) {
+                rc = cs_err_set(err, rc, "search_hot: out of memory");
                 break;
+            }
         }
         if (rc != 0 || step != SQLITE_ROW)
             break;
