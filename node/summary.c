@@ -144,6 +144,10 @@ int node_summary_splice(cs_buf *b, const char *json, int cached)
     if (splice_fields(json, strlen(json), f) != 0 || !f[SK_ID].p || f[SK_ID].n < 2 ||
         f[SK_ID].p[0] != '"' || !f[SK_TITLE].p || !f[SK_TYPE].p || !f[SK_LANGUAGE].p)
         return 0;
+    /* An id longer than an id may be (or escaped) would be cut in the url
+     * node_summary_json writes: that path decides. */
+    if (f[SK_ID].n - 2 > CONTENT_ID_MAX || memchr(f[SK_ID].p + 1, '\\', f[SK_ID].n - 2))
+        return 0;
     int rc = cs_buf_append(b, "{\"id\":", 6);
     rc = rc ? rc : cs_buf_append(b, f[SK_ID].p, f[SK_ID].n);
     rc = rc ? rc : cs_buf_append(b, ",\"title\":", 9);
