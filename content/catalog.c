@@ -16,9 +16,23 @@
 #include "content/zim.h"
 #include "fts_int.h"
 
-#define CATALOG_FORMAT 2 /* 2 added entries/entries_fts; format 1 is upgraded in place */
+#define CATALOG_FORMAT 3 /* 2 added entries/entries_fts, 3 search_hot; older ones are upgraded in place */
 #define BUSY_TIMEOUT_MS 5000
 #define MATCH_MAX 4096 /* the MATCH expression built from <= 256 bytes of q */
+/* Precomputed answers (search_hot, docs/catalogue.md): a single token or
+ * prefix matching at least HOT_MIN_DOCS resources keeps its match count and
+ * its first HOT_TOP hits; at most HOT_MAX_ROWS tokens, the most frequent. */
+#define HOT_MIN_DOCS 1000
+#define HOT_TOP 100
+#define HOT_MAX_ROWS 2048
+#define HOT_TOKEN_MAX 64 /* bytes; longer tokens and prefixes are never precomputed */
+/* Every match of a text query in rank order: bm25 (the fts table's rank),
+ * ties by rowid.  The live search and search_hot both read this order, so a
+ * precomputed page is the live page.  ORDER BY bm25() rather than rank lets
+ * the sort keep only LIMIT rows. */
+#define RANKED_SQL(param)                                                                          \
+    "SELECT rowid AS rid, bm25(fts, 10.0, 5.0, 1.0) AS s FROM fts WHERE fts MATCH " param            \
+    " ORDER BY s, rid"
 
 /* Cached statements: name and SQL, listed once. */
 #define STMT_LIST(X)                                                                               \
@@ -52,6 +66,9 @@
                    "JOIN files f ON f.resource = r.rid WHERE r.id = ?1 AND f.path = ?2")           \
     X(ST_REFERENCES, "SELECT 1 FROM files WHERE object = ?1 LIMIT 1")                              \
     X(ST_ENTRY, "SELECT entry FROM resources WHERE id = ?1")                                       \
+    X(ST_ID_OF_RID, "SELECT id FROM resources WHERE rid = ?1")                                     \
+    X(ST_HOT_GET, "SELECT total, top FROM search_hot WHERE token = ?1 AND prefix = ?2")            \
+    X(ST_HOT_PUT, "INSERT INTO search_hot(token, prefix, total, top) VALUES(?1, ?2, ?3, ?4)")      \
     X(ST_COUNT_RESOURCES, "SELECT count(*) FROM resources")                                        \
     X(ST_COUNT_FILES, "SELECT count(*), coalesce(sum(size), 0) FROM files")                       \
     X(ST_ENT_FTS_DELETE, "DELETE FROM entries_fts WHERE rowid IN "                                 \
@@ -85,6 +102,9 @@ struct content_catalog {
     sqlite3 *db;
     int rdonly;
     int has_entries;               /* format >= 2: article titles (entries, entries_fts) */
+    int has_hot;                   /* format >= 3: precomputed answers (search_hot) */
+    int in_txn;                    /* inside content_catalog_begin/commit */
+    int hot_dirty;                 /* this transaction changed fts: rebuild search_hot at commit */
     content_store *store;          /* attached: titles files are read from it (not owned) */
     sqlite3_stmt *st[ST_COUNT];
     sqlite3_stmt *page[2][F_ALL];  /* [has text][filters] */
@@ -136,12 +156,23 @@ static const char schema_sql[] =
     " path TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS entries_resource ON entries(resource);"
     "CREATE VIRTUAL TABLE IF NOT EXISTS entries_fts USING fts5(title, tokenize = 'cistern');"
+    /* Format 3: precomputed answers for the most frequent tokens (rebuilt
+     * at each commit that changed fts; meta.hot_stale = 1 until then). */
+    "CREATE TABLE IF NOT EXISTS search_hot("
+    " token TEXT NOT NULL,"
+    " prefix INTEGER NOT NULL,"
+    " total INTEGER NOT NULL,"
+    " top BLOB NOT NULL,"
+    " PRIMARY KEY(token, prefix)) WITHOUT ROWID;"
     /* A format-1 database is upgraded: its cached resources' titles files are
      * indexed when a store is attached (content_catalog_attach_store). */
     "INSERT OR IGNORE INTO meta(key, value) SELECT 'entries_backfill', '1' FROM meta"
     " WHERE key = 'format' AND value = '1';"
     "UPDATE meta SET value = '2' WHERE key = 'format' AND value = '1';"
-    "INSERT OR IGNORE INTO meta(key, value) VALUES('format', '2');"
+    "INSERT OR IGNORE INTO meta(key, value) SELECT 'hot_stale', '1' FROM meta"
+    " WHERE key = 'format' AND value = '2';"
+    "UPDATE meta SET value = '3' WHERE key = 'format' AND value = '2';"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('format', '3');"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('version', '0');";
 
 /* ---- errors and statements ---------------------------------------------- */
@@ -249,14 +280,17 @@ static int check_format(content_catalog *c, cs_err *err)
                                : db_fail(c, rc, err, "format version");
         goto out;
     }
-    /* Read-only handles also read format 1 (no entries) until a writer upgrades it. */
+    /* Read-only handles also read formats 1 (no entries) and 2 (no
+     * precomputed answers) until a writer upgrades them. */
     if (sqlite3_column_int64(st, 0) != CATALOG_FORMAT &&
-        !(c->rdonly && sqlite3_column_int64(st, 0) == 1)) {
+        !(c->rdonly && sqlite3_column_int64(st, 0) >= 1 &&
+          sqlite3_column_int64(st, 0) < CATALOG_FORMAT)) {
         rc = cs_err_set(err, CS_EUNSUPPORTED, "catalogue: format %lld, this build reads %d",
                         (long long)sqlite3_column_int64(st, 0), CATALOG_FORMAT);
         goto out;
     }
     c->has_entries = sqlite3_column_int64(st, 0) >= 2;
+    c->has_hot = sqlite3_column_int64(st, 0) >= 3;
     rc = 0;
 out:
     sqlite3_finalize(st);
@@ -264,6 +298,7 @@ out:
 }
 
 static int rank_configured(content_catalog *c);
+static int hot_stale(content_catalog *c);
 
 int content_catalog_open(content_catalog **out, const char *path, int flags, cs_err *err)
 {
@@ -312,6 +347,13 @@ int content_catalog_open(content_catalog **out, const char *path, int flags, cs_
     }
     if ((rc = check_format(c, err)) != 0 || (rc = open_tokenizer(c, err)) != 0)
         goto out;
+    /* Upgraded from format 2, or changed outside begin/commit: precompute
+     * the answers now (the commit does it). */
+    if (!c->rdonly && hot_stale(c) &&
+        ((rc = content_catalog_begin(c, err)) != 0 || (rc = content_catalog_commit(c, err)) != 0)) {
+        content_catalog_rollback(c);
+        goto out;
+    }
     *out = c;
     c = NULL;
 out:
@@ -356,18 +398,47 @@ void content_catalog_free(content_catalog *c)
 
 /* ---- transactions ------------------------------------------------------- */
 
-int content_catalog_begin(content_catalog *c, cs_err *err)
+static int hot_rebuild(content_catalog *c, cs_err *err);
+
+/* 1 if meta.hot_stale is set (search_hot emptied outside begin/commit). */
+static int hot_stale(content_catalog *c)
 {
-    return exec(c, "BEGIN IMMEDIATE", err);
+    sqlite3_stmt *st = NULL;
+    int yes = 0;
+    if (prep(c, ST_META_GET, &st, NULL) == 0) {
+        sqlite3_bind_text(st, 1, "hot_stale", -1, SQLITE_STATIC);
+        yes = sqlite3_step(st) == SQLITE_ROW;
+        release(st);
+    }
+    return yes;
 }
 
+int content_catalog_begin(content_catalog *c, cs_err *err)
+{
+    int rc = exec(c, "BEGIN IMMEDIATE", err);
+    c->in_txn = rc == 0;
+    c->hot_dirty = 0;
+    return rc;
+}
+
+/* A commit that changed the full-text index first recomputes search_hot, in
+ * the same transaction: readers never see answers of another version. */
 int content_catalog_commit(content_catalog *c, cs_err *err)
 {
-    return exec(c, "COMMIT", err);
+    int rc;
+    if (c->has_hot && !c->rdonly && (c->hot_dirty || hot_stale(c)) &&
+        (rc = hot_rebuild(c, err)) != 0)
+        return rc;
+    if ((rc = exec(c, "COMMIT", err)) != 0)
+        return rc;
+    c->in_txn = c->hot_dirty = 0;
+    return 0;
 }
 
 void content_catalog_rollback(content_catalog *c)
 {
+    if (c)
+        c->in_txn = c->hot_dirty = 0;
     if (c && c->db && !sqlite3_get_autocommit(c->db))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 }
@@ -377,6 +448,22 @@ void content_catalog_rollback(content_catalog *c)
 static int save_begin(content_catalog *c, cs_err *err)
 {
     return exec(c, "SAVEPOINT cs_change", err);
+}
+
+/* The change being made touches fts: search_hot no longer answers for it.
+ * Inside begin/commit the commit rebuilds it (hot_dirty); a change made on
+ * its own empties it and leaves meta.hot_stale for the next commit or
+ * writable open.  Called inside the change's savepoint. */
+static int hot_invalidate(content_catalog *c, cs_err *err)
+{
+    if (!c->has_hot || c->hot_dirty)
+        return 0;
+    if (c->in_txn) { /* the commit rebuilds; a savepoint rolled back changes nothing */
+        c->hot_dirty = 1;
+        return 0;
+    }
+    return exec(c, "DELETE FROM search_hot;"
+                   "INSERT OR REPLACE INTO meta(key, value) VALUES('hot_stale', '1')", err);
 }
 
 static int save_end(content_catalog *c, int rc, cs_err *err)
@@ -731,6 +818,8 @@ int content_catalog_put(content_catalog *c, const content_resource *r, cs_err *e
     if ((rc = save_begin(c, err)) != 0)
         goto out;
     saving = 1;
+    if ((rc = hot_invalidate(c, err)) != 0)
+        goto out;
     rc = lookup_rid(c, id, &rid, err);
     if (rc != 0 && rc != CS_ENOENT)
         goto out;
@@ -764,6 +853,8 @@ int content_catalog_delete(content_catalog *c, const char *id, cs_err *err)
     if ((rc = save_begin(c, err)) != 0)
         return rc;
     rc = lookup_rid(c, id, &rid, err);
+    if (rc == 0)
+        rc = hot_invalidate(c, err);
     if (rc == CS_ENOENT)
         cs_err_set(err, CS_ENOENT, "resource %s: not in the catalogue", id);
     if (rc == 0 && (rc = by_rid(c, ST_FTS_DELETE, rid, err)) == 0 &&
@@ -777,6 +868,8 @@ int content_catalog_clear(content_catalog *c, cs_err *err)
     int rc;
     if ((rc = save_begin(c, err)) != 0)
         return rc;
+    if ((rc = hot_invalidate(c, err)) != 0)
+        return save_end(c, rc, err);
     rc = exec(c,
               /* A school's own resources (ids "local-…", which hubs never
                * publish) stay: they did not come from the hub. */
@@ -1000,6 +1093,35 @@ int content_catalog_get(content_catalog *c, const char *id, content_resource **o
     return rc;
 }
 
+int content_catalog_get_json(content_catalog *c, const char *id, char **json, int *cached,
+                             cs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if (!c || !id || !json || !cached)
+        return cs_err_set(err, CS_EINVAL, "catalogue get: bad arguments");
+    if ((rc = prep(c, ST_GET, &st, err)) != 0)
+        return rc;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        char *text = dup_column(st, 2);
+        if (text) {
+            *json = text;
+            *cached = sqlite3_column_int(st, 1);
+            rc = 0;
+        } else {
+            rc = cs_err_set(err, CS_ENOMEM, "catalogue: out of memory");
+        }
+    } else if (rc == SQLITE_DONE) {
+        rc = cs_err_set(err, CS_ENOENT, "resource %s: not in the catalogue", id);
+    } else {
+        rc = db_fail(c, rc, err, "get");
+    }
+    release(st);
+    return rc;
+}
+
 int content_catalog_file(content_catalog *c, const char *id, const char *path, content_file *out,
                          cs_err *err)
 {
@@ -1184,9 +1306,15 @@ static int ends_cjk(const char *s, size_t n)
 
 /* The MATCH expression for q: whitespace-separated terms, each an FTS5
  * string with '"' doubled, joined by AND; terms without tokens are dropped;
- * the last term gets '*' when prefix is set.  *nterms = terms kept. */
+ * the last term gets '*' when prefix is set.  *mi: what was kept. */
+typedef struct match_info {
+    int nterms;        /* terms kept */
+    size_t start, end; /* the last kept term is q[start..end) */
+    int star;          /* it got a '*' */
+} match_info;
+
 static int build_match(content_catalog *c, const char *q, int prefix, char *buf, size_t cap,
-                       int *nterms)
+                       match_info *mi)
 {
     size_t n = 0, i = 0, qlen = strlen(q);
     int kept = 0;
@@ -1218,11 +1346,14 @@ static int build_match(content_catalog *c, const char *q, int prefix, char *buf,
             buf[n++] = q[k];
         }
         buf[n++] = '"';
-        if (prefix && end == qlen && !ends_cjk(q + start, end - start))
+        mi->start = start;
+        mi->end = end;
+        mi->star = prefix && end == qlen && !ends_cjk(q + start, end - start);
+        if (mi->star)
             buf[n++] = '*';
     }
     buf[n] = '\0';
-    *nterms = kept;
+    mi->nterms = kept;
     return 0;
 }
 
@@ -1265,9 +1396,8 @@ static int search_stmt(content_catalog *c, int text, int filters, int count, sql
         /* Rank inside FTS5 and join only the page: a query matching 30,000
          * resources must not look each of them up in resources. */
         n += snprintf(sql + n, sizeof sql - n,
-                      "SELECT r.id, t.s FROM (SELECT rowid AS rid, rank AS s FROM fts WHERE fts MATCH :q "
-                      "ORDER BY rank LIMIT :limit OFFSET :offset) t CROSS JOIN resources r ON r.rid = t.rid "
-                      "ORDER BY t.s, r.id");
+                      "SELECT r.id, t.s FROM (" RANKED_SQL(":q") " LIMIT :limit OFFSET :offset) t "
+                      "CROSS JOIN resources r ON r.rid = t.rid ORDER BY t.s, r.id");
         goto prepare;
     } else if (text) /* fts drives the join; the sort keeps only the page */
         n += snprintf(sql + n, sizeof sql - n,
@@ -1417,14 +1547,367 @@ static int search_entries(content_catalog *c, const content_query *q, const char
     return rc;
 }
 
+/* ---- precomputed answers (search_hot) ------------------------------------ */
+
+/* The tokens of one query term: how many, and the first one. */
+typedef struct tok_one {
+    int n, colocated, len;
+    char tok[HOT_TOKEN_MAX + 1];
+} tok_one;
+
+static int take_token(void *ctx, int tflags, const char *tok, int ntok, int start, int end)
+{
+    tok_one *t = ctx;
+    (void)start, (void)end;
+    if (tflags & FTS5_TOKEN_COLOCATED)
+        t->colocated = 1;
+    if (t->n++ == 0) {
+        t->len = ntok;
+        if (ntok >= 0 && ntok <= HOT_TOKEN_MAX)
+            memcpy(t->tok, tok, (size_t)ntok), t->tok[ntok] = '\0';
+    }
+    return SQLITE_OK;
+}
+
+/* 1 if s[0..n) is exactly one query token (put in *t), else 0. */
+static int single_token(content_catalog *c, const char *s, size_t n, tok_one *t)
+{
+    memset(t, 0, sizeof *t);
+    if (c->tok.xTokenize(c->tok_inst, t, FTS5_TOKENIZE_QUERY, s, (int)n, take_token) != SQLITE_OK)
+        return 0;
+    return t->n == 1 && !t->colocated && t->len > 0 && t->len <= HOT_TOKEN_MAX;
+}
+
+static uint64_t get_be64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void put_be64(unsigned char *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)v;
+}
+
+static int hit_cmp(const void *a, const void *b)
+{
+    const content_hit *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score < y->score ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+/* The page of q from search_hot when q is one precomputed token without
+ * filters and the page lies within the stored hits: *found = 1 and *h
+ * filled (total too), else *found = 0 and *h untouched. */
+static int hot_search(content_catalog *c, const content_query *q, const match_info *mi,
+                      uint32_t limit, content_hits *h, int *found, cs_err *err)
+{
+    sqlite3_stmt *st = NULL, *ids = NULL;
+    const unsigned char *top;
+    uint64_t total;
+    size_t ntop, end;
+    tok_one t;
+    int rc;
+
+    *found = 0;
+    if (!c->has_hot || mi->nterms != 1 || !single_token(c, q->q + mi->start, mi->end - mi->start, &t))
+        return 0;
+    if ((rc = prep(c, ST_HOT_GET, &st, err)) != 0)
+        return rc;
+    sqlite3_bind_text(st, 1, t.tok, t.len, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, mi->star);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        release(st);
+        return rc == SQLITE_DONE ? 0 : db_fail(c, rc, err, "search_hot");
+    }
+    total = (uint64_t)sqlite3_column_int64(st, 0);
+    top = sqlite3_column_blob(st, 1);
+    ntop = (size_t)sqlite3_column_bytes(st, 1) / 16;
+    /* Only pages inside the stored hits (or all of them when they are all). */
+    if ((size_t)sqlite3_column_bytes(st, 1) % 16 != 0 || ntop > HOT_TOP || ntop > total ||
+        (ntop < total && (uint64_t)q->offset + limit > ntop)) {
+        release(st);
+        return 0;
+    }
+    end = q->offset + (size_t)limit < ntop ? q->offset + (size_t)limit : ntop;
+    if ((rc = prep(c, ST_ID_OF_RID, &ids, err)) != 0)
+        goto out;
+    for (size_t i = q->offset; i < end; i++) {
+        const unsigned char *p = top + 16 * i;
+        uint64_t bits = get_be64(p + 8);
+        content_hit *hit = &h->items[h->n];
+        sqlite3_bind_int64(ids, 1, (sqlite3_int64)get_be64(p));
+        rc = sqlite3_step(ids);
+        if (rc == SQLITE_ROW)
+            hit->id = dup_column(ids, 0);
+        release(ids);
+        if (rc != SQLITE_ROW) { /* cannot happen in one transaction: use the live search */
+            rc = rc == SQLITE_DONE ? 0 : db_fail(c, rc, err, "search_hot id");
+            goto out;
+        }
+        if (!hit->id) {
+            rc = cs_err_set(err, CS_ENOMEM, "search: out of memory");
+            goto out;
+        }
+        memcpy(&hit->score, &bits, sizeof hit->score);
+        h->n++;
+    }
+    qsort(h->items, h->n, sizeof *h->items, hit_cmp); /* the page by score, then id */
+    h->total = total;
+    *found = 1;
+    rc = 0;
+out:
+    if (!*found) {
+        for (size_t i = 0; i < h->n; i++)
+            free(h->items[i].id), h->items[i].id = NULL;
+        h->n = 0;
+    }
+    release(st);
+    return rc;
+}
+
+/* A token or prefix worth precomputing; df is its document frequency (for
+ * a prefix, an upper bound: the sum over its terms); it matches the terms
+ * first..last of the vocabulary (so two with the same range have the same
+ * answer: "lesson", "lesson"* and "less"* when lesson is the only such term). */
+typedef struct hot_cand {
+    char tok[HOT_TOKEN_MAX + 1];
+    int prefix;
+    sqlite3_int64 df, first, last;
+} hot_cand;
+
+typedef struct hot_list {
+    hot_cand *v;
+    size_t n, cap;
+} hot_list;
+
+static int hot_add(hot_list *l, const char *tok, size_t len, int prefix, sqlite3_int64 df,
+                   sqlite3_int64 first, sqlite3_int64 last)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 256;
+        hot_cand *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return CS_ENOMEM;
+        l->v = v, l->cap = cap;
+    }
+    memcpy(l->v[l->n].tok, tok, len);
+    l->v[l->n].tok[len] = '\0';
+    l->v[l->n].prefix = prefix;
+    l->v[l->n].df = df;
+    l->v[l->n].first = first;
+    l->v[l->n].last = last;
+    l->n++;
+    return 0;
+}
+
+static int hot_cand_cmp(const void *a, const void *b)
+{
+    const hot_cand *x = a, *y = b;
+    if (x->df != y->df)
+        return x->df > y->df ? -1 : 1;
+    if (x->first != y->first)
+        return x->first < y->first ? -1 : 1;
+    if (x->last != y->last)
+        return x->last < y->last ? -1 : 1;
+    if (x->prefix != y->prefix)
+        return x->prefix - y->prefix;
+    return strcmp(x->tok, y->tok);
+}
+
+/* Byte length of the longest prefix of s[0..n) that ends on a UTF-8
+ * character boundary and is at most max bytes. */
+static size_t utf8_cut(const char *s, size_t n, size_t max)
+{
+    if (n <= max)
+        return n;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return max;
+}
+
+/* Candidates from the vocabulary (terms in byte order): each term with df
+ * >= HOT_MIN_DOCS, and each character prefix whose terms' df add up to at
+ * least that (a stack of the prefixes of the current term: terms sharing a
+ * prefix are adjacent).  Prefixes ending in a CJK character are left out:
+ * the query builder never puts '*' after one. */
+static int hot_candidates(content_catalog *c, hot_list *l, cs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char cur[HOT_TOKEN_MAX + 1];
+    size_t lens[HOT_TOKEN_MAX + 1], depth = 0, curlen = 0;
+    sqlite3_int64 sums[HOT_TOKEN_MAX + 1], firsts[HOT_TOKEN_MAX + 1], idx = -1;
+    int rc = exec(c, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab USING fts5vocab(main, 'fts', 'row')",
+                  err);
+    if (rc != 0)
+        return rc;
+    rc = sqlite3_prepare_v2(c->db, "SELECT term, doc FROM temp.search_vocab", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return db_fail(c, rc, err, "search_hot vocabulary");
+    for (;;) {
+        int step = sqlite3_step(st);
+        const char *term = NULL;
+        size_t len = 0, common = 0, k;
+        sqlite3_int64 doc = 0;
+        if (step == SQLITE_ROW) {
+            term = (const char *)sqlite3_column_text(st, 0);
+            len = (size_t)sqlite3_column_bytes(st, 0);
+            doc = sqlite3_column_int64(st, 1);
+            if (!term)
+                continue;
+            idx++;
+            if (doc >= HOT_MIN_DOCS && len <= HOT_TOKEN_MAX &&
+                (rc = hot_add(l, term, len, 0, doc, idx, idx)) != 0) {
+                rc = cs_err_set(err, rc, "search_hot: out of memory");
+                break;
+            }
+            len = utf8_cut(term, len, HOT_TOKEN_MAX);
+            while (common < len && common < curlen && term[common] == cur[common])
+                common++;
+        } else if (step != SQLITE_DONE) {
+            rc = db_fail(c, step, err, "search_hot vocabulary");
+            break;
+        }
+        /* Prefixes no longer shared are complete. */
+        while (depth > 0 && lens[depth - 1] > common) {
+            depth--;
+            if (sums[depth] >= HOT_MIN_DOCS && !ends_cjk(cur, lens[depth]) &&
+                (rc = hot_add(l, cur, lens[depth], 1, sums[depth], firsts[depth],
+                              step == SQLITE_ROW ? idx - 1 : idx)) != 0) {
+                rc = cs_err_set(err, rc, "search_hot: out of memory");
+                break;
+            }
+        }
+        if (rc != 0 || step != SQLITE_ROW)
+            break;
+        memcpy(cur, term, len);
+        curlen = len;
+        for (k = depth ? lens[depth - 1] + 1 : 1; k <= len; k++)
+            if (k == len || ((unsigned char)term[k] & 0xC0) != 0x80) {
+                lens[depth] = k;
+                firsts[depth] = idx;
+                sums[depth++] = 0;
+            }
+        for (k = 0; k < depth; k++)
+            sums[k] += doc;
+    }
+    sqlite3_finalize(st);
+    if (rc == 0)
+        rc = exec(c, "DROP TABLE temp.search_vocab", err);
+    return rc;
+}
+
+/* Recompute search_hot from fts (inside the caller's transaction). */
+static int hot_rebuild(content_catalog *c, cs_err *err)
+{
+    hot_list l = {NULL, 0, 0};
+    sqlite3_stmt *count = NULL, *ranked = NULL, *put = NULL;
+    unsigned char *blob = malloc(16 * HOT_TOP);
+    size_t kept = 0, n = 0;
+    sqlite3_int64 total = 0, first = -1, last = -1; /* the answer in blob, for terms first..last */
+    int rc;
+
+    if (!blob)
+        return cs_err_set(err, CS_ENOMEM, "search_hot: out of memory");
+    if ((rc = exec(c, "DELETE FROM search_hot; DELETE FROM meta WHERE key = 'hot_stale'", err)) != 0 ||
+        (rc = hot_candidates(c, &l, err)) != 0)
+        goto out;
+    if (l.n == 0) /* a small catalogue: nothing is frequent enough */
+        goto out;
+    qsort(l.v, l.n, sizeof *l.v, hot_cand_cmp);
+    if ((rc = sqlite3_prepare_v2(c->db, "SELECT count(*) FROM fts WHERE fts MATCH ?1", -1, &count,
+                                 NULL)) != SQLITE_OK ||
+        (rc = sqlite3_prepare_v2(c->db, RANKED_SQL("?1") " LIMIT ?2", -1, &ranked,
+                                 NULL)) != SQLITE_OK) {
+        rc = db_fail(c, rc, err, "prepare search_hot");
+        goto out;
+    }
+    if ((rc = prep(c, ST_HOT_PUT, &put, err)) != 0)
+        goto out;
+    for (size_t i = 0; i < l.n && kept < HOT_MAX_ROWS; i++) {
+        const hot_cand *h = &l.v[i];
+        char match[2 * HOT_TOKEN_MAX + 4];
+        size_t m = 0;
+        tok_one t;
+        /* Only what a query can ask: a token that is its own single token. */
+        if (!single_token(c, h->tok, strlen(h->tok), &t) || strcmp(t.tok, h->tok) != 0)
+            continue;
+        if (h->first == first && h->last == last)
+            goto store; /* the same terms: the same answer */
+        first = h->first, last = h->last, n = 0;
+        match[m++] = '"';
+        for (const char *p = h->tok; *p; p++) {
+            if (*p == '"')
+                match[m++] = '"';
+            match[m++] = *p;
+        }
+        match[m++] = '"';
+        if (h->prefix)
+            match[m++] = '*';
+        match[m] = '\0';
+        sqlite3_bind_text(count, 1, match, (int)m, SQLITE_STATIC);
+        rc = sqlite3_step(count);
+        total = sqlite3_column_int64(count, 0);
+        sqlite3_reset(count);
+        if (rc != SQLITE_ROW) {
+            rc = db_fail(c, rc, err, "search_hot count");
+            goto out;
+        }
+        if (total < HOT_MIN_DOCS)
+            continue;
+        sqlite3_bind_text(ranked, 1, match, (int)m, SQLITE_STATIC);
+        sqlite3_bind_int(ranked, 2, HOT_TOP);
+        while ((rc = sqlite3_step(ranked)) == SQLITE_ROW && n < HOT_TOP) {
+            double s = sqlite3_column_double(ranked, 1);
+            uint64_t bits;
+            memcpy(&bits, &s, sizeof bits);
+            put_be64(blob + 16 * n, (uint64_t)sqlite3_column_int64(ranked, 0));
+            put_be64(blob + 16 * n + 8, bits);
+            n++;
+        }
+        sqlite3_reset(ranked);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            rc = db_fail(c, rc, err, "search_hot ranking");
+            goto out;
+        }
+    store:
+        if (total < HOT_MIN_DOCS)
+            continue;
+        sqlite3_bind_text(put, 1, h->tok, -1, SQLITE_STATIC);
+        sqlite3_bind_int(put, 2, h->prefix);
+        sqlite3_bind_int64(put, 3, total);
+        sqlite3_bind_blob(put, 4, blob, (int)(16 * n), SQLITE_STATIC);
+        rc = step_done(c, put, err, "search_hot insert");
+        release(put);
+        if (rc != 0)
+            goto out;
+        kept++;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(count);
+    sqlite3_finalize(ranked);
+    free(l.v);
+    free(blob);
+    if (rc != 0)
+        cs_err_wrap(err, "precomputing search answers");
+    return rc;
+}
+
 int content_catalog_search(content_catalog *c, const content_query *q, content_hits *out,
                            cs_err *err)
 {
     char match[MATCH_MAX];
     content_hits h = {NULL, 0, 0};
     sqlite3_stmt *st = NULL;
+    match_info mi = {0, 0, 0, 0};
     uint32_t limit;
-    int rc, text = 0, filters = 0, nterms = 0;
+    int rc, text = 0, filters = 0, hot = 0;
 
     if (!c || !q || !out)
         return cs_err_set(err, CS_EINVAL, "search: bad arguments");
@@ -1435,10 +1918,10 @@ int content_catalog_search(content_catalog *c, const content_query *q, content_h
         if (strnlen(q->q, CONTENT_QUERY_MAX_TEXT + 1) > CONTENT_QUERY_MAX_TEXT)
             return cs_err_set(err, CS_ETOOBIG, "search: query longer than %d bytes",
                               CONTENT_QUERY_MAX_TEXT);
-        rc = build_match(c, q->q, q->prefix, match, sizeof match, &nterms);
+        rc = build_match(c, q->q, q->prefix, match, sizeof match, &mi);
         if (rc != 0)
             return cs_err_set(err, rc, "search: cannot build the query");
-        if (nterms == 0) {
+        if (mi.nterms == 0) {
             *out = h; /* only punctuation: nothing can match */
             return 0;
         }
@@ -1446,37 +1929,42 @@ int content_catalog_search(content_catalog *c, const content_query *q, content_h
     }
     filters = (q->subject ? F_SUBJECT : 0) | (q->language ? F_LANGUAGE : 0) |
               (q->type ? F_TYPE : 0) | (q->grade >= 0 ? F_GRADE : 0);
-    if ((rc = search_stmt(c, text, filters, 0, &st, err)) != 0)
-        goto out;
-    bind_query(st, q, text ? match : NULL, limit);
     h.items = calloc(limit, sizeof *h.items);
     if (!h.items) {
         rc = cs_err_set(err, CS_ENOMEM, "search: out of memory");
         goto out;
     }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && h.n < limit) {
-        content_hit *hit = &h.items[h.n];
-        hit->id = dup_column(st, 0);
-        if (!hit->id) {
-            rc = cs_err_set(err, CS_ENOMEM, "search: out of memory");
+    /* One frequent token, no filters: its first pages are precomputed. */
+    if (text && !filters && (rc = hot_search(c, q, &mi, limit, &h, &hot, err)) != 0)
+        goto out;
+    if (!hot) {
+        if ((rc = search_stmt(c, text, filters, 0, &st, err)) != 0)
+            goto out;
+        bind_query(st, q, text ? match : NULL, limit);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW && h.n < limit) {
+            content_hit *hit = &h.items[h.n];
+            hit->id = dup_column(st, 0);
+            if (!hit->id) {
+                rc = cs_err_set(err, CS_ENOMEM, "search: out of memory");
+                goto out;
+            }
+            hit->score = text ? sqlite3_column_double(st, 1) : 0.0;
+            h.n++;
+        }
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+            rc = db_fail(c, rc, err, "search");
             goto out;
         }
-        hit->score = text ? sqlite3_column_double(st, 1) : 0.0;
-        h.n++;
+        release(st);
+        st = NULL;
+        rc = 0;
+        /* A short first page is the whole result; otherwise count (cheap: no
+         * ranking, and no join without filters). */
+        if (q->offset == 0 && h.n < limit)
+            h.total = h.n;
+        else
+            rc = run_count(c, text, filters, q, text ? match : NULL, &h.total, err);
     }
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        rc = db_fail(c, rc, err, "search");
-        goto out;
-    }
-    release(st);
-    st = NULL;
-    rc = 0;
-    /* A short first page is the whole result; otherwise count (cheap: no
-     * ranking, and no join without filters). */
-    if (q->offset == 0 && h.n < limit)
-        h.total = h.n;
-    else
-        rc = run_count(c, text, filters, q, text ? match : NULL, &h.total, err);
     if (rc == 0 && text && q->entries && c->has_entries)
         rc = search_entries(c, q, match, filters, limit, &h, err);
 out:

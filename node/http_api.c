@@ -15,23 +15,7 @@
 #include "node/node.h"
 #include "platform/crypto.h"
 #include "server_int.h"
-
-static json_t *summary(const content_resource *r)
-{
-    json_t *m = r->meta;
-    char url[CONTENT_ID_MAX + 8];
-    snprintf(url, sizeof url, "/r/%s/", r->id);
-    json_t *o = json_pack("{s:s,s:O,s:O,s:O,s:b,s:s}", "id", r->id, "title", json_object_get(m, "title"),
-                          "type", json_object_get(m, "type"), "language", json_object_get(m, "language"),
-                          "cached", r->cached, "url", url);
-    static const char *opt[] = {"description", "subject", "grades", "edition", "volume", "unit", "local"};
-    for (size_t i = 0; o && i < sizeof opt / sizeof opt[0]; i++) {
-        json_t *v = json_object_get(m, opt[i]);
-        if (v)
-            json_object_set(o, opt[i], v);
-    }
-    return o;
-}
+#include "summary_int.h"
 
 /* A hit on a page inside the resource: "entry": {path, title, url}. */
 static json_t *entry_summary(json_t *o, const content_hit *hit)
@@ -133,6 +117,62 @@ static MHD_RESULT json_text(struct MHD_Connection *c, srv_req *rq, char *body)
     return srv_respond_len(c, rq, 200, r, len);
 }
 
+/* The catalog answer {"total","offset","limit","results"} as text, the
+ * bytes json_dumps(JSON_COMPACT) of the summaries would be; releases h and
+ * clears hits. */
+static MHD_RESULT catalog_answer(srv *s, struct MHD_Connection *c, srv_req *rq, srv_handles *h,
+                                 content_hits *hits, long offset, long limit, const char *cache_key)
+{
+    cs_buf b;
+    int rc;
+    cs_buf_init(&b, (size_t)CONTENT_QUERY_MAX_LIMIT * (CONTENT_RESOURCE_JSON_MAX + 4096) + 4096);
+    rc = cs_buf_printf(&b, "{\"total\":%llu,\"offset\":%ld,\"limit\":%ld,\"results\":[",
+                       (unsigned long long)hits->total, offset, limit);
+    for (size_t i = 0, n = 0; i < hits->n && rc == 0; i++) {
+        size_t mark = b.len;
+        char *json = NULL;
+        int cached = 0, done = 0;
+        if (n && (rc = cs_buf_append(&b, ",", 1)) != 0)
+            break;
+        if (!hits->items[i].path && content_catalog_get_json(h->cat, hits->items[i].id, &json, &cached, NULL) == 0) {
+            done = node_summary_splice(&b, json, cached);
+            free(json);
+            if (done < 0) {
+                rc = CS_ETOOBIG;
+                break;
+            }
+        }
+        if (!done) { /* pages inside resources, and anything unusual */
+            content_resource *r = NULL;
+            json_t *o = NULL;
+            char *text = NULL;
+            if (content_catalog_get(h->cat, hits->items[i].id, &r, NULL) == 0)
+                o = entry_summary(node_summary_json(r), &hits->items[i]);
+            text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+            if (text)
+                rc = cs_buf_append(&b, text, strlen(text)), done = 1;
+            free(text);
+            json_decref(o);
+            content_resource_free(r);
+        }
+        if (done)
+            n++;
+        else
+            b.len = mark; /* skipped, as json_array_append_new(NULL) does */
+    }
+    srv_handles_put(s, h);
+    content_hits_clear(hits);
+    rc = rc ? rc : cs_buf_append(&b, "]}", 2);
+    if (rc) {
+        cs_buf_free(&b);
+        return srv_error(c, rq, 500, "internal", "out of memory");
+    }
+    char *body = (char *)cs_buf_steal(&b, NULL);
+    if (cache_key)
+        cache_put(s, cache_key, body);
+    return json_text(c, rq, body);
+}
+
 static MHD_RESULT api_catalog(srv *s, struct MHD_Connection *c, srv_req *rq, int suggest)
 {
     content_query q;
@@ -186,6 +226,8 @@ static MHD_RESULT api_catalog(srv *s, struct MHD_Connection *c, srv_req *rq, int
         cs_log_error(&s->log, "search: %s", err.msg);
         return srv_error(c, rq, 500, "internal", "search failed");
     }
+    if (!suggest)
+        return catalog_answer(s, c, rq, h, &hits, offset, limit, use_cache ? key : NULL);
     json_t *arr = json_array();
     for (size_t i = 0; i < hits.n; i++) {
         content_resource *r = NULL;
@@ -194,7 +236,7 @@ static MHD_RESULT api_catalog(srv *s, struct MHD_Connection *c, srv_req *rq, int
         if (suggest)
             json_array_append_new(arr, json_pack("{s:s,s:O}", "id", r->id, "title", json_object_get(r->meta, "title")));
         else
-            json_array_append_new(arr, entry_summary(summary(r), &hits.items[i]));
+            json_array_append_new(arr, entry_summary(node_summary_json(r), &hits.items[i]));
         content_resource_free(r);
     }
     srv_handles_put(s, h);

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "content/catalog.h"
 #include "test.h"
 
@@ -771,6 +773,187 @@ static void test_generated(void)
         unlink(path);
 }
 
+/* ---- precomputed answers (search_hot) ----------------------------------- */
+
+/* The reference answer, from fts itself: every match ranked by bm25, ties by
+ * rowid, the page then by score and id; total by count(*).  "a,b,c|total". */
+static void reference_page(sqlite3 *db, const char *match, int limit, int offset, char *buf,
+                           size_t cap)
+{
+    sqlite3_stmt *st = NULL;
+    size_t n = 0;
+    int k = 0;
+    buf[0] = '\0';
+    REQUIRE(sqlite3_prepare_v2(db,
+                               "SELECT r.id, t.s FROM (SELECT rowid AS rid, bm25(fts, 10.0, 5.0, 1.0) AS s"
+                               " FROM fts WHERE fts MATCH ?1 ORDER BY s, rid LIMIT ?2 OFFSET ?3) t"
+                               " JOIN resources r ON r.rid = t.rid ORDER BY t.s, r.id",
+                               -1, &st, NULL) == SQLITE_OK);
+    sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, limit);
+    sqlite3_bind_int(st, 3, offset);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%s", k++ ? "," : "", sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*) FROM fts WHERE fts MATCH ?1", -1, &st, NULL) ==
+            SQLITE_OK);
+    sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        snprintf(buf + n, cap - n, "|%lld", (long long)sqlite3_column_int64(st, 0));
+    sqlite3_finalize(st);
+}
+
+static int64_t db_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Every precomputed token (and a few that are not), several pages each:
+ * content_catalog_search equals the reference.  Returns the tokens seen. */
+static int check_hot_answers(content_catalog *c, sqlite3 *db)
+{
+    static const struct {
+        int limit, offset;
+    } pages[] = {{20, 0}, {20, 20}, {30, 40}, {10, 90}, {8, 0}, {100, 0}, {20, 100}, {200, 0}};
+    sqlite3_stmt *st = NULL;
+    int seen = 0;
+    if (sqlite3_prepare_v2(db, "SELECT token, prefix FROM search_hot UNION ALL "
+                               "SELECT 'zzzz', 1 UNION ALL SELECT '数学', 0",
+                           -1, &st, NULL) != SQLITE_OK) {
+        CHECK(0);
+        return 0;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *tok = (const char *)sqlite3_column_text(st, 0);
+        int prefix = sqlite3_column_int(st, 1);
+        char match[256], got[8192], want[8192];
+        snprintf(match, sizeof match, "\"%s\"%s", tok, prefix ? "*" : "");
+        seen++;
+        for (size_t p = 0; p < sizeof pages / sizeof pages[0]; p++) {
+            content_query q = query(tok);
+            uint64_t total = 0;
+            q.prefix = prefix;
+            q.limit = (uint32_t)pages[p].limit;
+            q.offset = (uint32_t)pages[p].offset;
+            CHECK_EQ_INT(search_ids(c, &q, got, sizeof got - 32, &total), 0);
+            snprintf(got + strlen(got), 32, "|%llu", (unsigned long long)total);
+            reference_page(db, match, pages[p].limit, pages[p].offset, want, sizeof want);
+            if (strcmp(got, want) != 0)
+                fprintf(stderr, "  %s (limit %d offset %d): got [%.200s] want [%.200s]\n", match,
+                        pages[p].limit, pages[p].offset, got, want);
+            CHECK_STR(got, want);
+        }
+    }
+    sqlite3_finalize(st);
+    return seen;
+}
+
+static void test_hot(void)
+{
+    enum { N = 3000 };
+    char path[512], ref_order[8192], rank_order[8192];
+    cs_err err = {0};
+    uint32_t seed = 777;
+    content_catalog *c, *ro;
+    sqlite3 *db = NULL;
+    tmp_path(path, sizeof path, "catalog-hot");
+    c = open_db(path, 0);
+    REQUIRE(c);
+    CHECK_EQ_INT(content_catalog_begin(c, &err), 0);
+    for (int i = 0; i < N; i++) {
+        /* Few distinct titles (many equal scores) and ids out of rowid order,
+         * so ties and their order are tested. */
+        char id[32], zh[64], en[64];
+        int g[] = {1, -1};
+        snprintf(zh, sizeof zh, "%s%s", zh_words[rnd(&seed) % 6], zh_words[rnd(&seed) % 3]);
+        snprintf(en, sizeof en, "%s %s", en_words[rnd(&seed) % 4], en_words[12 + rnd(&seed) % 2]);
+        snprintf(id, sizeof id, "hot-%06d", (i * 7919) % N);
+        content_resource *r = mk(id, zh, en, "zh", i % 5 ? NULL : "复习", "math", "zh", "video", g);
+        if (put(c, r) != 0) {
+            CHECK(0);
+            break;
+        }
+    }
+    CHECK_EQ_INT(content_catalog_commit(c, &err), 0);
+    REQUIRE(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK);
+    REQUIRE(content_fts_register(db, &err) == 0);
+    CHECK(db_int(db, "SELECT count(*) FROM search_hot WHERE prefix = 0") > 5);
+    CHECK(db_int(db, "SELECT count(*) FROM search_hot WHERE prefix = 1") > 5);
+    CHECK(db_int(db, "SELECT count(*) FROM search_hot WHERE token = 'lesson' AND prefix = 0") == 1);
+    CHECK(db_int(db, "SELECT count(*) FROM search_hot WHERE token = 'l' AND prefix = 1") == 1);
+    CHECK(check_hot_answers(c, db) > 10);
+
+    /* The ranked order is the order of fts's rank (ties by rowid). */
+    content_query q = query("lesson");
+    q.limit = 200;
+    REQUIRE(sqlite3_exec(db, "CREATE TEMP TABLE o AS SELECT rowid AS rid FROM fts WHERE fts MATCH"
+                             " 'lesson' ORDER BY rank", NULL, NULL, NULL) == SQLITE_OK);
+    snprintf(rank_order, sizeof rank_order, "%lld",
+             (long long)db_int(db, "SELECT count(*) FROM temp.o"));
+    snprintf(ref_order, sizeof ref_order, "%lld",
+             (long long)db_int(db, "SELECT count(*) FROM (SELECT o.rowid AS n, o.rid FROM temp.o o) a"
+                                   " JOIN (SELECT row_number() OVER (ORDER BY bm25(fts, 10.0, 5.0, 1.0),"
+                                   " rowid) AS n, rowid AS rid FROM fts WHERE fts MATCH 'lesson') b"
+                                   " ON a.n = b.n AND a.rid = b.rid"));
+    CHECK_STR(ref_order, rank_order);
+
+    /* A change on its own empties the table (until the next commit); the
+     * answers stay right. */
+    content_resource *r = mk("hot-extra", "数学", "lesson lesson", NULL, NULL, "math", "zh", "video", NULL);
+    CHECK_EQ_INT(put(c, r), 0);
+    CHECK_EQ_INT(db_int(db, "SELECT count(*) FROM search_hot"), 0);
+    CHECK_EQ_INT(db_int(db, "SELECT count(*) FROM meta WHERE key = 'hot_stale'"), 1);
+    check_hot_answers(c, db);
+    /* A writable open recomputes it. */
+    content_catalog_free(c);
+    c = open_db(path, 0);
+    REQUIRE(c);
+    CHECK(db_int(db, "SELECT count(*) FROM search_hot") > 10);
+    CHECK_EQ_INT(db_int(db, "SELECT count(*) FROM meta WHERE key = 'hot_stale'"), 0);
+    check_hot_answers(c, db);
+    /* Inside begin/commit: recomputed at commit; a rollback keeps the old. */
+    CHECK_EQ_INT(content_catalog_begin(c, &err), 0);
+    CHECK_EQ_INT(content_catalog_delete(c, "hot-000000", &err), 0);
+    CHECK_EQ_INT(content_catalog_delete(c, "hot-000001", &err), 0);
+    content_catalog_rollback(c);
+    CHECK_EQ_INT(content_catalog_begin(c, &err), 0);
+    CHECK_EQ_INT(content_catalog_delete(c, "hot-000000", &err), 0);
+    CHECK_EQ_INT(content_catalog_delete(c, "hot-extra", &err), 0);
+    CHECK_EQ_INT(content_catalog_commit(c, &err), 0);
+    CHECK(check_hot_answers(c, db) > 10);
+
+    /* A format-2 catalogue: read-only handles search it live; a writable open
+     * upgrades it to 3 with the answers precomputed. */
+    content_catalog_free(c);
+    REQUIRE(sqlite3_exec(db, "DROP TABLE search_hot; UPDATE meta SET value = '2' WHERE key = 'format'",
+                         NULL, NULL, NULL) == SQLITE_OK);
+    ro = open_db(path, CONTENT_CATALOG_RDONLY);
+    REQUIRE(ro);
+    q = query("lesson");
+    char live[4096];
+    uint64_t total = 0;
+    CHECK_EQ_INT(search_ids(ro, &q, live, sizeof live, &total), 0);
+    content_catalog_free(ro);
+    c = open_db(path, 0);
+    REQUIRE(c);
+    CHECK_EQ_INT(db_int(db, "SELECT value FROM meta WHERE key = 'format'"), 3);
+    CHECK(db_int(db, "SELECT count(*) FROM search_hot") > 10);
+    char hot[4096];
+    uint64_t htotal = 0;
+    CHECK_EQ_INT(search_ids(c, &q, hot, sizeof hot, &htotal), 0);
+    CHECK_STR(hot, live);
+    CHECK_EQ_INT(htotal, total);
+    check_hot_answers(c, db);
+    content_catalog_free(c);
+    sqlite3_close(db);
+    unlink(path);
+}
+
 int main(void)
 {
     tmp_path(db_path, sizeof db_path, "catalog");
@@ -784,5 +967,6 @@ int main(void)
     RUN(test_state_and_transactions);
     RUN(test_delete_and_clear);
     RUN(test_generated);
+    RUN(test_hot);
     return TEST_SUMMARY();
 }

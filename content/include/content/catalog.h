@@ -74,6 +74,11 @@ int content_catalog_state_set(content_catalog *c, const char *key, const char *v
 
 /* *out owned by the caller (content_resource_free); CS_ENOENT if absent. */
 int content_catalog_get(content_catalog *c, const char *id, content_resource **out, cs_err *err);
+/* The stored resource.json of id as text (compact, as json_dumps wrote it)
+ * and its cached flag, without parsing it: *json malloc'd, caller frees;
+ * CS_ENOENT if absent. */
+int content_catalog_get_json(content_catalog *c, const char *id, char **json, int *cached,
+                             cs_err *err);
 /* The entry file's path of a resource into buf (CS_ENOENT if no resource). */
 int content_catalog_entry(content_catalog *c, const char *id, char *buf, size_t cap, cs_err *err);
 /* One file of a resource; out's strings owned by caller (content_file_clear). */
