@@ -105,6 +105,7 @@ struct content_catalog {
     int has_hot;                   /* format >= 3: precomputed answers (search_hot) */
     int in_txn;                    /* inside content_catalog_begin/commit */
     int hot_dirty;                 /* this transaction changed fts: rebuild search_hot at commit */
+    int hot_defer;                 /* content_catalog_hot_defer: a commit empties search_hot instead */
     content_store *store;          /* attached: titles files are read from it (not owned) */
     sqlite3_stmt *st[ST_COUNT];
     sqlite3_stmt *page[2][F_ALL];  /* [has text][filters] */
@@ -298,7 +299,6 @@ out:
 }
 
 static int rank_configured(content_catalog *c);
-static int hot_stale(content_catalog *c);
 
 int content_catalog_open(content_catalog **out, const char *path, int flags, cs_err *err)
 {
@@ -347,13 +347,10 @@ int content_catalog_open(content_catalog **out, const char *path, int flags, cs_
     }
     if ((rc = check_format(c, err)) != 0 || (rc = open_tokenizer(c, err)) != 0)
         goto out;
-    /* Upgraded from format 2, or changed outside begin/commit: precompute
-     * the answers now (the commit does it). */
-    if (!c->rdonly && hot_stale(c) &&
-        ((rc = content_catalog_begin(c, err)) != 0 || (rc = content_catalog_commit(c, err)) != 0)) {
-        content_catalog_rollback(c);
-        goto out;
-    }
+    /* Upgraded from format 2, or changed outside begin/commit: search_hot
+     * stays empty (searches run live) until the next commit that changes
+     * fts, an import or a sync, precomputes it.  Not here: at 130,000
+     * resources that takes ~25 s, and any command may open the catalogue. */
     *out = c;
     c = NULL;
 out:
@@ -400,19 +397,6 @@ void content_catalog_free(content_catalog *c)
 
 static int hot_rebuild(content_catalog *c, cs_err *err);
 
-/* 1 if meta.hot_stale is set (search_hot emptied outside begin/commit). */
-static int hot_stale(content_catalog *c)
-{
-    sqlite3_stmt *st = NULL;
-    int yes = 0;
-    if (prep(c, ST_META_GET, &st, NULL) == 0) {
-        sqlite3_bind_text(st, 1, "hot_stale", -1, SQLITE_STATIC);
-        yes = sqlite3_step(st) == SQLITE_ROW;
-        release(st);
-    }
-    return yes;
-}
-
 int content_catalog_begin(content_catalog *c, cs_err *err)
 {
     int rc = exec(c, "BEGIN IMMEDIATE", err);
@@ -421,13 +405,26 @@ int content_catalog_begin(content_catalog *c, cs_err *err)
     return rc;
 }
 
+static int hot_mark_stale(content_catalog *c, cs_err *err)
+{
+    return exec(c, "DELETE FROM search_hot;"
+                   "INSERT OR REPLACE INTO meta(key, value) VALUES('hot_stale', '1')", err);
+}
+
+void content_catalog_hot_defer(content_catalog *c, int on)
+{
+    c->hot_defer = on != 0;
+}
+
 /* A commit that changed the full-text index first recomputes search_hot, in
- * the same transaction: readers never see answers of another version. */
+ * the same transaction: readers never see answers of another version.  With
+ * hot_defer it only empties it (meta.hot_stale): a later such commit
+ * recomputes it, and searches run live meanwhile. */
 int content_catalog_commit(content_catalog *c, cs_err *err)
 {
     int rc;
-    if (c->has_hot && !c->rdonly && (c->hot_dirty || hot_stale(c)) &&
-        (rc = hot_rebuild(c, err)) != 0)
+    if (c->has_hot && !c->rdonly && c->hot_dirty &&
+        (rc = c->hot_defer ? hot_mark_stale(c, err) : hot_rebuild(c, err)) != 0)
         return rc;
     if ((rc = exec(c, "COMMIT", err)) != 0)
         return rc;
@@ -462,8 +459,7 @@ static int hot_invalidate(content_catalog *c, cs_err *err)
         c->hot_dirty = 1;
         return 0;
     }
-    return exec(c, "DELETE FROM search_hot;"
-                   "INSERT OR REPLACE INTO meta(key, value) VALUES('hot_stale', '1')", err);
+    return hot_mark_stale(c, err);
 }
 
 static int save_end(content_catalog *c, int rc, cs_err *err)

@@ -312,6 +312,9 @@ int node_local_add(node_data *n, const json_t *meta_in, const json_t *files, int
         goto out;
     }
     r.cached = 1;
+    /* The teacher waits on this: search_hot is emptied, not recomputed
+     * (the next import or sync does that). */
+    content_catalog_hot_defer(n->cat, 1);
     if ((rc = content_store_flush(n->store, err)) != 0 || (rc = content_catalog_begin(n->cat, err)) != 0)
         goto out;
     if ((rc = content_catalog_put(n->cat, &r, err)) != 0 || (rc = content_catalog_commit(n->cat, err)) != 0) {
