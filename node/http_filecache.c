@@ -184,8 +184,10 @@ void srv_fcache_put(srv *s, const char *id, const char *path, int64_t version, i
 {
     srv_fcache *fc = s->fcache;
     char key[FC_KEY_MAX];
-    if (!fc || len > SRV_FCACHE_MAX_FILE || !fc_key(key, sizeof key, id, path))
+    if (!fc || len > SRV_FCACHE_MAX_FILE || !fc_key(key, sizeof key, id, path)) {
+        MHD_destroy_response(r); /* not kept: the caller's reference ends here */
         return;
+    }
     uint64_t h = fc_hash(id, path);
     int64_t now = cs_time_mono_ms();
     pthread_mutex_lock(&fc->lock);

@@ -67,11 +67,13 @@ check_refusal() { # check_refusal STATUS PREFIX "description" "expected message 
     fi
 }
 # A server that ThreadSanitizer stopped (tests/tsan.sh sets exitcode=66) or
-# that logged a report fails the test, with its log.
+# that logged a sanitizer report (ThreadSanitizer; AddressSanitizer or
+# LeakSanitizer in the ASan build, where a leak shows when the server exits)
+# fails the test, with its log.
 TSAN_SEEN=
 tsan_check() { # tsan_check WHAT EXIT_STATUS ERRFILE
-    if [ "$2" -eq 66 ] || grep -q "WARNING: ThreadSanitizer" "$3" 2>/dev/null; then
-        bad "$1: ThreadSanitizer report (exit $2):"
+    if [ "$2" -eq 66 ] || grep -qE "WARNING: ThreadSanitizer|ERROR: (AddressSanitizer|LeakSanitizer)" "$3" 2>/dev/null; then
+        bad "$1: sanitizer report (exit $2):"
         cat "$3" >&2 || true
         TSAN_SEEN="$TSAN_SEEN $3"
     fi

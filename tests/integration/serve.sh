@@ -485,6 +485,20 @@ check "a dripping client is cut by serve.header_timeout = 3 ($drip)" [ -n "$secs
 check "within 3 x the deadline ($secs s)" [ "${secs:-99}" -lt 9 ]
 check "metrics count it" grep -q '^cistern_http_header_timeouts_total [1-9]' <<<"$(curl -s "$URL/metrics")"
 serve_stop
+
+# Without the file cache (serve.file_cache = 0) small files take the long
+# way every time; nothing is kept, nothing leaks (the ASan build's leak
+# check runs when the server exits).
+cp "$T/conf.good" "$T/n/node.conf"
+echo "serve.file_cache = 0" >>"$T/n/node.conf"
+serve_start "$T/n"
+for i in 1 2 3; do
+    check "file cache off: the page, time $i" cmp -s <(curl -s "$URL/r/math-g3-fractions-intro/index.html") \
+        "$T/src/math-g3-fractions-intro/index.html"
+done
+check "file cache off: nothing answered from it" [ "$(fc hit)" = 0 ]
+check "file cache off: it holds nothing" [ "$(curl -s "$URL/metrics" | sed -n 's/^cistern_file_cache_bytes //p')" = 0 ]
+serve_stop
 # The hub server has the same deadline (hub serve --header-timeout).
 "$CISTERN" hub serve "$T/repo" --listen 127.0.0.1:0 --header-timeout 3 >"$T/hub.out" 2>"$T/hub.err" &
 HPID=$!
