@@ -16,7 +16,8 @@
 #include "content/zim.h"
 #include "fts_int.h"
 
-#define CATALOG_FORMAT 3 /* 2 added entries/entries_fts, 3 search_hot; older ones are upgraded in place */
+#define CATALOG_FORMAT                                                                             \
+    3 /* 2 added entries/entries_fts, 3 search_hot; older ones are upgraded in place */
 #define BUSY_TIMEOUT_MS 5000
 #define MATCH_MAX 4096 /* the MATCH expression built from <= 256 bytes of q */
 /* Precomputed answers (search_hot, docs/catalogue.md): a single token or
@@ -31,7 +32,7 @@
  * precomputed page is the live page.  ORDER BY bm25() rather than rank lets
  * the sort keep only LIMIT rows. */
 #define RANKED_SQL(param)                                                                          \
-    "SELECT rowid AS rid, bm25(fts, 10.0, 5.0, 1.0) AS s FROM fts WHERE fts MATCH " param            \
+    "SELECT rowid AS rid, bm25(fts, 10.0, 5.0, 1.0) AS s FROM fts WHERE fts MATCH " param          \
     " ORDER BY s, rid"
 
 /* Cached statements: name and SQL, listed once. */
@@ -70,7 +71,7 @@
     X(ST_HOT_GET, "SELECT total, top FROM search_hot WHERE token = ?1 AND prefix = ?2")            \
     X(ST_HOT_PUT, "INSERT INTO search_hot(token, prefix, total, top) VALUES(?1, ?2, ?3, ?4)")      \
     X(ST_COUNT_RESOURCES, "SELECT count(*) FROM resources")                                        \
-    X(ST_COUNT_FILES, "SELECT count(*), coalesce(sum(size), 0) FROM files")                       \
+    X(ST_COUNT_FILES, "SELECT count(*), coalesce(sum(size), 0) FROM files")                        \
     X(ST_ENT_FTS_DELETE, "DELETE FROM entries_fts WHERE rowid IN "                                 \
                          "(SELECT eid FROM entries WHERE resource = ?1)")                          \
     X(ST_ENT_DELETE, "DELETE FROM entries WHERE resource = ?1")                                    \
@@ -78,9 +79,10 @@
                      "(SELECT 1 FROM files WHERE resource = ?1 AND path = ?2)")                    \
     X(ST_ENT_FTS_INSERT, "INSERT INTO entries_fts(rowid, title) VALUES(?1, ?2)")                   \
     X(ST_ENT_ANY, "SELECT 1 FROM entries WHERE resource = ?1 LIMIT 1")                             \
-    X(ST_TITLES_FILE, "SELECT r.rid, f.object, f.size FROM resources r JOIN files f "              \
-                      "ON f.resource = r.rid WHERE r.id = ?1 AND r.cached = 1 AND f.path = '"      \
-                      CONTENT_TITLES_PATH "'")
+    X(ST_TITLES_FILE,                                                                              \
+      "SELECT r.rid, f.object, f.size FROM resources r JOIN files f "                              \
+      "ON f.resource = r.rid WHERE r.id = ?1 AND r.cached = 1 AND f.path = '" CONTENT_TITLES_PATH  \
+      "'")
 
 enum {
 #define X_ENUM(name, sql) name,
@@ -101,18 +103,18 @@ enum { F_SUBJECT = 1, F_LANGUAGE = 2, F_TYPE = 4, F_GRADE = 8, F_ALL = 16 };
 struct content_catalog {
     sqlite3 *db;
     int rdonly;
-    int has_entries;               /* format >= 2: article titles (entries, entries_fts) */
-    int has_hot;                   /* format >= 3: precomputed answers (search_hot) */
-    int in_txn;                    /* inside content_catalog_begin/commit */
-    int hot_dirty;                 /* this transaction changed fts: rebuild search_hot at commit */
-    int hot_defer;                 /* content_catalog_hot_defer: a commit empties search_hot instead */
-    content_store *store;          /* attached: titles files are read from it (not owned) */
+    int has_entries;      /* format >= 2: article titles (entries, entries_fts) */
+    int has_hot;          /* format >= 3: precomputed answers (search_hot) */
+    int in_txn;           /* inside content_catalog_begin/commit */
+    int hot_dirty;        /* this transaction changed fts: rebuild search_hot at commit */
+    int hot_defer;        /* content_catalog_hot_defer: a commit empties search_hot instead */
+    content_store *store; /* attached: titles files are read from it (not owned) */
     sqlite3_stmt *st[ST_COUNT];
     sqlite3_stmt *page[2][F_ALL];  /* [has text][filters] */
     sqlite3_stmt *count[2][F_ALL]; /* same, count only */
     sqlite3_stmt *epage[F_ALL];    /* entries search, by filters */
     sqlite3_stmt *ecount[F_ALL];
-    fts5_tokenizer tok;            /* "cistern", to drop query terms with no tokens */
+    fts5_tokenizer tok; /* "cistern", to drop query terms with no tokens */
     Fts5Tokenizer *tok_inst;
 };
 
@@ -364,7 +366,8 @@ static int rank_configured(content_catalog *c)
 {
     sqlite3_stmt *st = NULL;
     int yes = 0;
-    if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM fts_config WHERE k = 'rank'", -1, &st, NULL) == SQLITE_OK)
+    if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM fts_config WHERE k = 'rank'", -1, &st, NULL) ==
+        SQLITE_OK)
         yes = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
     return yes;
@@ -407,8 +410,10 @@ int content_catalog_begin(content_catalog *c, cs_err *err)
 
 static int hot_mark_stale(content_catalog *c, cs_err *err)
 {
-    return exec(c, "DELETE FROM search_hot;"
-                   "INSERT OR REPLACE INTO meta(key, value) VALUES('hot_stale', '1')", err);
+    return exec(c,
+                "DELETE FROM search_hot;"
+                "INSERT OR REPLACE INTO meta(key, value) VALUES('hot_stale', '1')",
+                err);
 }
 
 void content_catalog_hot_defer(content_catalog *c, int on)
@@ -820,10 +825,10 @@ int content_catalog_put(content_catalog *c, const content_resource *r, cs_err *e
     if (rc != 0 && rc != CS_ENOENT)
         goto out;
     exists = rc == 0;
-    if (exists && ((rc = by_rid(c, ST_GRADES_DELETE, rid, err)) != 0 ||
-                   (rc = by_rid(c, ST_FILES_DELETE, rid, err)) != 0 ||
-                   (rc = by_rid(c, ST_FTS_DELETE, rid, err)) != 0 ||
-                   (rc = entries_drop(c, rid, err)) != 0))
+    if (exists &&
+        ((rc = by_rid(c, ST_GRADES_DELETE, rid, err)) != 0 ||
+         (rc = by_rid(c, ST_FILES_DELETE, rid, err)) != 0 ||
+         (rc = by_rid(c, ST_FTS_DELETE, rid, err)) != 0 || (rc = entries_drop(c, rid, err)) != 0))
         goto out;
     if ((rc = put_row(c, id, r, &rid, exists, err)) != 0 ||
         (rc = put_children(c, rid, r, json_text, err)) != 0)
@@ -879,11 +884,12 @@ int content_catalog_clear(content_catalog *c, cs_err *err)
                   "DELETE FROM entries WHERE resource IN gone;",
                   err);
     if (rc == 0)
-        rc = exec(c,
-                  "DELETE FROM fts WHERE rowid IN gone; DELETE FROM files WHERE resource IN gone;"
-                  "DELETE FROM resource_grades WHERE resource IN gone;"
-                  "DELETE FROM resource_json WHERE rid IN gone; DELETE FROM resources WHERE rid IN gone;",
-                  err);
+        rc = exec(
+            c,
+            "DELETE FROM fts WHERE rowid IN gone; DELETE FROM files WHERE resource IN gone;"
+            "DELETE FROM resource_grades WHERE resource IN gone;"
+            "DELETE FROM resource_json WHERE rid IN gone; DELETE FROM resources WHERE rid IN gone;",
+            err);
     return save_end(c, rc, err);
 }
 
@@ -1069,22 +1075,36 @@ out:
     return rc;
 }
 
+/* *out = ST_GET stepped to id's row; CS_ENOENT or a database error (and
+ * nothing to release) otherwise. */
+static int get_row(content_catalog *c, const char *id, sqlite3_stmt **out, cs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(c, ST_GET, &st, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = st;
+        return 0;
+    }
+    rc = rc == SQLITE_DONE ? cs_err_set(err, CS_ENOENT, "resource %s: not in the catalogue", id)
+                           : db_fail(c, rc, err, "get");
+    release(st);
+    return rc;
+}
+
 int content_catalog_get(content_catalog *c, const char *id, content_resource **out, cs_err *err)
 {
     sqlite3_stmt *st = NULL, *fst = NULL;
     int rc;
     if (!c || !id || !out)
         return cs_err_set(err, CS_EINVAL, "catalogue get: bad arguments");
-    if ((rc = prep(c, ST_GET, &st, err)) != 0 || (rc = prep(c, ST_FILES_OF, &fst, err)) != 0)
+    if ((rc = get_row(c, id, &st, err)) != 0)
         return rc;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
+    if ((rc = prep(c, ST_FILES_OF, &fst, err)) == 0)
         rc = resource_from_row(c, st, fst, out, err);
-    else if (rc == SQLITE_DONE)
-        rc = cs_err_set(err, CS_ENOENT, "resource %s: not in the catalogue", id);
-    else
-        rc = db_fail(c, rc, err, "get");
     release(st);
     return rc;
 }
@@ -1096,23 +1116,14 @@ int content_catalog_get_json(content_catalog *c, const char *id, char **json, in
     int rc;
     if (!c || !id || !json || !cached)
         return cs_err_set(err, CS_EINVAL, "catalogue get: bad arguments");
-    if ((rc = prep(c, ST_GET, &st, err)) != 0)
+    if ((rc = get_row(c, id, &st, err)) != 0)
         return rc;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        char *text = dup_column(st, 2);
-        if (text) {
-            *json = text;
-            *cached = sqlite3_column_int(st, 1);
-            rc = 0;
-        } else {
-            rc = cs_err_set(err, CS_ENOMEM, "catalogue: out of memory");
-        }
-    } else if (rc == SQLITE_DONE) {
-        rc = cs_err_set(err, CS_ENOENT, "resource %s: not in the catalogue", id);
+    char *text = dup_column(st, 2);
+    if (text) {
+        *json = text;
+        *cached = sqlite3_column_int(st, 1);
     } else {
-        rc = db_fail(c, rc, err, "get");
+        rc = cs_err_set(err, CS_ENOMEM, "catalogue: out of memory");
     }
     release(st);
     return rc;
@@ -1392,8 +1403,9 @@ static int search_stmt(content_catalog *c, int text, int filters, int count, sql
         /* Rank inside FTS5 and join only the page: a query matching 30,000
          * resources must not look each of them up in resources. */
         n += snprintf(sql + n, sizeof sql - n,
-                      "SELECT r.id, t.s FROM (" RANKED_SQL(":q") " LIMIT :limit OFFSET :offset) t "
-                      "CROSS JOIN resources r ON r.rid = t.rid ORDER BY t.s, r.id");
+                      "SELECT r.id, t.s FROM (" RANKED_SQL(
+                          ":q") " LIMIT :limit OFFSET :offset) t "
+                                "CROSS JOIN resources r ON r.rid = t.rid ORDER BY t.s, r.id");
         goto prepare;
     } else if (text) /* fts drives the join; the sort keeps only the page */
         n += snprintf(sql + n, sizeof sql - n,
@@ -1429,13 +1441,15 @@ static int entries_stmt(content_catalog *c, int filters, int count, sqlite3_stmt
         return 0;
     }
     n += snprintf(sql + n, sizeof sql - n,
-                  count ? "SELECT count(*)" : "SELECT r.id, bm25(entries_fts) AS s, e.path, entries_fts.title");
+                  count ? "SELECT count(*)"
+                        : "SELECT r.id, bm25(entries_fts) AS s, e.path, entries_fts.title");
     n += snprintf(sql + n, sizeof sql - n,
                   " FROM entries_fts CROSS JOIN entries e ON e.eid = entries_fts.rowid"
                   " CROSS JOIN resources r ON r.rid = e.resource WHERE entries_fts MATCH :q");
     n += filter_sql(sql + n, sizeof sql - n, filters);
     if (!count)
-        n += snprintf(sql + n, sizeof sql - n, " ORDER BY s, r.id, e.path LIMIT :limit OFFSET :offset");
+        n += snprintf(sql + n, sizeof sql - n,
+                      " ORDER BY s, r.id, e.path LIMIT :limit OFFSET :offset");
     rc = sqlite3_prepare_v3(c->db, sql, (int)n, SQLITE_PREPARE_PERSISTENT, slot, NULL);
     if (rc != SQLITE_OK)
         return db_fail(c, rc, err, "prepare entries search");
@@ -1610,7 +1624,8 @@ static int hot_search(content_catalog *c, const content_query *q, const match_in
     int rc;
 
     *found = 0;
-    if (!c->has_hot || mi->nterms != 1 || !single_token(c, q->q + mi->start, mi->end - mi->start, &t))
+    if (!c->has_hot || mi->nterms != 1 ||
+        !single_token(c, q->q + mi->start, mi->end - mi->start, &t))
         return 0;
     if ((rc = prep(c, ST_HOT_GET, &st, err)) != 0)
         return rc;
@@ -1738,8 +1753,10 @@ static int hot_candidates(content_catalog *c, hot_list *l, cs_err *err)
     char cur[HOT_TOKEN_MAX + 1];
     size_t lens[HOT_TOKEN_MAX + 1], depth = 0, curlen = 0;
     sqlite3_int64 sums[HOT_TOKEN_MAX + 1], firsts[HOT_TOKEN_MAX + 1], idx = -1;
-    int rc = exec(c, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab USING fts5vocab(main, 'fts', 'row')",
-                  err);
+    int rc = exec(
+        c,
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab USING fts5vocab(main, 'fts', 'row')",
+        err);
     if (rc != 0)
         return rc;
     rc = sqlite3_prepare_v2(c->db, "SELECT term, doc FROM temp.search_vocab", -1, &st, NULL);
@@ -1810,7 +1827,8 @@ static int hot_rebuild(content_catalog *c, cs_err *err)
 
     if (!blob)
         return cs_err_set(err, CS_ENOMEM, "search_hot: out of memory");
-    if ((rc = exec(c, "DELETE FROM search_hot; DELETE FROM meta WHERE key = 'hot_stale'", err)) != 0 ||
+    if ((rc = exec(c, "DELETE FROM search_hot; DELETE FROM meta WHERE key = 'hot_stale'", err)) !=
+            0 ||
         (rc = hot_candidates(c, &l, err)) != 0)
         goto out;
     if (l.n == 0) /* a small catalogue: nothing is frequent enough */
@@ -1818,8 +1836,8 @@ static int hot_rebuild(content_catalog *c, cs_err *err)
     qsort(l.v, l.n, sizeof *l.v, hot_cand_cmp);
     if ((rc = sqlite3_prepare_v2(c->db, "SELECT count(*) FROM fts WHERE fts MATCH ?1", -1, &count,
                                  NULL)) != SQLITE_OK ||
-        (rc = sqlite3_prepare_v2(c->db, RANKED_SQL("?1") " LIMIT ?2", -1, &ranked,
-                                 NULL)) != SQLITE_OK) {
+        (rc = sqlite3_prepare_v2(c->db, RANKED_SQL("?1") " LIMIT ?2", -1, &ranked, NULL)) !=
+            SQLITE_OK) {
         rc = db_fail(c, rc, err, "prepare search_hot");
         goto out;
     }
@@ -1996,7 +2014,8 @@ int content_catalog_facets(content_catalog *c, const char *field, content_catalo
     } facets[] = {
         {"subject", "SELECT subject, count(*) FROM resources WHERE subject IS NOT NULL "
                     "GROUP BY subject ORDER BY subject"},
-        {"language", "SELECT language, count(*) FROM resources GROUP BY language ORDER BY language"},
+        {"language",
+         "SELECT language, count(*) FROM resources GROUP BY language ORDER BY language"},
         {"type", "SELECT type, count(*) FROM resources GROUP BY type ORDER BY type"},
         {"grade", "SELECT grade, count(*) FROM resource_grades GROUP BY grade ORDER BY grade"},
     };

@@ -54,13 +54,10 @@ struct srv_fcache {
     fc_entry slot[SRV_FCACHE_SLOTS];
 };
 
-static uint64_t fc_hash(const char *id, const char *path)
+static uint64_t fc_hash(const char *key)
 {
     uint64_t h = 1469598103934665603ULL;
-    for (const char *p = id; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    h = (h ^ '/') * 1099511628211ULL;
-    for (const char *p = path; *p; p++)
+    for (const char *p = key; *p; p++)
         h = (h ^ (unsigned char)*p) * 1099511628211ULL;
     return h ^ (h >> 31);
 }
@@ -114,16 +111,17 @@ void srv_fcache_free(srv_fcache *fc)
     free(fc);
 }
 
-void srv_fcache_stats(const srv_fcache *fc, uint64_t *hits, uint64_t *misses, size_t *bytes)
+void srv_fcache_stats(srv_fcache *fc, uint64_t *hits, uint64_t *misses, size_t *bytes)
 {
-    *hits = fc ? atomic_load(&((srv_fcache *)fc)->hits) : 0;
-    *misses = fc ? atomic_load(&((srv_fcache *)fc)->misses) : 0;
+    *hits = *misses = 0;
     *bytes = 0;
-    if (fc) {
-        pthread_mutex_lock(&((srv_fcache *)fc)->lock);
-        *bytes = fc->bytes;
-        pthread_mutex_unlock(&((srv_fcache *)fc)->lock);
-    }
+    if (!fc)
+        return;
+    *hits = atomic_load(&fc->hits);
+    *misses = atomic_load(&fc->misses);
+    pthread_mutex_lock(&fc->lock);
+    *bytes = fc->bytes;
+    pthread_mutex_unlock(&fc->lock);
 }
 
 /* Only a plain GET of the whole file can be answered with a kept response. */
@@ -149,7 +147,7 @@ int srv_fcache_serve(srv *s, struct MHD_Connection *c, srv_req *rq, const char *
     char key[FC_KEY_MAX];
     if (!fc || !fc_key(key, sizeof key, id, path) || !srv_fcache_eligible(c, rq))
         return 0;
-    uint64_t h = fc_hash(id, path);
+    uint64_t h = fc_hash(key);
     const char *v = srv_arg(c, "v");
     int64_t now = cs_time_mono_ms();
     int64_t seen = atomic_load(&s->seen_version), gen = atomic_load(&s->generation);
@@ -188,7 +186,7 @@ void srv_fcache_put(srv *s, const char *id, const char *path, int64_t version, i
         MHD_destroy_response(r); /* not kept: the caller's reference ends here */
         return;
     }
-    uint64_t h = fc_hash(id, path);
+    uint64_t h = fc_hash(key);
     int64_t now = cs_time_mono_ms();
     pthread_mutex_lock(&fc->lock);
     fc_entry *e = &fc->slot[h % SRV_FCACHE_SLOTS];

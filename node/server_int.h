@@ -181,7 +181,7 @@ MHD_RESULT srv_mirror_batch(srv *s, struct MHD_Connection *c, srv_req *rq, const
 /* The file cache (http_filecache.c).  budget 0: *out = NULL (off). */
 int srv_fcache_new(srv_fcache **out, size_t budget);
 void srv_fcache_free(srv_fcache *fc);
-void srv_fcache_stats(const srv_fcache *fc, uint64_t *hits, uint64_t *misses, size_t *bytes);
+void srv_fcache_stats(srv_fcache *fc, uint64_t *hits, uint64_t *misses, size_t *bytes);
 /* A plain GET of a whole file: no HEAD, Range, If-None-Match, If-Range or cookie. */
 int srv_fcache_eligible(struct MHD_Connection *c, const srv_req *rq);
 /* ?v= (at least 16 hex digits) is a prefix of the object id hex. */

@@ -203,9 +203,9 @@ hdr() { # hdr NAME [curl options] URL: value of a response header
 }
 
 # Start `cistern hub serve REPO` on a random loopback port; sets HPID, HUB.
-hub_start() { # hub_start REPO
+hub_start() { # hub_start REPO [hub serve options...]
     : >"$T/hub.out"
-    "$CISTERN" hub serve "$1" --listen 127.0.0.1:0 >"$T/hub.out" 2>"$T/hub.err" &
+    "$CISTERN" hub serve "$1" --listen 127.0.0.1:0 "${@:2}" >"$T/hub.out" 2>"$T/hub.err" &
     HPID=$!
     HUB="http://127.0.0.1:$(wait_port "$T/hub.out" "$T/hub.err" hub)"
 }

@@ -182,7 +182,8 @@ check "file cache: the same bytes from the kept answer" cmp -s "$T/fc.body" "$fs
 check "file cache: the same headers each time" [ "$fh1" = "$fh2" ]
 check "file cache: the kept answer is still sandboxed" grep -qi '^content-security-policy: sandbox' <<<"$fh2"
 check "file cache: and says nosniff" grep -qi '^x-content-type-options: nosniff' <<<"$fh2"
-check "file cache: metrics count its bytes" [ "$(curl -s "$URL/metrics" | sed -n 's/^cistern_file_cache_bytes //p')" -gt 0 ]
+fcb() { curl -s "$URL/metrics" | sed -n 's/^cistern_file_cache_bytes //p'; }
+check "file cache: metrics count its bytes" [ "$(fcb)" -gt 0 ]
 fsize=$(stat -c %s "$fsrc")
 check "file cache: HEAD after it: the length" [ "$(hdr Content-Length -I "$fp")" = "$fsize" ]
 check "file cache: HEAD after it: no body" [ "$(curl -s -I "$fp" -o /dev/null -w '%{size_download}')" = 0 ]
@@ -472,19 +473,31 @@ check "no longer listening" bash -c "! curl -s -m 2 '$URL/healthz' >/dev/null"
 
 # Slow drip: one header byte a second keeps MHD's inactivity timeout
 # (serve.timeout = 30) happy forever; the header deadline cuts it.
+drip_cut() { # drip_cut LABEL URL DEADLINE: a client dripping at URL is cut within 3 x DEADLINE
+    local label=$1 url=$2 deadline=$3 dpid drip secs
+    python3 "$T/raw.py" "${url##*:}" drip >"$T/drip.out" &
+    dpid=$!
+    sleep 1
+    check "${label}others served while a client drips" [ "$(curl -s "$url/healthz")" = ok ]
+    wait "$dpid" || true
+    drip=$(cat "$T/drip.out")
+    secs=$(sed -n 's/^closed after \([0-9]*\) s$/\1/p' <<<"$drip")
+    check "${label}a dripping client is cut by $deadline ($drip)" [ -n "$secs" ]
+    check "${label}within 3 x the deadline ($secs s)" [ "${secs:-99}" -lt 9 ]
+}
 printf 'serve.timeout = 30\nserve.header_timeout = 3\n' >>"$T/n/node.conf"
 serve_start "$T/n"
-python3 "$T/raw.py" "$PORT" drip >"$T/drip.out" &
-dpid=$!
-sleep 1
-check "others served while a client drips" [ "$(curl -s "$URL/healthz")" = ok ]
-wait "$dpid" || true
-drip=$(cat "$T/drip.out")
-secs=$(sed -n 's/^closed after \([0-9]*\) s$/\1/p' <<<"$drip")
-check "a dripping client is cut by serve.header_timeout = 3 ($drip)" [ -n "$secs" ]
-check "within 3 x the deadline ($secs s)" [ "${secs:-99}" -lt 9 ]
+drip_cut "" "$URL" "serve.header_timeout = 3"
 check "metrics count it" grep -q '^cistern_http_header_timeouts_total [1-9]' <<<"$(curl -s "$URL/metrics")"
 serve_stop
+# The hub server has the same deadline (hub serve --header-timeout).
+hub_start "$T/repo" --header-timeout 3
+drip_cut "hub: " "$HUB" "--header-timeout 3"
+check "hub: keep-alive still serves a second request" \
+    [ "$(curl -s "$HUB/healthz" "$HUB/healthz")" = "ok
+ok" ]
+hub_stop
+check_usage "hub serve --header-timeout 0 is refused" "header-timeout" "$CISTERN" hub serve "$T/repo" --header-timeout 0
 
 # Without the file cache (serve.file_cache = 0) small files take the long
 # way every time; nothing is kept, nothing leaks (the ASan build's leak
@@ -497,26 +510,8 @@ for i in 1 2 3; do
         "$T/src/math-g3-fractions-intro/index.html"
 done
 check "file cache off: nothing answered from it" [ "$(fc hit)" = 0 ]
-check "file cache off: it holds nothing" [ "$(curl -s "$URL/metrics" | sed -n 's/^cistern_file_cache_bytes //p')" = 0 ]
+check "file cache off: it holds nothing" [ "$(fcb)" = 0 ]
 serve_stop
-# The hub server has the same deadline (hub serve --header-timeout).
-"$CISTERN" hub serve "$T/repo" --listen 127.0.0.1:0 --header-timeout 3 >"$T/hub.out" 2>"$T/hub.err" &
-HPID=$!
-HUB="http://127.0.0.1:$(wait_port "$T/hub.out" "$T/hub.err" hub)"
-python3 "$T/raw.py" "${HUB##*:}" drip >"$T/hubdrip.out" &
-dpid=$!
-sleep 1
-check "hub: others served while a client drips" [ "$(curl -s "$HUB/healthz")" = ok ]
-wait "$dpid" || true
-drip=$(cat "$T/hubdrip.out")
-secs=$(sed -n 's/^closed after \([0-9]*\) s$/\1/p' <<<"$drip")
-check "hub: a dripping client is cut by --header-timeout 3 ($drip)" [ -n "$secs" ]
-check "hub: within 3 x the deadline ($secs s)" [ "${secs:-99}" -lt 9 ]
-check "hub: keep-alive still serves a second request" \
-    [ "$(curl -s "$HUB/healthz" "$HUB/healthz")" = "ok
-ok" ]
-hub_stop
-check_usage "hub serve --header-timeout 0 is refused" "header-timeout" "$CISTERN" hub serve "$T/repo" --header-timeout 0
 
 # Connections per client: the cap's extra connection is refused, another
 # address is still served.
